@@ -1,0 +1,1 @@
+"""Publishing and remote services: Hugging Face upload with a model card, the Civitai client."""

@@ -1,0 +1,1 @@
+"""Model families (sd1, sd2, sdxl; flux later), each a module that registers itself."""

@@ -1,0 +1,1 @@
+"""Jupyter "instructable widgets", generated from the config schema and bound to the core."""

@@ -1,0 +1,1 @@
+"""The character production loop: projects, characters, generation, approval feedback, ingest."""
