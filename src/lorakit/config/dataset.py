@@ -24,7 +24,12 @@ _REPEAT_FOLDER = re.compile(r"^(\d+)_(.*)$")
 
 
 class _Strict(BaseModel):
+    """A config section: unknown keys are errors, and assignments are checked like loaded values."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+Section = _Strict
 
 
 class CaptionOptions(_Strict):
@@ -228,7 +233,9 @@ class ResolvedSubset(CaptionOptions, AugmentOptions):
 
 def resolve_subset(subset: SubsetConfig, captions: CaptionOptions, augment: AugmentOptions) -> ResolvedSubset:
     """Fill a subset's unset options from the dataset defaults (subset > dataset, as sd-scripts)."""
-    values = {**captions.model_dump(), **augment.model_dump()}
+    # Only the per-subset options: the dataset section carries more fields (resolution, buckets) than a subset has.
+    values = {name: getattr(captions, name) for name in CaptionOptions.model_fields}
+    values.update({name: getattr(augment, name) for name in AugmentOptions.model_fields})
     for name in _OVERRIDABLE:
         own = getattr(subset, name)
         if own is not None:

@@ -1,0 +1,143 @@
+"""Reading and writing lorakit config files (TOML).
+
+:func:`load_config` turns every way a file can be wrong (missing, not TOML, unknown keys, wrong types,
+out of range) into one :class:`ConfigError` with an issue per problem; :func:`save_config` writes
+atomically, leaves out empty values and never writes secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from lorakit.config.catalog import SUBSET_PREFIX, all_fields
+from lorakit.config.errors import raise_invalid
+from lorakit.config.migrate import migrate
+from lorakit.config.schema import TrainConfig
+from lorakit.errors import ConfigError
+from lorakit.fileio import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+HEADER = (
+    "# lorakit training config. Explain any setting: lorakit config explain NAME\n"
+    "# Check it before a run: lorakit config validate THIS_FILE\n\n"
+)
+
+
+def read_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """A TOML file as a dict; a missing file or a syntax error is a ConfigError that says where and how to fix."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        what = "is a folder, not a file" if p.is_dir() else "does not exist"
+        raise ConfigError(
+            f"The config file {p} {what}.",
+            "Check the path, or make one with `lorakit config new --preset sdxl-character -o my_lora.toml`.",
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p} is not a text file.", "Give a .toml config file.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(
+            f"{p} is not valid TOML: {error}.",
+            "Fix that line: text needs quotes (name = \"x\"), true/false are lower case, and each [table]"
+            " is on its own line.",
+        ) from None
+
+
+def config_from_dict(data: dict[str, Any], *, source: str = "The config") -> TrainConfig:
+    """Validate a raw dict (from TOML, JSON or a web form) into a TrainConfig, upgrading old versions."""
+    data = {k: v for k, v in data.items() if k != "preset"}  # a preset's note is not a setting
+    data, notes = migrate(data, source=source)
+    for note in notes:
+        log.info("%s: %s", source, note)
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as error:
+        raise_invalid(error, source)
+
+
+def _path_specs() -> list[str]:
+    return [s.path for s in all_fields() if "Path" in str(s.info.annotation)]
+
+
+def _resolve_relative(cfg: TrainConfig, base: Path) -> TrainConfig:
+    """Relative paths in a file mean 'next to this file', so a config works from any current folder."""
+    data = cfg.model_dump()
+    for path in _path_specs():
+        if path.startswith(SUBSET_PREFIX):
+            name = path.rsplit(".", 1)[1]
+            for subset in data["dataset"]["subsets"]:
+                subset[name] = _rebase(subset[name], base)
+            continue
+        section, name = path.split(".") if "." in path else ("", path)
+        table = data[section] if section else data
+        table[name] = _rebase(table[name], base)
+    return TrainConfig.model_validate(data)
+
+
+def _rebase(value: Any, base: Path) -> Any:
+    if isinstance(value, Path):
+        return value if value.is_absolute() else base / value
+    if isinstance(value, list):
+        return [_rebase(v, base) for v in value]
+    return value
+
+
+def load_config(path: str | os.PathLike, *, relative_to_file: bool = True) -> TrainConfig:
+    """Read a lorakit TOML config.
+
+    Relative paths in it are taken relative to the file's folder unless ``relative_to_file`` is False.
+    Raises :class:`ConfigError` (with ``issues``, one per problem) on any bad input.
+    """
+    p = Path(path).expanduser()
+    cfg = config_from_dict(read_toml(p), source=str(p))
+    return _resolve_relative(cfg, p.resolve().parent) if relative_to_file else cfg
+
+
+def _prune(value: Any) -> Any:
+    """Drop None and empty tables/lists so a saved file shows only what is set."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in pruned.items() if v != {} and v != []}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def secret_paths() -> list[tuple[str, str]]:
+    """(section, field) of every secret setting."""
+    return [(s.section, s.name) for s in all_fields() if s.secret and s.section]
+
+
+def config_to_dict(cfg: TrainConfig, *, only_changed: bool = False, include_secrets: bool = False) -> dict[str, Any]:
+    """The config as plain TOML/JSON-ready values; None values dropped, secrets dropped unless asked."""
+    data = cfg.model_dump(mode="json", exclude_defaults=only_changed)
+    data["config_version"] = cfg.config_version
+    if not include_secrets:
+        for section, name in secret_paths():
+            data.get(section, {}).pop(name, None)
+    return _prune(data)
+
+
+def to_toml(cfg: TrainConfig, *, only_changed: bool = False) -> str:
+    """The config as TOML text (without secrets)."""
+    data = config_to_dict(cfg, only_changed=only_changed)
+    ordered = {"config_version": data.pop("config_version"), **data}
+    return HEADER + tomli_w.dumps(ordered)
+
+
+def save_config(cfg: TrainConfig, path: str | os.PathLike, *, only_changed: bool = False) -> Path:
+    """Write ``cfg`` as TOML atomically (secrets never written, empty values left out). Returns the path."""
+    target = Path(path).expanduser()
+    atomic_write_text(target, to_toml(cfg, only_changed=only_changed))
+    return target

@@ -1,0 +1,243 @@
+"""sd-scripts interop: the facts both directions share, and the public entry points.
+
+lorakit writes three files for sd-scripts (kohya-ss/sd-scripts):
+
+- ``config.toml``: the flat table of training arguments (``--config_file``).
+- ``dataset.toml``: ``[general]`` caption/augmentation defaults, one ``[[datasets]]`` with resolution
+  and buckets, and ``[[datasets.subsets]]`` with ``num_repeats`` and ``caption_extension`` written out
+  (``--dataset_config``).
+- ``lorakit.toml``: settings sd-scripts has no argument for (model family, trigger words, multi-GPU
+  launch settings, subset names, and exact values sd-scripts can only approximate). It is a separate
+  file because sd-scripts flattens every table of ``config.toml`` into arguments (a ``[lorakit]``
+  table could shadow a real argument) and its dataset schema rejects unknown keys.
+
+Importing reads them back (``lorakit.toml`` is optional), so export -> import is lossless.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from lorakit.config.schema import TrainConfig
+
+# sd-scripts' script for each family (written as a comment at the top of config.toml).
+SCRIPTS = {
+    "sd1": "train_network.py",
+    "sd2": "train_network.py",
+    "sd2-v": "train_network.py",
+    "sdxl": "sdxl_train_network.py",
+    "flux": "flux_train_network.py",
+    "auto": "train_network.py",
+}
+
+# Our optimizer names whose sd-scripts spelling differs.
+OPTIMIZER_TO_KOHYA = {"CAME": "pytorch_optimizer.CAME", "Adafactor": "AdaFactor"}
+OPTIMIZER_FROM_KOHYA = {v.lower(): k for k, v in OPTIMIZER_TO_KOHYA.items()}
+
+# sd-scripts' sample_sampler choices; ours beyond these are approximated on export.
+KOHYA_SAMPLERS = frozenset(
+    "ddim pndm lms euler euler_a heun dpm_2 dpm_2_a dpmsolver dpmsolver++ dpmsingle"
+    " k_lms k_euler k_euler_a k_dpm_2 k_dpm_2_a".split()
+)
+SAMPLER_NEAREST = {"dpm++_2m": "dpmsolver++", "dpm++_2m_karras": "dpmsolver++", "dpm++_2m_sde": "dpmsolver++",
+                   "unipc": "dpmsolver++"}
+
+# Schedulers sd-scripts has no name for (they stay in lorakit.toml).
+LORAKIT_SCHEDULERS = frozenset({"rex", "cosine_annealing_warm_restarts"})
+
+# network.type <-> sd-scripts network_module (+ LyCORIS algo / DoRA switch in network_args).
+LYCORIS = "lycoris.kohya"
+NETWORK_MODULES: dict[str, tuple[str, dict[str, Any]]] = {
+    "lora": ("networks.lora", {}),
+    "dylora": ("networks.dylora", {}),
+    "locon": (LYCORIS, {"algo": "locon"}),
+    "loha": (LYCORIS, {"algo": "loha"}),
+    "lokr": (LYCORIS, {"algo": "lokr"}),
+    "dora": (LYCORIS, {"algo": "lora", "dora_wd": True}),
+    "ia3": (LYCORIS, {"algo": "ia3"}),
+    "full": (LYCORIS, {"algo": "full"}),
+}
+# Network fields that travel inside network_args (field name -> network_args key).
+NETWORK_ARGS = {
+    "conv_dim": "conv_dim",
+    "conv_alpha": "conv_alpha",
+    "rank_dropout": "rank_dropout",
+    "module_dropout": "module_dropout",
+    "factor": "factor",
+    "dylora_unit": "unit",
+    "train_norm": "train_norm",
+    "use_tucker": "use_tucker",
+    "use_scalar": "use_scalar",
+    "block_dims": "block_dims",
+    "block_alphas": "block_alphas",
+    "conv_block_dims": "conv_block_dims",
+    "conv_block_alphas": "conv_block_alphas",
+    "down_lr_weight": "down_lr_weight",
+    "mid_lr_weight": "mid_lr_weight",
+    "up_lr_weight": "up_lr_weight",
+    "block_lr_zero_threshold": "block_lr_zero_threshold",
+}
+# Optimizer fields that travel inside optimizer_args.
+OPTIMIZER_ARGS = ("weight_decay", "betas", "eps")
+
+ATTENTION_FLAGS = {"sdpa": "sdpa", "xformers": "xformers", "mem_eff": "mem_eff_attn"}
+
+# Flux-only settings: left out of config.toml for other families while they hold their default.
+FLUX_ONLY = frozenset(
+    {
+        "model.clip_l",
+        "model.t5xxl",
+        "model.ae",
+        "model.t5xxl_max_token_length",
+        "model.apply_t5_attn_mask",
+        "model.guidance_scale",
+        "model.timestep_sampling",
+        "model.sigmoid_scale",
+        "model.discrete_flow_shift",
+        "model.model_prediction_type",
+        "memory.blocks_to_swap",
+    }
+)
+
+# Where sd-scripts' default differs from ours: an imported file that leaves a key out means these.
+KOHYA_DEFAULTS: dict[str, Any] = {
+    "memory.mixed_precision": "no",
+    "memory.gradient_checkpointing": False,
+    "memory.cache_latents": False,
+    "memory.max_data_loader_n_workers": 8,
+    "memory.attention": "none",
+    "optimizer.optimizer_type": "AdamW",
+    "learning.learning_rate": 2e-6,
+    "network.dim": 4,
+    "network.alpha": 1.0,
+    "schedule.max_train_epochs": None,
+    "schedule.max_train_steps": 1600,
+    "output.save_precision": None,
+    "output.output_name": "last",
+    "samples.sample_sampler": "ddim",
+    "dataset.enable_bucket": False,
+    "captions.caption_extension": ".caption",
+    "model.guidance_scale": 3.5,
+}
+
+# Written even when they hold the value sd-scripts would assume: the settings a reader looks for first.
+ALWAYS_WRITTEN = frozenset(
+    {
+        "model.pretrained_model_name_or_path",
+        "output.output_dir",
+        "output.output_name",
+        "output.save_model_as",
+        "schedule.max_train_epochs",
+        "schedule.train_batch_size",
+        "schedule.seed",
+        "learning.learning_rate",
+        "network.dim",
+        "network.alpha",
+        "memory.mixed_precision",
+        "memory.max_data_loader_n_workers",
+    }
+)
+
+
+def assumed(path: str, ours: Any) -> Any:
+    """What sd-scripts uses when a file leaves ``path`` out: its own default where it differs from ours."""
+    return KOHYA_DEFAULTS.get(path, ours)
+
+
+# Dataset-level settings that sd-scripts keeps in a [[datasets]] table (or config.toml without one).
+DATASET_KEYS = ("resolution", "enable_bucket", "min_bucket_reso", "max_bucket_reso", "bucket_reso_steps",
+                "bucket_no_upscale")
+
+
+@dataclass
+class KohyaFiles:
+    """sd-scripts files as dicts (ready for TOML), plus notes on anything sd-scripts can only approximate."""
+
+    config: dict[str, Any]
+    dataset: dict[str, Any] | None
+    lorakit: dict[str, Any]
+    script: str
+    sample_prompts: list[str] | None = None  # inline prompts, written as sample_prompts.txt
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """A config read from sd-scripts files or LoRA metadata, and what could not be carried over."""
+
+    config: TrainConfig
+    notes: list[str] = field(default_factory=list)
+
+
+def format_arg(value: Any) -> str:
+    """A value as sd-scripts' ``key=value`` argument text (lists comma-joined, as sd-scripts splits them)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(format_arg(v) for v in value)
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def parse_arg_value(text: str) -> Any:
+    """sd-scripts reads ``key=value`` arguments with a literal parser; non-literals stay text."""
+    text = text.strip()
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        lowered = text.lower()
+        return {"true": True, "false": False}.get(lowered, text)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def parse_args_list(items: Any) -> dict[str, Any]:
+    """``["k=v", ...]`` (or one space-separated string) -> ``{k: v}``."""
+    if isinstance(items, str):
+        items = items.split()
+    parsed: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = str(item).partition("=")
+        parsed[key.strip()] = parse_arg_value(value) if sep else True
+    return parsed
+
+
+def args_list(values: dict[str, Any]) -> list[str]:
+    return [f"{k}={format_arg(v)}" for k, v in values.items()]
+
+
+def to_kohya(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> KohyaFiles:
+    """The sd-scripts files for ``cfg`` as dicts (see :mod:`lorakit.config.kohya_export`)."""
+    from lorakit.config.kohya_export import build
+
+    return build(cfg, dataset_config=dataset_config)
+
+
+def export_kohya(cfg: TrainConfig, folder: Any) -> list[Any]:
+    """Write config.toml, dataset.toml, lorakit.toml (and sample_prompts.txt) into ``folder``."""
+    from lorakit.config.kohya_export import write
+
+    return write(cfg, folder)
+
+
+def from_kohya(
+    config: dict[str, Any], dataset: dict[str, Any] | None = None, lorakit: dict[str, Any] | None = None
+) -> ImportResult:
+    """A TrainConfig from sd-scripts dicts (see :mod:`lorakit.config.kohya_import`)."""
+    from lorakit.config.kohya_import import build
+
+    return build(config, dataset, lorakit)
+
+
+def import_kohya(*paths: Any) -> ImportResult:
+    """A TrainConfig from sd-scripts TOML files (config.toml, dataset.toml, lorakit.toml, in any order)."""
+    from lorakit.config.kohya_import import read
+
+    return read(*paths)
+
+
+def import_lora_metadata(metadata: dict[str, str]) -> ImportResult:
+    """A TrainConfig from a LoRA file's ``ss_*`` metadata, as far as it goes."""
+    from lorakit.config.kohya_metadata import build
+
+    return build(metadata)

@@ -1,0 +1,308 @@
+"""TrainConfig -> sd-scripts ``config.toml`` + ``dataset.toml`` (+ ``lorakit.toml`` for the rest).
+
+Every field of TrainConfig is either written here, marked ``LORAKIT_ONLY`` (and kept in lorakit.toml),
+or a secret that is never written; tests/config/test_kohya_coverage.py checks that no field slips by.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from lorakit.config import kohya as k
+from lorakit.config.catalog import SUBSET_PREFIX, FieldSpec, top_fields
+from lorakit.config.dataset import AugmentOptions, CaptionOptions
+from lorakit.config.schema import TrainConfig
+from lorakit.fileio import atomic_write_text
+
+# Fields written by a dedicated rule below instead of the generic "kohya name = value".
+HANDLED = frozenset(
+    {
+        "model.family",
+        "model.v_parameterization",
+        "learning.text_encoder_lr",
+        "learning.text_encoder_2_lr",
+        "learning.lr_scheduler",
+        "learning.lr_scheduler_args",
+        "optimizer.optimizer_type",
+        "optimizer.optimizer_args",
+        "network.type",
+        "network.extra_args",
+        "memory.attention",
+        "samples.sample_prompts",
+        "samples.sample_sampler",
+        "schedule.train_batch_size",
+        "dataset.subsets",
+        "dataset.train_data_dir",
+        "dataset.reg_data_dir",
+    }
+    | {f"network.{name}" for name in k.NETWORK_ARGS}
+    | {f"optimizer.{name}" for name in k.OPTIMIZER_ARGS}
+    | {f"dataset.{name}" for name in k.DATASET_KEYS}
+    | {f"dataset.{name}" for name in AugmentOptions.model_fields}
+    | {f"captions.{name}" for name in CaptionOptions.model_fields}
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _worth_writing(value: Any) -> bool:
+    # sd-scripts' switches are all off by default, and empty text/lists mean "not set".
+    return value is not None and value is not False and value != "" and value != [] and value != {}
+
+
+def _should_write(path: str, value: Any, default: Any) -> bool:
+    """Write a value unless sd-scripts would assume exactly it when the key is missing (import does the same)."""
+    if value is None:
+        return False
+    return path in k.ALWAYS_WRITTEN or value != k.assumed(path, default)
+
+
+def _default(spec: FieldSpec) -> Any:
+    return spec.info.get_default(call_default_factory=True)
+
+
+def _value(cfg: TrainConfig, spec: FieldSpec) -> Any:
+    table = getattr(cfg, spec.section) if spec.section else cfg
+    return getattr(table, spec.name)
+
+
+def _dataset_options(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _plain(v) for name, v in values.items() if _worth_writing(v)}
+
+
+def _section_options(table: Any, section: str, names: Any) -> dict[str, Any]:
+    written = {}
+    for name in names:
+        value = getattr(table, name)
+        if _should_write(f"{section}.{name}", value, type(table).model_fields[name].get_default()):
+            written[name] = _plain(value)
+    return written
+
+
+def _captions_and_augment(cfg: TrainConfig) -> dict[str, Any]:
+    # caption_extension is always written: sd-scripts' default (.caption) is not what taggers write.
+    return _section_options(cfg.captions, "captions", CaptionOptions.model_fields) | _section_options(
+        cfg.dataset, "dataset", AugmentOptions.model_fields
+    )
+
+
+def _dataset_level(cfg: TrainConfig) -> dict[str, Any]:
+    level: dict[str, Any] = {"resolution": _plain(cfg.dataset.resolution)}
+    return level | _section_options(cfg.dataset, "dataset", k.DATASET_KEYS[1:])
+
+
+def _subset(subset: Any) -> dict[str, Any]:
+    table: dict[str, Any] = {"image_dir": str(subset.image_dir), "num_repeats": subset.num_repeats}
+    if subset.class_tokens is not None:
+        table["class_tokens"] = subset.class_tokens
+    if subset.is_reg:
+        table["is_reg"] = True
+    for name in list(CaptionOptions.model_fields) + list(AugmentOptions.model_fields):
+        own = getattr(subset, name)
+        if own is not None:  # an explicit override is written even when it is "off"
+            table[name] = _plain(own)
+    return table
+
+
+def _network(cfg: TrainConfig, out: dict[str, Any]) -> None:
+    net = cfg.network
+    module, fixed = k.NETWORK_MODULES[net.type]
+    out["network_module"] = module
+    args: dict[str, Any] = dict(fixed)
+    for name, key in k.NETWORK_ARGS.items():
+        value = getattr(net, name)
+        if _worth_writing(value):
+            args[key] = value
+    args |= net.extra_args
+    if args:
+        out["network_args"] = k.args_list(args)
+
+
+def _optimizer(cfg: TrainConfig, out: dict[str, Any]) -> None:
+    opt = cfg.optimizer
+    out["optimizer_type"] = k.OPTIMIZER_TO_KOHYA.get(opt.optimizer_type, opt.optimizer_type)
+    args = {name: getattr(opt, name) for name in k.OPTIMIZER_ARGS if getattr(opt, name) is not None}
+    args |= opt.optimizer_args
+    if args:
+        out["optimizer_args"] = k.args_list(args)
+
+
+def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaFiles:
+    """The three sd-scripts files as dicts; see :mod:`lorakit.config.kohya`."""
+    family = cfg.model.family
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {"config_version": cfg.config_version}
+    notes: list[str] = []
+
+    def keep(section: str, name: str, value: Any) -> None:
+        extra.setdefault(section, {})[name] = _plain(value)
+
+    for spec in top_fields():
+        if spec.path in HANDLED or spec.path == "config_version" or spec.secret:
+            continue
+        value = _value(cfg, spec)
+        if spec.lorakit_only:
+            if value != _default(spec):
+                keep(spec.section, spec.name, value)
+            continue
+        if spec.path in k.FLUX_ONLY and family != "flux" and value == _default(spec):
+            continue
+        if _should_write(spec.path, value, _default(spec)):
+            out[spec.kohya or spec.name] = _plain(value)
+
+    # Model family: sd-scripts knows it from the script and the v2 / v_parameterization switches.
+    if family != "auto":
+        keep("model", "family", family)
+    if family in ("sd2", "sd2-v"):
+        out["v2"] = True
+    if cfg.model.v_parameterization or (cfg.model.v_parameterization is None and family == "sd2-v"):
+        out["v_parameterization"] = True
+    if cfg.model.v_parameterization is not None:
+        keep("model", "v_parameterization", cfg.model.v_parameterization)
+
+    learning = cfg.learning
+    if learning.text_encoder_2_lr is not None:
+        te1 = learning.text_encoder_lr if learning.text_encoder_lr is not None else learning.learning_rate
+        out["text_encoder_lr"] = [te1, learning.text_encoder_2_lr]
+        keep("learning", "text_encoder_lr", learning.text_encoder_lr)
+        keep("learning", "text_encoder_2_lr", learning.text_encoder_2_lr)
+    elif learning.text_encoder_lr is not None:
+        out["text_encoder_lr"] = learning.text_encoder_lr
+    if learning.lr_scheduler in k.LORAKIT_SCHEDULERS:
+        keep("learning", "lr_scheduler", learning.lr_scheduler)
+        notes.append(
+            f"sd-scripts has no {learning.lr_scheduler!r} scheduler: config.toml leaves lr_scheduler at its"
+            " default (constant); lorakit.toml keeps your choice."
+        )
+    else:
+        out["lr_scheduler"] = learning.lr_scheduler  # always: the first thing a reader looks for
+    if learning.lr_scheduler_args:
+        out["lr_scheduler_args"] = k.args_list(learning.lr_scheduler_args)
+
+    _optimizer(cfg, out)
+    _network(cfg, out)
+    if cfg.memory.attention in k.ATTENTION_FLAGS:  # "none": no switch, sd-scripts' plain attention
+        out[k.ATTENTION_FLAGS[cfg.memory.attention]] = True
+
+    samples = cfg.samples
+    sampler = samples.sample_sampler
+    if sampler not in k.KOHYA_SAMPLERS:
+        keep("samples", "sample_sampler", sampler)
+        notes.append(f"sd-scripts has no {sampler!r} sampler; config.toml uses {k.SAMPLER_NEAREST[sampler]!r}.")
+    if sampler != k.KOHYA_DEFAULTS["samples.sample_sampler"]:
+        out["sample_sampler"] = k.SAMPLER_NEAREST.get(sampler, sampler)
+    inline_prompts = None
+    if isinstance(samples.sample_prompts, list):
+        inline_prompts = samples.sample_prompts
+        keep("samples", "sample_prompts", inline_prompts)
+    elif samples.sample_prompts is not None:
+        out["sample_prompts"] = str(samples.sample_prompts)
+
+    out["train_batch_size"] = cfg.schedule.train_batch_size
+    dataset_toml = _dataset(cfg, out, extra, dataset_config)
+    return k.KohyaFiles(_ordered(out), dataset_toml, extra, k.SCRIPTS[family], inline_prompts, notes)
+
+
+# Keys written by the dedicated rules, placed next to the field they come from.
+_PLACED_AFTER = {
+    "v2": "model.pretrained_model_name_or_path",
+    "v_parameterization": "model.pretrained_model_name_or_path",
+    "dataset_config": "dataset.subsets",
+    "train_data_dir": "dataset.subsets",
+    "reg_data_dir": "dataset.subsets",
+    "text_encoder_lr": "learning.unet_lr",
+    "lr_scheduler": "learning.text_encoder_2_lr",
+    "lr_scheduler_args": "learning.lr_scheduler_min_lr_ratio",
+    "optimizer_type": "optimizer.optimizer_type",
+    "optimizer_args": "optimizer.optimizer_args",
+    "network_module": "network.type",
+    "network_args": "network.alpha",
+    "sdpa": "memory.attention",
+    "xformers": "memory.attention",
+    "mem_eff_attn": "memory.attention",
+    "sample_prompts": "samples.sample_prompts",
+    "sample_sampler": "samples.sample_sampler",
+    "train_batch_size": "schedule.train_batch_size",
+}
+
+
+def _ordered(out: dict[str, Any]) -> dict[str, Any]:
+    """config.toml keys in the order of the sections (model, output, dataset, ...), for people reading it."""
+    specs = top_fields()
+    position = {spec.kohya: i for i, spec in reversed(list(enumerate(specs))) if spec.kohya}
+    by_path = {spec.path: i for i, spec in enumerate(specs)}
+    position |= {key: by_path[path] + 0.5 for key, path in _PLACED_AFTER.items()}
+    return dict(sorted(out.items(), key=lambda item: position.get(item[0], len(specs))))
+
+
+def _dataset(cfg: TrainConfig, out: dict[str, Any], extra: dict[str, Any], dataset_config: str) -> dict | None:
+    ds = cfg.dataset
+    if not ds.subsets and ds.train_data_dir is not None:
+        # sd-scripts' folder mode: everything is an argument and '<repeats>_<name>' folders give repeats.
+        out["train_data_dir"] = str(ds.train_data_dir)
+        if ds.reg_data_dir is not None:
+            out["reg_data_dir"] = str(ds.reg_data_dir)
+        level = _dataset_level(cfg)
+        level["resolution"] = ",".join(str(side) for side in ds.resolution_wh)
+        out.update(level | _captions_and_augment(cfg))
+        return None
+    names = [s.name for s in ds.subsets]
+    if any(n is not None for n in names):
+        extra["subset_names"] = [n or "" for n in names]
+    dataset = {
+        "general": _captions_and_augment(cfg),
+        "datasets": [
+            _dataset_level(cfg)
+            | {"batch_size": cfg.schedule.train_batch_size, "subsets": [_subset(s) for s in ds.subsets]}
+        ],
+    }
+    out["dataset_config"] = dataset_config
+    return dataset
+
+
+def _toml(data: dict[str, Any], header: str = "") -> str:
+    return header + tomli_w.dumps(data)
+
+
+def write(cfg: TrainConfig, folder: str | os.PathLike) -> list[Path]:
+    """Write the sd-scripts files for ``cfg`` into ``folder``; returns the paths written."""
+    target = Path(folder).expanduser()
+    target.mkdir(parents=True, exist_ok=True)
+    files = build(cfg, dataset_config=str(target / "dataset.toml"))
+    if files.sample_prompts is not None:
+        prompts = target / "sample_prompts.txt"
+        atomic_write_text(prompts, "\n".join(files.sample_prompts) + "\n")
+        files.config["sample_prompts"] = str(prompts)
+    header = (
+        f"# sd-scripts training config written by lorakit.\n"
+        f"# Run: accelerate launch {files.script} --config_file {target / 'config.toml'}\n\n"
+    )
+    written = [target / "config.toml"]
+    atomic_write_text(written[0], _toml(files.config, header))
+    if files.dataset is not None:
+        written.append(target / "dataset.toml")
+        atomic_write_text(written[1], _toml(files.dataset, "# sd-scripts dataset config written by lorakit.\n\n"))
+    lorakit_path = target / "lorakit.toml"
+    atomic_write_text(
+        lorakit_path,
+        _toml(files.lorakit, "# lorakit settings sd-scripts has no argument for; sd-scripts ignores this file.\n\n"),
+    )
+    written.append(lorakit_path)
+    if files.sample_prompts is not None:
+        written.append(target / "sample_prompts.txt")
+    return written
+
+
+__all__ = ["HANDLED", "SUBSET_PREFIX", "build", "write"]

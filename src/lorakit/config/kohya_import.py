@@ -1,0 +1,258 @@
+"""sd-scripts ``config.toml`` + ``dataset.toml`` (+ lorakit's ``lorakit.toml``) -> TrainConfig.
+
+Keys a file leaves out mean sd-scripts' defaults (``KOHYA_DEFAULTS``), not lorakit's, so an imported
+config trains like the original. Keys lorakit does not use are reported in the notes, never dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lorakit.config import kohya as k
+from lorakit.config.catalog import top_fields
+from lorakit.config.dataset import AugmentOptions, CaptionOptions
+from lorakit.config.io import config_from_dict, read_toml
+from lorakit.config.kohya_export import HANDLED
+from lorakit.config.presets import deep_merge
+from lorakit.errors import ConfigError
+
+_SUBSET_OPTIONS = tuple(CaptionOptions.model_fields) + tuple(AugmentOptions.model_fields)
+_SECTION_OF_OPTION = {name: "captions" for name in CaptionOptions.model_fields} | {
+    name: "dataset" for name in AugmentOptions.model_fields
+}
+# sd-scripts arguments that only steer sd-scripts itself (files, consoles); lorakit has its own ways.
+_NOT_SETTINGS = frozenset(
+    {"dataset_config", "config_file", "output_config", "console_log_level", "console_log_file", "console_log_simple",
+     "log_config", "wandb_api_key", "huggingface_token"}
+)
+
+
+def _generic_index() -> dict[str, str]:
+    """sd-scripts name -> our dotted path, for the fields written by the generic rule."""
+    index = {}
+    for spec in top_fields():
+        if spec.kohya and spec.path not in HANDLED and not spec.lorakit_only:
+            index.setdefault(spec.kohya, spec.path)
+    return index
+
+
+def _put(tree: dict[str, Any], path: str, value: Any) -> None:
+    section, name = path.split(".")
+    tree.setdefault(section, {})[name] = value
+
+
+def _network(args: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> None:
+    module = args.pop("network_module", "networks.lora")
+    net_args = k.parse_args_list(args.pop("network_args", []))
+    algo = str(net_args.pop("algo", "lora")).lower() if module == k.LYCORIS else None
+    dora = bool(net_args.pop("dora_wd", False)) if module == k.LYCORIS else False
+    found = None
+    for kind, (mod, fixed) in k.NETWORK_MODULES.items():
+        if mod == module and fixed.get("algo") == algo and bool(fixed.get("dora_wd", False)) == dora:
+            found = kind
+    if found is None and module == k.LYCORIS and algo == "lora":
+        found = "locon"  # LyCORIS' plain "lora" algo also adapts convolutions: our LoCon
+    if found is None:
+        raise ConfigError(
+            f"network_module = {module!r}" + (f" with algo {algo!r}" if algo else "") + " is not one lorakit trains.",
+            "Use networks.lora, networks.dylora or lycoris.kohya with algo locon/loha/lokr/ia3/full (or dora_wd).",
+            field="network.type",
+        )
+    _put(tree, "network.type", found)
+    by_key = {key: name for name, key in k.NETWORK_ARGS.items()}
+    extra = {}
+    for key, value in net_args.items():
+        if key in by_key:
+            _put(tree, f"network.{by_key[key]}", value)
+        else:
+            extra[key] = value
+    if extra:
+        _put(tree, "network.extra_args", extra)
+        notes.append(f"network_args kept as they are: {', '.join(extra)}")
+
+
+def _optimizer(args: dict[str, Any], tree: dict[str, Any]) -> None:
+    name = str(args.pop("optimizer_type", "") or "")
+    if args.pop("use_8bit_adam", False):
+        name = name or "AdamW8bit"
+    if args.pop("use_lion_optimizer", False):
+        name = name or "Lion"
+    if name:
+        _put(tree, "optimizer.optimizer_type", k.OPTIMIZER_FROM_KOHYA.get(name.lower(), name))
+    opt_args = k.parse_args_list(args.pop("optimizer_args", []))
+    for field_name in k.OPTIMIZER_ARGS:
+        if field_name in opt_args:
+            _put(tree, f"optimizer.{field_name}", opt_args.pop(field_name))
+    if opt_args:
+        _put(tree, "optimizer.optimizer_args", opt_args)
+
+
+def _dataset_from_toml(dataset: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> None:
+    general = dict(dataset.get("general", {}))
+    datasets = list(dataset.get("datasets", []))
+    if not datasets:
+        raise ConfigError(
+            "The dataset TOML has no [[datasets]] table.",
+            "Add [[datasets]] with at least one [[datasets.subsets]] that has an image_dir.",
+            field="dataset.subsets",
+        )
+    if len(datasets) > 1:
+        notes.append(
+            f"The dataset TOML has {len(datasets)} [[datasets]]; lorakit trains one resolution and bucket setup,"
+            " so the first one's resolution and buckets are used for all subsets."
+        )
+    first = {key: value for key, value in datasets[0].items() if key != "subsets"}
+    level = general | first
+    for key in k.DATASET_KEYS:
+        if key in level:
+            _put(tree, f"dataset.{key}", level[key])
+    if "batch_size" in level:
+        _put(tree, "schedule.train_batch_size", level["batch_size"])
+    for name in _SUBSET_OPTIONS:
+        if name in general:
+            _put(tree, f"{_SECTION_OF_OPTION[name]}.{name}", general[name])
+    subsets = []
+    for table in datasets:
+        own = {key: value for key, value in table.items() if key not in ("subsets",)}
+        for raw in table.get("subsets", []):
+            subset = dict(raw)
+            for name in _SUBSET_OPTIONS:
+                # A [[datasets]] value that differs from [general] applies to its subsets.
+                if name not in subset and name in own and own[name] != general.get(name):
+                    subset[name] = own[name]
+            if subset.get("class_tokens") == "":
+                subset.pop("class_tokens")
+            for key in ("cache_info", "custom_attributes", "caption_separator", "metadata_file"):
+                if key in subset:
+                    notes.append(f"Subset option {key!r} is not used by lorakit and was left out.")
+                    subset.pop(key)
+            subsets.append(subset)
+    tree.setdefault("dataset", {})["subsets"] = subsets
+    unknown = set(level) - set(k.DATASET_KEYS) - set(_SUBSET_OPTIONS) - {"batch_size"}
+    if unknown:
+        notes.append(f"Dataset settings not used by lorakit: {', '.join(sorted(unknown))}")
+
+
+def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[str, Any] | None) -> k.ImportResult:
+    """A TrainConfig from sd-scripts dicts; see the module docstring."""
+    notes: list[str] = []
+    args = {key: value for key, value in config.items() if not isinstance(value, dict)}
+    for value in config.values():  # sd-scripts flattens tables, so [section] tables are allowed
+        if isinstance(value, dict):
+            args |= value
+    tree: dict[str, Any] = {}
+    v2, vpred = bool(args.pop("v2", False)), args.pop("v_parameterization", None)
+    family = "sd2-v" if v2 and vpred else "sd2" if v2 else "auto"
+    if family == "auto" and any(key in args for key in ("ae", "t5xxl", "clip_l")):
+        family = "flux"
+    family = (lorakit or {}).get("model", {}).get("family", family)
+    for path, value in k.KOHYA_DEFAULTS.items():
+        if path not in k.FLUX_ONLY or family == "flux":  # other scripts have no Flux arguments at all
+            _put(tree, path, value)
+    if "max_train_epochs" in args and "max_train_steps" not in args:
+        _put(tree, "schedule.max_train_steps", None)  # epochs given: the 1600-step default never applies
+
+    _put(tree, "model.family", family)
+    if vpred and family != "sd2-v":
+        _put(tree, "model.v_parameterization", True)
+
+    te_lr = args.pop("text_encoder_lr", None)
+    if isinstance(te_lr, list):
+        te_lr, te2 = (te_lr + [None, None])[:2]
+        if te2 is not None and te2 != te_lr:
+            _put(tree, "learning.text_encoder_2_lr", te2)
+    if te_lr is not None:
+        _put(tree, "learning.text_encoder_lr", te_lr)
+    if "lr_scheduler_args" in args:
+        _put(tree, "learning.lr_scheduler_args", k.parse_args_list(args.pop("lr_scheduler_args")))
+    if "lr_scheduler" in args:
+        _put(tree, "learning.lr_scheduler", args.pop("lr_scheduler"))
+    _optimizer(args, tree)
+    _network(args, tree, notes)
+    attention = [name for name, flag in k.ATTENTION_FLAGS.items() if args.pop(flag, False)]
+    if attention:
+        _put(tree, "memory.attention", attention[0])
+    if "sample_prompts" in args:
+        _put(tree, "samples.sample_prompts", args.pop("sample_prompts"))
+    if "sample_sampler" in args:
+        _put(tree, "samples.sample_sampler", args.pop("sample_sampler"))
+    if "train_batch_size" in args:
+        _put(tree, "schedule.train_batch_size", args.pop("train_batch_size"))
+
+    dataset_keys = set(k.DATASET_KEYS) | set(_SUBSET_OPTIONS) | {"train_data_dir", "reg_data_dir"}
+    if dataset is not None:
+        ignored = sorted(key for key in args if key in dataset_keys)
+        if ignored:
+            notes.append(f"Ignored because a dataset TOML is given (as sd-scripts does): {', '.join(ignored)}")
+        for key in ignored:
+            args.pop(key)
+        _dataset_from_toml(dataset, tree, notes)
+    else:
+        for key in ("train_data_dir", "reg_data_dir", *k.DATASET_KEYS):
+            if key in args:
+                _put(tree, f"dataset.{key}", args.pop(key))
+        for name in _SUBSET_OPTIONS:
+            if name in args:
+                _put(tree, f"{_SECTION_OF_OPTION[name]}.{name}", args.pop(name))
+
+    index = _generic_index()
+    unused = []
+    for key, value in args.items():
+        if key in index:
+            _put(tree, index[key], value)
+        elif key not in _NOT_SETTINGS:
+            unused.append(key)
+    if unused:
+        notes.append(f"sd-scripts settings lorakit does not use: {', '.join(sorted(unused))}")
+    for secret in ("wandb_api_key", "huggingface_token"):
+        if config.get(secret):
+            notes.append(f"{secret} was not imported: keep secrets in `lorakit models login` or the environment.")
+
+    if lorakit:
+        lorakit = dict(lorakit)
+        names = lorakit.pop("subset_names", None)
+        tree = deep_merge(tree, lorakit)
+        for subset, name in zip(tree.get("dataset", {}).get("subsets", []), names or [], strict=False):
+            if name:
+                subset["name"] = name
+    return k.ImportResult(config_from_dict(tree, source="The imported sd-scripts config"), notes)
+
+
+def _kind(path: Path, data: dict[str, Any]) -> str:
+    if path.name == "lorakit.toml" or "subset_names" in data or "config_version" in data:
+        return "lorakit"
+    if "datasets" in data or "general" in data:
+        return "dataset"
+    return "config"
+
+
+def read(*paths: str | os.PathLike) -> k.ImportResult:
+    """Import sd-scripts TOML files given in any order; a dataset TOML named by ``dataset_config`` is read
+    too when it is not given. A ``lorakit.toml`` next to config.toml is picked up."""
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for raw in paths:
+        path = Path(raw).expanduser()
+        data = read_toml(path)
+        kind = _kind(path, data)
+        if kind in found:
+            raise ConfigError(
+                f"Two {kind} files given: {found[kind][0]} and {path}.",
+                "Give one config.toml, at most one dataset.toml and at most one lorakit.toml.",
+            )
+        found[kind] = (path, data)
+    if "config" not in found and "dataset" not in found:
+        raise ConfigError("No sd-scripts config.toml or dataset.toml among the files given.", "Give config.toml.")
+    config_path, config = found.get("config", (None, {}))
+    if "dataset" not in found and config.get("dataset_config"):
+        named = Path(str(config["dataset_config"])).expanduser()
+        if not named.is_absolute() and config_path is not None:
+            named = config_path.parent / named
+        found["dataset"] = (named, read_toml(named))
+    if "lorakit" not in found and config_path is not None and (config_path.parent / "lorakit.toml").is_file():
+        found["lorakit"] = (config_path.parent / "lorakit.toml", read_toml(config_path.parent / "lorakit.toml"))
+    dataset = found["dataset"][1] if "dataset" in found else None
+    lorakit = found["lorakit"][1] if "lorakit" in found else None
+    return build(config, dataset, lorakit)

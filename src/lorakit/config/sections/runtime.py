@@ -1,0 +1,323 @@
+"""Memory and speed, samples, logging and multi-GPU sections: how the run uses the machine and reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from lorakit.config.dataset import Section
+from lorakit.config.fields import LORAKIT_ONLY, setting
+
+MixedPrecision = Literal["no", "fp16", "bf16"]
+Attention = Literal["sdpa", "xformers", "mem_eff", "none"]
+# sd-scripts' sampler names plus the DPM++ spellings artists know from A1111/ComfyUI.
+Sampler = Literal[
+    "ddim",
+    "pndm",
+    "lms",
+    "euler",
+    "euler_a",
+    "heun",
+    "dpm_2",
+    "dpm_2_a",
+    "dpmsolver",
+    "dpmsolver++",
+    "dpmsingle",
+    "k_lms",
+    "k_euler",
+    "k_euler_a",
+    "k_dpm_2",
+    "k_dpm_2_a",
+    "dpm++_2m",
+    "dpm++_2m_karras",
+    "dpm++_2m_sde",
+    "unipc",
+]
+
+
+class MemorySection(Section):
+    """Precision, caching and memory savers: trade speed for fitting on your GPU."""
+
+    mixed_precision: MixedPrecision = setting(
+        "bf16",
+        help="Number format while training. bf16 on RTX 30xx and newer; fp16 on older cards; 'no' is slow and"
+        " memory-hungry.",
+        kohya="mixed_precision",
+        recommended="bf16",
+    )
+    full_fp16: bool = setting(
+        False,
+        help="Keep the LoRA itself in fp16 too: less memory, less stable. Only with mixed_precision fp16.",
+        kohya="full_fp16",
+        level="expert",
+    )
+    full_bf16: bool = setting(
+        False,
+        help="Keep the LoRA itself in bf16 too: less memory. Only with mixed_precision bf16.",
+        kohya="full_bf16",
+        level="expert",
+    )
+    fp8_base: bool = setting(
+        False,
+        help="Hold the base model in fp8: about half the memory for SDXL/Flux, slightly lower quality.",
+        kohya="fp8_base",
+        level="expert",
+    )
+    gradient_checkpointing: bool = setting(
+        True,
+        help="Recompute instead of storing: much less memory for about 20-30% more time. Keep on unless memory"
+        " is plentiful.",
+        kohya="gradient_checkpointing",
+        recommended=True,
+    )
+    gradient_checkpointing_cpu_offload: bool = setting(
+        False,
+        help="Also move checkpointed activations to CPU memory (Flux): even less GPU memory, slower.",
+        kohya="cpu_offload_checkpointing",
+        level="expert",
+    )
+    cache_latents: bool = setting(
+        True,
+        help="Encode each image once before training instead of every step: faster and less memory. Turns off"
+        " color_aug and random_crop.",
+        kohya="cache_latents",
+        recommended=True,
+    )
+    cache_latents_to_disk: bool = setting(
+        False,
+        help="Keep cached latents on disk so the next run starts faster.",
+        kohya="cache_latents_to_disk",
+    )
+    cache_text_encoder_outputs: bool = setting(
+        False,
+        help="Encode each caption once (needs train_unet_only). Saves memory, but captions cannot be shuffled"
+        " or dropped.",
+        kohya="cache_text_encoder_outputs",
+    )
+    cache_text_encoder_outputs_to_disk: bool = setting(
+        False,
+        help="Keep cached caption encodings on disk.",
+        kohya="cache_text_encoder_outputs_to_disk",
+        level="expert",
+    )
+    vae_batch_size: int = setting(
+        1,
+        help="Images encoded at once while caching latents. Higher is faster with enough memory.",
+        kohya="vae_batch_size",
+        level="expert",
+        ge=1,
+        le=64,
+        unit="images",
+    )
+    no_half_vae: bool = setting(
+        False,
+        help="Run the VAE in full precision. Needed for SDXL with fp16 (its VAE overflows to black images).",
+        kohya="no_half_vae",
+    )
+    attention: Attention = setting(
+        "sdpa",
+        help="The attention implementation. 'sdpa' (built into PyTorch) is fast everywhere; 'xformers' needs"
+        " the xformers package.",
+        kohya="sdpa",
+        level="expert",
+        recommended="sdpa",
+    )
+    max_data_loader_n_workers: int = setting(
+        2,
+        help="Processes that load images in the background. 2-8; 0 loads in the training process (slower).",
+        kohya="max_data_loader_n_workers",
+        level="expert",
+        ge=0,
+        le=64,
+    )
+    persistent_data_loader_workers: bool = setting(
+        False,
+        help="Keep the loader processes between epochs (faster epochs, more memory).",
+        kohya="persistent_data_loader_workers",
+        level="expert",
+    )
+    blocks_to_swap: int | None = setting(
+        None,
+        help="Flux: move this many transformer blocks to CPU memory between uses. Lets Flux train on 12-16 GB;"
+        " each block costs speed.",
+        kohya="blocks_to_swap",
+        level="expert",
+        ge=0,
+        le=60,
+        unit="blocks",
+    )
+    lowram: bool = setting(
+        False,
+        help="Load the model straight to the GPU (for machines with little system memory).",
+        kohya="lowram",
+        level="expert",
+    )
+    highvram: bool = setting(
+        False,
+        help="Keep more on the GPU for speed (for cards with plenty of memory).",
+        kohya="highvram",
+        level="expert",
+    )
+    torch_compile: bool = setting(
+        False,
+        help="Compile the model with torch.compile: a slower start, then faster steps.",
+        kohya="torch_compile",
+        level="expert",
+    )
+    fused_backward_pass: bool = setting(
+        False,
+        help="Adafactor only: apply updates during the backward pass to save memory.",
+        kohya="fused_backward_pass",
+        level="expert",
+    )
+
+
+class SamplesSection(Section):
+    """Preview images rendered during training, and an optional validation loss."""
+
+    sample_prompts: Path | list[str] | None = setting(
+        None,
+        help="Prompts for preview images: a text file (one prompt per line, options like --w 1024 --s 28)"
+        " or a list of prompts. Include your trigger word.",
+        kohya="sample_prompts",
+    )
+    sample_every_n_epochs: int | None = setting(
+        None,
+        help="Render previews every N epochs (1 for short runs).",
+        kohya="sample_every_n_epochs",
+        ge=1,
+        unit="epochs",
+    )
+    sample_every_n_steps: int | None = setting(
+        None, help="Render previews every N steps.", kohya="sample_every_n_steps", ge=1, unit="steps"
+    )
+    sample_at_first: bool = setting(
+        False,
+        help="Render previews before training starts, to compare against.",
+        kohya="sample_at_first",
+    )
+    sample_sampler: Sampler = setting(
+        "euler_a",
+        help="Sampler for previews. euler_a is fast and forgiving; dpm++_2m_karras is sharper.",
+        kohya="sample_sampler",
+        recommended="euler_a",
+    )
+    validation_split: float = setting(
+        0.0,
+        help="Share of images held back to measure a validation loss (0.1 = 10%). 0 = off.",
+        kohya="validation_split",
+        level="expert",
+        ge=0.0,
+        lt=1.0,
+    )
+    validate_every_n_steps: int | None = setting(
+        None, help="Measure the validation loss every N steps.", kohya="validate_every_n_steps", level="expert", ge=1
+    )
+    validate_every_n_epochs: int | None = setting(
+        None,
+        help="Measure the validation loss every N epochs.",
+        kohya="validate_every_n_epochs",
+        level="expert",
+        ge=1,
+    )
+
+
+class LoggingSection(Section):
+    """Where training curves go, and publishing to Hugging Face."""
+
+    log_with: Literal["tensorboard", "wandb", "all"] | None = setting(
+        None,
+        help="Also log curves to TensorBoard or Weights & Biases (lorakit's own live charts work without).",
+        kohya="log_with",
+    )
+    logging_dir: Path | None = setting(
+        None, help="Folder for TensorBoard logs.", kohya="logging_dir", level="advanced"
+    )
+    log_prefix: str | None = setting(
+        None, help="Text put before each log folder's name.", kohya="log_prefix", level="expert"
+    )
+    log_tracker_name: str | None = setting(
+        None, help="Project name shown in TensorBoard or W&B.", kohya="log_tracker_name", level="advanced"
+    )
+    wandb_run_name: str | None = setting(
+        None, help="Name of this run in Weights & Biases.", kohya="wandb_run_name", level="advanced"
+    )
+    wandb_api_key: str | None = setting(
+        None,
+        help="Your Weights & Biases key. Kept secret: never written to exported files or logs.",
+        kohya="wandb_api_key",
+        secret=True,
+    )
+    huggingface_repo_id: str | None = setting(
+        None,
+        help="Upload the finished LoRA to this Hugging Face repo (e.g. 'you/my-lora').",
+        kohya="huggingface_repo_id",
+    )
+    huggingface_token: str | None = setting(
+        None,
+        help="Your Hugging Face write token. Kept secret: never written to exported files or logs. Empty ="
+        " the token saved with 'lorakit models login' or HF_TOKEN.",
+        kohya="huggingface_token",
+        secret=True,
+    )
+    huggingface_repo_visibility: Literal["public", "private"] = setting(
+        "private",
+        help="Whether a new Hugging Face repo is public or private.",
+        kohya="huggingface_repo_visibility",
+    )
+    async_upload: bool = setting(
+        False,
+        help="Upload in the background while training goes on.",
+        kohya="async_upload",
+        level="expert",
+    )
+
+
+class MultiGPUSection(Section):
+    """Training on several GPUs or machines (passed to accelerate)."""
+
+    num_processes: int = setting(
+        1,
+        help="How many GPUs to train on (one process each).",
+        kohya=LORAKIT_ONLY,
+        level="expert",
+        ge=1,
+        le=1024,
+        unit="GPUs",
+    )
+    num_machines: int = setting(
+        1, help="How many machines take part.", kohya=LORAKIT_ONLY, level="expert", ge=1, le=1024
+    )
+    machine_rank: int = setting(
+        0, help="This machine's number (0 = the main one).", kohya=LORAKIT_ONLY, level="expert", ge=0
+    )
+    main_process_ip: str | None = setting(
+        None, help="Address of the main machine.", kohya=LORAKIT_ONLY, level="expert"
+    )
+    main_process_port: int | None = setting(
+        None, help="Port of the main machine.", kohya=LORAKIT_ONLY, level="expert", ge=1, le=65535
+    )
+    ddp_timeout: int | None = setting(
+        None,
+        help="Minutes to wait for the other GPUs before giving up.",
+        kohya="ddp_timeout",
+        level="expert",
+        ge=1,
+        unit="minutes",
+    )
+    ddp_gradient_as_bucket_view: bool = setting(
+        False, help="A DDP memory saver.", kohya="ddp_gradient_as_bucket_view", level="expert"
+    )
+    ddp_static_graph: bool = setting(
+        False, help="A DDP speed-up for models whose graph never changes.", kohya="ddp_static_graph", level="expert"
+    )
+    deepspeed: bool = setting(False, help="Use DeepSpeed.", kohya="deepspeed", level="expert")
+    zero_stage: Literal[0, 1, 2, 3] = setting(
+        2, help="DeepSpeed ZeRO stage: higher saves more memory.", kohya="zero_stage", level="expert"
+    )
+    fsdp: bool = setting(
+        False,
+        help="Use fully sharded data parallel (set up through accelerate).",
+        kohya=LORAKIT_ONLY,
+        level="expert",
+    )

@@ -1,0 +1,196 @@
+"""Undo for caption edits: every bulk edit is written down (old bytes of every file it changes) first.
+
+The journal lives in ``<dataset>/.lorakit/journal/``, one JSON file per edit. An entry is made durable
+*before* any caption changes, so a crash mid-edit can still be undone. :meth:`Journal.undo` puts the old
+bytes back byte for byte (or removes a caption the edit created). A file changed again after the edit
+(by hand, by another tool) is not overwritten: undo reports it as a conflict unless forced.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lorakit.data.captions import (
+    encode_caption,
+    read_bytes,
+    replace_quickly,
+    sync_files,
+    version_of,
+)
+from lorakit.errors import DatasetError
+from lorakit.fileio import atomic_write_text
+
+JOURNAL_FOLDER = Path(".lorakit") / "journal"
+
+
+@dataclass
+class JournalEntry:
+    """One recorded edit."""
+
+    id: str
+    time: float
+    description: str
+    files: list[dict] = field(default_factory=list)  # {path, old (base64|None), new_version}
+
+    @property
+    def count(self) -> int:
+        return len(self.files)
+
+    def summary(self) -> dict:
+        return {"id": self.id, "time": self.time, "description": self.description, "files": self.count}
+
+
+@dataclass
+class EditResult:
+    """What :meth:`Journal.write` changed."""
+
+    entry: JournalEntry | None
+    changed: list[Path] = field(default_factory=list)
+    conflicts: list[Path] = field(default_factory=list)  # changed on disk since read: left alone
+
+    def to_dict(self) -> dict:
+        return {
+            "journal_id": self.entry.id if self.entry else None,
+            "changed": [str(p) for p in self.changed],
+            "conflicts": [str(p) for p in self.conflicts],
+        }
+
+
+@dataclass
+class UndoResult:
+    entry: JournalEntry
+    restored: list[Path] = field(default_factory=list)
+    conflicts: list[Path] = field(default_factory=list)
+
+
+class Journal:
+    """The edit journal of one dataset folder."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).expanduser().resolve()
+        self.folder = self.root / JOURNAL_FOLDER
+        self._lock = threading.Lock()
+
+    def _relative(self, path: Path) -> str:
+        absolute = Path(path).resolve()
+        try:
+            return absolute.relative_to(self.root).as_posix()
+        except ValueError:
+            raise DatasetError(
+                f"{path} is outside the dataset folder {self.root}.",
+                "Edit captions of one dataset at a time.",
+            ) from None
+
+    def write(
+        self,
+        description: str,
+        new_texts: dict[Path, str],
+        expected_versions: dict[Path, str] | None = None,
+    ) -> EditResult:
+        """Write captions as one undoable edit.
+
+        ``new_texts`` maps caption paths to their new text; unchanged ones are skipped. A path whose current
+        version differs from ``expected_versions[path]`` (changed since read) is left alone and reported.
+        """
+        expected_versions = expected_versions or {}
+        with self._lock:
+            plan: list[tuple[Path, bytes | None, bytes]] = []
+            conflicts = []
+            for path, text in new_texts.items():
+                path = Path(path)
+                old = read_bytes(path)
+                want = expected_versions.get(path)
+                if want is not None and version_of(old) != want:
+                    conflicts.append(path)
+                    continue
+                new = encode_caption(text)
+                if old != new:
+                    plan.append((path, old, new))
+            if not plan:
+                return EditResult(None, [], conflicts)
+            entry = JournalEntry(
+                id=time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
+                time=time.time(),
+                description=description,
+                files=[
+                    {
+                        "path": self._relative(path),
+                        "old": None if old is None else base64.b64encode(old).decode("ascii"),
+                        "new_version": version_of(new),
+                    }
+                    for path, old, new in plan
+                ],
+            )
+            self._save(entry)  # durable before the first caption changes
+            for path, _, new in plan:
+                replace_quickly(path, new)
+            sync_files([path for path, _, _ in plan])
+            return EditResult(entry, [path for path, _, _ in plan], conflicts)
+
+    def _save(self, entry: JournalEntry) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = {"id": entry.id, "time": entry.time, "description": entry.description, "files": entry.files}
+        atomic_write_text(self.folder / f"{entry.id}.json", json.dumps(data, ensure_ascii=False))
+
+    def entries(self) -> list[JournalEntry]:
+        """Recorded edits, newest first."""
+        if not self.folder.is_dir():
+            return []
+        found = []
+        for path in self.folder.glob("*.json"):
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue  # a half-written entry (crash while journaling): nothing was changed yet
+            found.append(JournalEntry(raw["id"], raw["time"], raw.get("description", ""), raw.get("files", [])))
+        return sorted(found, key=lambda e: (e.time, e.id), reverse=True)
+
+    def undo(self, count: int = 1, *, force: bool = False) -> list[UndoResult]:
+        """Undo the last ``count`` edits, newest first, restoring every caption byte for byte.
+
+        A caption changed again since the edit is a conflict: left as it is (and the entry kept) unless
+        ``force``. Stops at the first entry with conflicts so edits are never undone out of order.
+        """
+        results = []
+        with self._lock:
+            for entry in self.entries()[:count]:
+                result = self._undo_one(entry, force)
+                results.append(result)
+                if result.conflicts and not force:
+                    break
+        return results
+
+    def _undo_one(self, entry: JournalEntry, force: bool) -> UndoResult:
+        result = UndoResult(entry)
+        actions: list[tuple[Path, bytes | None]] = []
+        for item in entry.files:
+            path = self.root / item["path"]
+            old = None if item["old"] is None else base64.b64decode(item["old"])
+            current = version_of(read_bytes(path))
+            if current == version_of(old):
+                continue  # already as before (the edit never reached this file)
+            if current != item["new_version"] and not force:
+                result.conflicts.append(path)
+                continue
+            actions.append((path, old))
+        if result.conflicts:
+            return result
+        written = []
+        for path, old in actions:
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                replace_quickly(path, old)
+                written.append(path)
+            result.restored.append(path)
+        sync_files(written)
+        (self.folder / f"{entry.id}.json").unlink(missing_ok=True)
+        return result

@@ -1,0 +1,294 @@
+"""Tags in captions: parsing, one consistent normal form, edits over many captions at once.
+
+Normal form (used in every list, filter and count): trimmed, inner whitespace collapsed, escaped
+brackets read as plain brackets, underscores written as spaces — except kaomoji such as ``^_^`` or
+``>_<``, whose underscore is the face. Bracket escaping (``\\(``) is an *output* option only, for
+prompts in A1111-style UIs; captions on disk keep plain brackets unless asked.
+
+A :class:`TagEdit` is one operation in the user's words (add, remove, replace, trigger, dedupe, sort,
+front, regex). :func:`edit_captions` applies one to all, filtered or selected images as a single
+journaled, undoable edit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lorakit.data.captions import CAPTION_EXTENSION, CaptionEncodingError, caption_path_for, read_caption
+from lorakit.data.journal import EditResult, Journal
+from lorakit.errors import DatasetError
+
+# The faces WD14's reference app keeps as written, plus any short all-symbol tag below.
+KAOMOJI = frozenset(
+    {
+        *("0_0", "(o)_(o)", "+_+", "+_-", "._.", "<o>_<o>", "<|>_<|>", "=_=", ">_<", "3_3", "6_9", ">_o"),
+        *("@_@", "^_^", "o_o", "u_u", "x_x", "|_|", "||_||", "t_t", "-_-", ";_;"),
+    }
+)
+_SPACES = re.compile(r"\s+")
+
+
+def is_kaomoji(tag: str) -> bool:
+    """True for faces like ``^_^``: their underscores must stay."""
+    if tag.lower() in KAOMOJI:
+        return True
+    letters = sum(ch.isalpha() for ch in tag)
+    return "_" in tag and len(tag) <= 5 and letters == 0
+
+
+def normalize_tag(tag: str) -> str:
+    """The one form a tag is compared, counted and stored in."""
+    tag = tag.strip().replace("\\(", "(").replace("\\)", ")")
+    if not is_kaomoji(tag):
+        tag = tag.replace("_", " ")
+    return _SPACES.sub(" ", tag).strip()
+
+
+def parse_tags(text: str) -> list[str]:
+    """Comma-separated caption → normalised tags (empty pieces dropped, order kept)."""
+    return [tag for tag in (normalize_tag(piece) for piece in text.split(",")) if tag]
+
+
+def format_tags(tags: Iterable[str], *, escape_brackets: bool = False, underscores: bool = False) -> str:
+    """Tags → caption text ``"a, b, c"``; brackets escaped and spaces as underscores only when asked."""
+    out = []
+    for tag in tags:
+        if underscores and not is_kaomoji(tag):
+            tag = tag.replace(" ", "_")
+        if escape_brackets:
+            tag = tag.replace("(", "\\(").replace(")", "\\)")
+        out.append(tag)
+    return ", ".join(out)
+
+
+def _key(tag: str) -> str:
+    return normalize_tag(tag).lower()
+
+
+def _as_tags(values: str | Iterable[str]) -> list[str]:
+    return parse_tags(values) if isinstance(values, str) else [t for t in map(normalize_tag, values) if t]
+
+
+# -- operations on one tag list --------------------------------------------------------------------------
+def add_tags(tags: list[str], new: str | Iterable[str], *, front: bool = False) -> list[str]:
+    """Add tags not already present (at the end, or at the front in the given order)."""
+    have = {_key(t) for t in tags}
+    extra = [t for t in dict.fromkeys(_as_tags(new)) if _key(t) not in have]
+    return extra + tags if front else tags + extra
+
+
+def remove_tags(tags: list[str], remove: str | Iterable[str]) -> list[str]:
+    gone = {_key(t) for t in _as_tags(remove)}
+    return [t for t in tags if _key(t) not in gone]
+
+
+def replace_tags(tags: list[str], mapping: dict[str, str]) -> list[str]:
+    """Replace whole tags; a replacement may be several tags (``"a, b"``) or empty (remove)."""
+    table = {_key(old): _as_tags(new) for old, new in mapping.items()}
+    out: list[str] = []
+    for tag in tags:
+        out.extend(table.get(_key(tag), [tag]))
+    return deduplicate(out)
+
+
+def deduplicate(tags: list[str]) -> list[str]:
+    """Drop repeats (compared case-insensitively), keeping the first."""
+    seen: set[str] = set()
+    out = []
+    for tag in tags:
+        if _key(tag) not in seen:
+            seen.add(_key(tag))
+            out.append(tag)
+    return out
+
+
+def sort_tags(tags: list[str], *, keep_first: int = 0, frequency: Counter | None = None) -> list[str]:
+    """Sort alphabetically (or most frequent first); the first ``keep_first`` tags stay in place."""
+    head, tail = tags[:keep_first], tags[keep_first:]
+    if frequency is None:
+        return head + sorted(tail, key=str.lower)
+    return head + sorted(tail, key=lambda t: (-frequency[_key(t)], t.lower()))
+
+
+def move_to_front(tags: list[str], wanted: str | Iterable[str]) -> list[str]:
+    """Move the wanted tags that are present to the front, in the order given."""
+    present = {_key(t): t for t in tags}
+    front = [present[_key(w)] for w in _as_tags(wanted) if _key(w) in present]
+    keys = {_key(t) for t in front}
+    return front + [t for t in tags if _key(t) not in keys]
+
+
+def add_trigger_word(tags: list[str], trigger: str) -> list[str]:
+    """Make ``trigger`` the first tag (moved there if it is elsewhere)."""
+    trigger_tags = _as_tags(trigger)
+    return trigger_tags + remove_tags(tags, trigger_tags)
+
+
+@dataclass
+class TagFilter:
+    """Which captions an edit applies to: all of ``all_of``, at least one of ``any_of``, none of ``none_of``."""
+
+    all_of: Sequence[str] = ()
+    any_of: Sequence[str] = ()
+    none_of: Sequence[str] = ()
+
+    def matches(self, tags: Iterable[str]) -> bool:
+        have = {_key(t) for t in tags}
+        return (
+            all(_key(t) in have for t in self.all_of)
+            and (not self.any_of or any(_key(t) in have for t in self.any_of))
+            and not any(_key(t) in have for t in self.none_of)
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.all_of or self.any_of or self.none_of)
+
+
+@dataclass
+class TagEdit:
+    """One edit in the user's words.
+
+    action: ``add`` (tags, front), ``remove`` (tags), ``replace`` (mapping), ``trigger`` (tags[0]),
+    ``dedupe``, ``sort`` (keep_first, by_frequency), ``front`` (tags), ``regex`` (pattern, replacement; on the caption
+    text), ``set`` (text: the whole caption), ``normalize`` (rewrite in the normal form).
+    """
+
+    action: str
+    tags: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    front: bool = False
+    keep_first: int = 0
+    by_frequency: bool = False
+    pattern: str = ""
+    replacement: str = ""
+    text: str = ""
+
+    ACTIONS = ("add", "remove", "replace", "trigger", "dedupe", "sort", "front", "regex", "set", "normalize")
+
+    def __post_init__(self) -> None:
+        if self.action not in self.ACTIONS:
+            raise DatasetError(f"Unknown tag edit {self.action!r}.", f"Use one of: {', '.join(self.ACTIONS)}.")
+        if self.action == "regex":
+            try:
+                self._regex = re.compile(self.pattern)
+            except re.error as error:
+                raise DatasetError(
+                    f"The search pattern {self.pattern!r} is not a valid regular expression: {error}.",
+                    "Fix the pattern, or escape special characters such as ( ) [ ] . * with a backslash.",
+                ) from None
+        if self.action in ("add", "remove", "front", "trigger") and not self.tags:
+            raise DatasetError(f"The '{self.action}' edit needs at least one tag.", "Name the tags to use.")
+
+    def describe(self) -> str:
+        detail = {
+            "add": ", ".join(self.tags),
+            "remove": ", ".join(self.tags),
+            "front": ", ".join(self.tags),
+            "trigger": ", ".join(self.tags),
+            "replace": "; ".join(f"{a} → {b or '(nothing)'}" for a, b in self.mapping.items()),
+            "regex": f"{self.pattern} → {self.replacement}",
+            "sort": f"keep first {self.keep_first}" if self.keep_first else "",
+        }.get(self.action, "")
+        return f"{self.action} {detail}".strip()
+
+    def apply(self, text: str, frequency: Counter | None = None) -> str | None:
+        """The caption's new text, or None when this edit leaves it as it is."""
+        if self.action == "regex":
+            new_text = self._regex.sub(self.replacement, text)
+            return None if new_text == text else new_text
+        if self.action == "set":
+            return None if text == self.text else self.text
+        tags = parse_tags(text)
+        new = {
+            "add": lambda: add_tags(tags, self.tags, front=self.front),
+            "remove": lambda: remove_tags(tags, self.tags),
+            "replace": lambda: replace_tags(tags, self.mapping),
+            "trigger": lambda: add_trigger_word(tags, self.tags[0]),
+            "dedupe": lambda: deduplicate(tags),
+            "sort": lambda: sort_tags(tags, keep_first=self.keep_first, frequency=frequency),
+            "front": lambda: move_to_front(tags, self.tags),
+            "normalize": lambda: tags,
+        }[self.action]()
+        formatted = format_tags(new)
+        if new == tags and (self.action != "normalize" or formatted == text):
+            return None
+        return formatted
+
+
+@dataclass
+class CaptionEditReport:
+    """The outcome of a bulk edit: what changed, what was skipped and why, and the journal id to undo."""
+
+    result: EditResult
+    matched: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # caption path → reason
+
+    def to_dict(self) -> dict:
+        return {**self.result.to_dict(), "matched": self.matched, "skipped": self.skipped}
+
+
+def read_all_tags(images: Iterable[Path], extension: str = CAPTION_EXTENSION) -> dict[Path, list[str]]:
+    """Normalised tags of each image's caption (images with unreadable captions are left out)."""
+    out = {}
+    for image in images:
+        try:
+            out[image] = parse_tags(read_caption(caption_path_for(image, extension)).text)
+        except (CaptionEncodingError, OSError):
+            continue
+    return out
+
+
+def tag_frequency(tag_lists: Iterable[list[str]]) -> Counter:
+    """How many captions carry each tag (normalised, lower-case keys)."""
+    counts: Counter = Counter()
+    for tags in tag_lists:
+        counts.update({_key(t) for t in tags})
+    return counts
+
+
+def edit_captions(
+    root: str | os.PathLike,
+    images: Iterable[str | os.PathLike],
+    edit: TagEdit,
+    *,
+    where: TagFilter | None = None,
+    extension: str = CAPTION_EXTENSION,
+    create_missing: bool = True,
+) -> CaptionEditReport:
+    """Apply one edit to the captions of ``images`` (all, selected, or those ``where`` matches), journaled.
+
+    Undo with ``Journal(root).undo()``. Captions that are not UTF-8 are skipped and named in the report.
+    """
+    journal = Journal(root)
+    texts: dict[Path, str] = {}
+    versions: dict[Path, str] = {}
+    skipped: dict[str, str] = {}
+    for image in images:
+        path = caption_path_for(image, extension)
+        try:
+            caption = read_caption(path)
+        except CaptionEncodingError as error:
+            skipped[str(path)] = error.problem
+            continue
+        if not caption.exists and not create_missing:
+            continue
+        texts[path] = caption.text
+        versions[path] = caption.version
+    if where and not where.empty:
+        texts = {p: t for p, t in texts.items() if where.matches(parse_tags(t))}
+    frequency = tag_frequency(parse_tags(t) for t in texts.values()) if edit.by_frequency else None
+    new_texts = {}
+    for path, text in texts.items():
+        new = edit.apply(text, frequency)
+        if new is not None:
+            new_texts[path] = new
+    result = journal.write(f"tags {edit.describe()}", new_texts, versions)
+    for path in result.conflicts:
+        skipped[str(path)] = "changed by another program while editing; left as it is"
+    return CaptionEditReport(result, matched=len(texts), skipped=skipped)

@@ -1,0 +1,205 @@
+"""The trainable network: LoRA (attention/linear layers) and LoCon (plus 3×3 convs) injected with peft.
+
+Targets follow sd-scripts so a file trained here has the modules people expect: in the UNet every
+Linear and 1×1 conv inside the attention blocks (``Transformer2DModel``); with LoCon also every conv
+inside ``ResnetBlock2D``/``Downsample2D``/``Upsample2D`` (3×3 at ``conv_rank``/``conv_alpha``, the
+rest at ``rank``/``alpha``); in a CLIP text encoder every Linear in its attention and MLP blocks.
+
+The network is read and written in kohya layout (see :mod:`lorakit.lora.kohya`): for each module
+``lora_down`` = peft's ``lora_A``, ``lora_up`` = ``lora_B`` and the alpha. New network types register
+a builder in :data:`NETWORK_TYPES` (LyCORIS types come later through this seam).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from lorakit.errors import ConfigError, ModelError
+from lorakit.lora.keys import kohya_name
+
+ADAPTER = "default"
+
+
+@dataclass
+class NetworkSettings:
+    """What to train: the network type, its size and which components."""
+
+    kind: str = "lora"  # lora | locon
+    rank: int = 16
+    alpha: float = 8.0
+    conv_rank: int = 0  # LoCon's 3×3 convs; 0 = no conv layers
+    conv_alpha: float = 1.0
+    dropout: float = 0.0
+    train_unet: bool = True
+    train_text_encoder: bool = False
+
+
+@dataclass
+class ComponentTargets:
+    """Where a family's component gets LoRA modules and how its kohya names are spelled."""
+
+    name: str  # unet | te | te1 | te2
+    prefix: str  # lora_unet | lora_te | lora_te1 | lora_te2
+    containers: tuple[str, ...]  # classes whose Linear / 1×1 conv layers get LoRA
+    conv_containers: tuple[str, ...] = ()  # classes whose convs get LoCon (3×3 at conv_rank)
+    name_path: Callable[[str], str] | None = None  # module path → path used in the kohya name (SGM for SDXL)
+
+    def kohya_name(self, module_path: str) -> str:
+        return kohya_name(self.prefix, self.name_path(module_path) if self.name_path else module_path)
+
+
+@dataclass
+class Target:
+    path: str
+    rank: int
+    alpha: float
+    kohya: str
+
+
+def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSettings) -> list[Target]:
+    """The modules of ``model`` that get a LoRA, with their rank and alpha, in model order."""
+    found: dict[str, Target] = {}
+    use_conv = settings.kind == "locon" and settings.conv_rank > 0
+    for owner_path, owner in model.named_modules():
+        kind = type(owner).__name__
+        in_attention = kind in spec.containers
+        in_conv_block = use_conv and kind in spec.conv_containers
+        if not (in_attention or in_conv_block):
+            continue
+        for sub_path, module in owner.named_modules():
+            if not sub_path:
+                continue
+            path = f"{owner_path}.{sub_path}" if owner_path else sub_path
+            if path in found:
+                continue
+            if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1)):
+                rank, alpha = settings.rank, settings.alpha
+            elif isinstance(module, nn.Conv2d) and in_conv_block:
+                rank, alpha = settings.conv_rank, settings.conv_alpha
+            else:
+                continue
+            found[path] = Target(path, rank, alpha, spec.kohya_name(path))
+    return list(found.values())
+
+
+def _inject_lora(model: nn.Module, targets: list[Target], settings: NetworkSettings) -> None:
+    from peft import LoraConfig, inject_adapter_in_model
+
+    paths = [t.path for t in targets]
+    # Per-module ranks/alphas only where they differ from the default (the LoCon convs); the pattern
+    # is anchored by peft as "(.*\.)?<pattern>$", so a full path names one module.
+    ranks = {t.path: t.rank for t in targets if t.rank != settings.rank}
+    alphas = {t.path: t.alpha for t in targets if t.alpha != settings.alpha}
+    config = LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=paths,
+        rank_pattern=ranks,
+        alpha_pattern=alphas,
+        init_lora_weights=True,  # kohya and peft agree: up (B) starts at zero, so training starts at the base model
+    )
+    inject_adapter_in_model(config, model, adapter_name=ADAPTER)
+
+
+NETWORK_TYPES: dict[str, Callable[[nn.Module, list[Target], NetworkSettings], None]] = {
+    "lora": _inject_lora,
+    "locon": _inject_lora,
+}
+
+
+@dataclass
+class LoraNetwork:
+    """The injected adapters of every trained component, readable and writable in kohya layout."""
+
+    settings: NetworkSettings
+    components: dict[str, nn.Module] = field(default_factory=dict)
+    targets: dict[str, list[Target]] = field(default_factory=dict)
+
+    def _layer(self, component: str, path: str) -> nn.Module:
+        return self.components[component].get_submodule(path)
+
+    def parameters_by_component(self) -> dict[str, list[nn.Parameter]]:
+        """Trainable parameters per component, for separate learning rates (unet, te, te1, te2)."""
+        groups: dict[str, list[nn.Parameter]] = {}
+        for name, model in self.components.items():
+            groups[name] = [p for n, p in model.named_parameters() if "lora_" in n and p.requires_grad]
+        return groups
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for group in self.parameters_by_component().values() for p in group]
+
+    def kohya_state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+        """``{name.lora_down.weight, name.lora_up.weight, name.alpha}`` for every module, with the real alpha."""
+        out: dict[str, torch.Tensor] = {}
+        for component, targets in self.targets.items():
+            for t in targets:
+                layer = self._layer(component, t.path)
+                down = layer.lora_A[ADAPTER].weight.detach()
+                up = layer.lora_B[ADAPTER].weight.detach()
+                out[f"{t.kohya}.lora_down.weight"] = down.to(dtype or down.dtype).cpu().contiguous()
+                out[f"{t.kohya}.lora_up.weight"] = up.to(dtype or up.dtype).cpu().contiguous()
+                out[f"{t.kohya}.alpha"] = torch.tensor(float(t.alpha), dtype=dtype or torch.float32)
+        return out
+
+    def load_kohya_state_dict(self, tensors: dict[str, torch.Tensor], *, source: str = "the LoRA file") -> int:
+        """Copy weights from a kohya state dict into the adapters (start from an existing LoRA).
+
+        A module whose file alpha/rank differs from ours is rescaled so the applied delta is unchanged.
+        Returns the number of modules loaded.
+        """
+        loaded = 0
+        for component, targets in self.targets.items():
+            for t in targets:
+                down = tensors.get(f"{t.kohya}.lora_down.weight")
+                up = tensors.get(f"{t.kohya}.lora_up.weight")
+                if down is None or up is None:
+                    continue
+                layer = self._layer(component, t.path)
+                a, b = layer.lora_A[ADAPTER].weight, layer.lora_B[ADAPTER].weight
+                if a.shape != down.shape or b.shape != up.shape:
+                    raise ConfigError(
+                        f"{source} has rank {down.shape[0]} at {t.kohya}, but the network is set to rank {t.rank}.",
+                        f"Set the network rank (network_dim) to {down.shape[0]} to continue from this LoRA.",
+                        field="network_dim",
+                    )
+                file_alpha = float(tensors.get(f"{t.kohya}.alpha", torch.tensor(float(down.shape[0]))))
+                rescale = (file_alpha / down.shape[0]) / (t.alpha / t.rank)
+                with torch.no_grad():
+                    a.copy_(down.to(a.dtype))
+                    b.copy_((up.float() * rescale).to(b.dtype))
+                loaded += 1
+        if loaded == 0:
+            raise ModelError(
+                f"None of the modules in {source} match this model.",
+                "Check that the LoRA was trained for the same model family (SD1, SD2 or SDXL).",
+            )
+        return loaded
+
+
+def build_network(
+    components: dict[str, nn.Module], specs: dict[str, ComponentTargets], settings: NetworkSettings
+) -> LoraNetwork:
+    """Inject the adapters into each component listed in ``specs`` and freeze everything else."""
+    if settings.kind not in NETWORK_TYPES:
+        raise ConfigError(
+            f"Unknown network type {settings.kind!r}.",
+            f"Use one of: {', '.join(sorted(NETWORK_TYPES))}.",
+            field="network_module",
+        )
+    network = LoraNetwork(settings)
+    for name, model in components.items():
+        model.requires_grad_(False)
+        if name not in specs:
+            continue
+        targets = find_targets(model, specs[name], settings)
+        if not targets:
+            raise ModelError(f"Found no layers to train in the {name}.", "Check the model family of the base model.")
+        NETWORK_TYPES[settings.kind](model, targets, settings)
+        network.components[name] = model
+        network.targets[name] = targets
+    return network

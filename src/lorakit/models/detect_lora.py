@@ -1,0 +1,153 @@
+"""What a LoRA / LyCORIS file is: network type, rank, and the base model it was trained for.
+
+Everything comes from the header: tensor names and shapes, plus the ``ss_*`` (kohya sd-scripts) and
+``modelspec.*`` metadata when present. Metadata wins over key heuristics because it is what the trainer
+knew; key heuristics cover files written by tools that keep no metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from lorakit.models.header import TensorEntry
+
+# Substrings that only appear in adapter files (kohya, LyCORIS, diffusers/peft layouts).
+LORA_MARKERS = (
+    ".lora_down.",
+    ".lora_up.",
+    ".lora_A.",
+    ".lora_B.",
+    ".lora.down.",
+    ".lora.up.",
+    ".hada_w1_a",
+    ".lokr_w1",
+    ".oft_blocks",
+    ".oft_diag",
+    ".dora_scale",
+)
+
+# ss_base_model_version (sd-scripts) and modelspec.architecture values -> (family, variant, prediction)
+_BASE_VERSIONS = {
+    "sd_v1": ("sd1", None, "epsilon"),
+    "sd_v2": ("sd2", None, None),
+    "sd_v2_v": ("sd2", None, "v"),
+    "sdxl_base_v1-0": ("sdxl", "base", "epsilon"),
+    "sdxl_refiner_v1-0": ("sdxl", "refiner", "epsilon"),
+    "flux1": ("flux", None, None),
+    "sd3": ("sd3", None, None),
+    "stable-diffusion-v1": ("sd1", None, "epsilon"),
+    "stable-diffusion-v2-512": ("sd2", None, "epsilon"),
+    "stable-diffusion-v2-768-v": ("sd2", None, "v"),
+    "stable-diffusion-xl-v1-base": ("sdxl", "base", "epsilon"),
+    "stable-diffusion-xl-v1-refiner": ("sdxl", "refiner", "epsilon"),
+    "stable-diffusion-v3-medium": ("sd3", "medium", None),
+    "stable-diffusion-v3.5-medium": ("sd3", "3.5-medium", None),
+    "stable-diffusion-v3.5-large": ("sd3", "3.5-large", None),
+    "flux-1-dev": ("flux", "dev", None),
+    "flux-1-schnell": ("flux", "schnell", None),
+}
+
+
+def is_adapter(keys) -> bool:
+    """True when tensor names look like a LoRA/LyCORIS adapter rather than full weights."""
+    return any(
+        k.startswith(("lora_unet_", "lora_te", "lycoris_")) or k.endswith(".diff") or any(m in k for m in LORA_MARKERS)
+        for k in keys
+    )
+
+
+def network_type(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> tuple[str, str]:
+    """(type, how we know): lora, locon, loha, lokr, oft, dora, ia3 or full (LyCORIS 'full'/diff)."""
+    args = _network_args(metadata)
+    module = metadata.get("ss_network_module", "")
+    if "lycoris" in module and args.get("algo"):
+        algo = str(args["algo"]).lower()
+        return ("locon" if algo == "lora" else algo), "metadata (ss_network_args algo)"
+    keys = tensors.keys()
+    if any(".hada_w1_a" in k for k in keys):
+        return "loha", "keys (hada_w1_a/b)"
+    if any(".lokr_w1" in k for k in keys):
+        return "lokr", "keys (lokr_w1/w2)"
+    if any(".oft_blocks" in k or ".oft_diag" in k for k in keys):
+        return "oft", "keys (oft_blocks)"
+    if any(".dora_scale" in k or ".lora_magnitude_vector" in k for k in keys):
+        return "dora", "keys (dora_scale)"
+    conv = any(
+        (".lora_down." in k or ".lora_A." in k) and len(e.shape) == 4 and e.shape[2:] != (1, 1)
+        for k, e in tensors.items()
+    )
+    if conv or args.get("conv_dim"):
+        return "locon", "keys (3x3 convolution layers)" if conv else "metadata (conv_dim)"
+    return "lora", "keys (lora_down/lora_up)"
+
+
+def _network_args(metadata: dict[str, str]) -> dict:
+    try:
+        args = json.loads(metadata.get("ss_network_args") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return args if isinstance(args, dict) else {}
+
+
+def rank_of(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> int | None:
+    """The most common rank over modules (per-module ranks can differ after a dynamic resize)."""
+    ranks: Counter[int] = Counter()
+    for key, entry in tensors.items():
+        if not entry.shape:
+            continue
+        if ".lora_down." in key or ".lora_A." in key or ".lora.down." in key or ".hada_w1_b" in key:
+            ranks[entry.shape[0]] += 1
+        elif ".lokr_w2_a" in key or ".lokr_w1_a" in key:
+            ranks[entry.shape[-1]] += 1
+    if ranks:
+        return ranks.most_common(1)[0][0]
+    dim = metadata.get("ss_network_dim")
+    return int(dim) if dim and dim.isdigit() else None
+
+
+def _in_features(tensors: dict[str, TensorEntry], *fragments: str) -> int | None:
+    for key, entry in tensors.items():
+        if all(f in key for f in fragments) and (".lora_down." in key or ".lora_A." in key) and len(entry.shape) >= 2:
+            return entry.shape[1]
+    return None
+
+
+def base_of(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> tuple[dict, str]:
+    """({family, variant, prediction}, how we know) for the base model the adapter was trained on."""
+    for field in ("ss_base_model_version", "modelspec.architecture"):
+        value = metadata.get(field, "").split("/")[0].strip().lower()
+        if value in _BASE_VERSIONS:
+            family, variant, prediction = _BASE_VERSIONS[value]
+            if (
+                metadata.get("ss_v_parameterization", "").lower() == "true"
+                or metadata.get("modelspec.prediction_type") == "v"
+            ):
+                prediction = "v"
+            return {"family": family, "variant": variant, "prediction": prediction}, f"metadata ({field})"
+    if metadata.get("ss_v2", "").lower() == "true":
+        prediction = "v" if metadata.get("ss_v_parameterization", "").lower() == "true" else None
+        return {"family": "sd2", "variant": None, "prediction": prediction}, "metadata (ss_v2)"
+
+    keys = list(tensors)
+    has = lambda *parts: any(all(p in k for p in parts) for k in keys)  # noqa: E731
+    if has("double_blocks") or has("single_blocks") or has("single_transformer_blocks"):
+        return {"family": "flux", "variant": None, "prediction": None}, "keys (Flux double/single blocks)"
+    if has("joint_blocks") or has("transformer_blocks", "context_block"):
+        return {"family": "sd3", "variant": None, "prediction": None}, "keys (SD3 joint blocks)"
+    if has("lora_te2_") or has("text_encoder_2"):
+        return {"family": "sdxl", "variant": "base", "prediction": None}, "keys (two text encoders)"
+    if has("input_blocks") or has("output_blocks") or has("middle_block"):
+        # kohya writes SDXL UNet keys with the original SGM names; SD1/SD2 use diffusers names.
+        return {"family": "sdxl", "variant": "base", "prediction": None}, "keys (SGM UNet names)"
+    context = _in_features(tensors, "attn2", "to_k")
+    if context == 2048:
+        return {"family": "sdxl", "variant": "base", "prediction": None}, "keys (cross-attention width 2048)"
+    if context in (768, 1024):
+        family = "sd1" if context == 768 else "sd2"
+        return {"family": family, "variant": None, "prediction": None}, f"keys (cross-attention width {context})"
+    width = _in_features(tensors, "lora_te", "self_attn", "q_proj") or _in_features(tensors, "text_encoder", "q_proj")
+    if width in (768, 1024):
+        family = "sd1" if width == 768 else "sd2"
+        return {"family": family, "variant": None, "prediction": None}, f"keys (text encoder width {width})"
+    return {"family": None, "variant": None, "prediction": None}, "unknown: no metadata and no telling keys"

@@ -1,0 +1,151 @@
+"""The built-in tiny models: SD1- and SDXL-shaped pipelines with random, seeded weights, no download.
+
+They have the real architecture (same classes, same module names, VAE downscale 8, CLIP tokenizer)
+at a few hundred kilobytes, so the whole engine — training, kohya files, diffusers loading — runs on
+a laptop CPU in seconds. Used by ``lorakit demo`` and by the tests. The tokenizer is a handmade BPE
+vocabulary (``tiny_vocab/``) that knows common tag words whole and spells anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lorakit.errors import ConfigError
+from lorakit.fileio import atomic_write_text
+
+VOCAB_DIR = Path(__file__).parent / "tiny_vocab"
+TINY_FAMILIES = ("sd1", "sdxl")
+# Bump when the configs below change, so a cached tiny model is rebuilt.
+TINY_VERSION = 1
+_MARKER = "lorakit_tiny.json"
+
+_SCHEDULER = dict(
+    beta_start=0.00085,
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    num_train_timesteps=1000,
+    clip_sample=False,
+    prediction_type="epsilon",
+)
+# Four VAE levels so latents are 1/8 of the image, as in the real models (bucket geometry matches).
+_VAE = dict(
+    block_out_channels=(16, 16, 32, 32),
+    in_channels=3,
+    out_channels=3,
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
+    latent_channels=4,
+    layers_per_block=1,
+    norm_num_groups=8,
+    sample_size=64,
+)
+_UNET_COMMON = dict(
+    block_out_channels=(32, 64),
+    layers_per_block=2,
+    sample_size=8,
+    in_channels=4,
+    out_channels=4,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    norm_num_groups=32,
+)
+_TEXT = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_attention_heads=4,
+    num_hidden_layers=3,
+    max_position_embeddings=77,
+    layer_norm_eps=1e-5,
+    projection_dim=32,
+)
+
+
+def _tokenizer():
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer.from_pretrained(str(VOCAB_DIR), model_max_length=77)
+
+
+def _text_config(tokenizer, hidden_act: str):
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        hidden_act=hidden_act,
+        **_TEXT,
+    )
+
+
+def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
+    """A diffusers pipeline of the tiny ``family`` ("sd1" or "sdxl") with weights drawn from ``seed``."""
+    import torch
+    from diffusers import (
+        AutoencoderKL,
+        DDPMScheduler,
+        StableDiffusionPipeline,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    if family not in TINY_FAMILIES:
+        raise ConfigError(f"There is no tiny {family!r} model.", f"Use one of: {', '.join(TINY_FAMILIES)}.")
+    torch.manual_seed(seed)
+    tokenizer = _tokenizer()
+    vae = AutoencoderKL(**_VAE)
+    if family == "sd1":
+        unet = UNet2DConditionModel(**_UNET_COMMON, cross_attention_dim=32, attention_head_dim=8)
+        text_encoder = CLIPTextModel(_text_config(tokenizer, "quick_gelu"))
+        return StableDiffusionPipeline(
+            vae=vae,
+            text_encoder=text_encoder,
+            tokenizer=tokenizer,
+            unet=unet,
+            scheduler=DDPMScheduler(**_SCHEDULER),
+            safety_checker=None,
+            feature_extractor=None,
+            requires_safety_checker=False,
+        )
+    # SDXL: CLIP-L-like (hidden states only) + OpenCLIP-G-like (with projection: the pooled embedding);
+    # the UNet sees both hidden states concatenated (32 + 32) and "text_time" extra conditioning:
+    # pooled (32) + six size/crop numbers embedded at 8 dims each = 80.
+    unet = UNet2DConditionModel(
+        **_UNET_COMMON,
+        cross_attention_dim=64,
+        attention_head_dim=(2, 4),
+        transformer_layers_per_block=(1, 2),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=80,
+    )
+    return StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel(_text_config(tokenizer, "quick_gelu")),
+        text_encoder_2=CLIPTextModelWithProjection(_text_config(tokenizer, "gelu")),
+        tokenizer=tokenizer,
+        tokenizer_2=_tokenizer(),
+        unet=unet,
+        scheduler=DDPMScheduler(**_SCHEDULER, steps_offset=1, timestep_spacing="leading"),
+    )
+
+
+def build_tiny_model(family: str, folder: str | Path, seed: int = 0) -> Path:
+    """Save the tiny ``family`` pipeline as a diffusers folder (reused if already built) and return it."""
+    folder = Path(folder)
+    marker = folder / _MARKER
+    want = {"family": family, "seed": seed, "version": TINY_VERSION}
+    if marker.exists():
+        try:
+            if json.loads(marker.read_text()) == want:
+                return folder
+        except (OSError, ValueError):
+            pass
+    pipe = build_tiny_pipeline(family, seed)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    atomic_write_text(marker, json.dumps(want))  # written last: a half-built folder is rebuilt
+    return folder

@@ -1,0 +1,304 @@
+"""A training run and its folder: ``train(cfg, run_dir)`` and ``resume(run_dir)``.
+
+The run folder holds::
+
+    config.toml       the exact config of the run (resume reads it back)
+    events.jsonl      every event with a sequence number (the web app and notebooks replay it)
+    commands.jsonl    the inbox for stop / save / sample from another process
+    samples/          preview images
+    state/            resume state (see lorakit.train.checkpoint)
+    <name>.safetensors, <name>-000002.safetensors, <name>-step00000004.safetensors   the LoRA files
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lorakit import events as ev
+from lorakit.errors import LorakitError, TrainingError
+from lorakit.train import checkpoint as ckpt
+from lorakit.train.outputs import checkpoint_name, dataset_metadata, write_lora
+from lorakit.train.trainer import Progress, Stop, TrainingLoop, accelerator_for
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.toml"
+EVENTS_FILE = "events.jsonl"
+COMMANDS_FILE = "commands.jsonl"
+_SCHEDULER_KEYS = ("last_epoch", "_step_count", "base_lrs", "_last_lr")
+
+
+def new_run_dir(cfg) -> Path:
+    """``<output_dir>/<output_name>``, or ``...-2``, ``-3`` when that folder already holds a run."""
+    base = Path(cfg.output.output_dir).expanduser() / cfg.output.output_name
+    candidate, n = base, 1
+    while (candidate / EVENTS_FILE).exists():
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return candidate
+
+
+class Run:
+    """Everything one run holds; built by :meth:`setup`, driven by :class:`TrainingLoop`."""
+
+    def __init__(self, cfg, run_dir: Path, emitter: ev.Emitter, commands: ev.Commands | None):
+        self.cfg, self.run_dir, self.emitter, self.commands = cfg, run_dir, emitter, commands
+        self.progress = Progress()
+        self.seed = int(cfg.schedule.seed)
+        self.started_at = time.time()
+        self.saved_files: list[str] = []
+        self.model_hash: str | None = None
+
+    # -- setup ------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        from accelerate.utils import set_seed
+
+        from lorakit.data.plan import plan_for_config
+        from lorakit.train import setup as su
+        from lorakit.train.data import epoch_batches, examples_from_plan
+        from lorakit.train.feed import Feed
+
+        cfg = self.cfg
+        set_seed(self.seed)
+        self.status("starting", "Reading the dataset")
+        self.plan = plan_for_config(cfg)
+        for bad in self.plan.unreadable:
+            self.warn(f"Skipped {Path(bad.path).name}: {bad.error}", "Fix or remove this image.")
+        self.examples = examples_from_plan(self.plan, cfg.resolved_subsets())
+        self.total_steps, self.total_epochs = self.plan.total_steps, self.plan.epochs
+        self._epoch_batches = epoch_batches
+
+        self.accelerator = accelerator_for(cfg)
+        device = torch.device(self.accelerator.device)
+        self.status("starting", "Loading the base model")
+        self.family, self.network = su.build_model_and_network(cfg, device)
+        self.step_options = su.step_options(cfg, self.family, self.network.settings)
+        self.optimizer, self.lr_scheduler = su.build_optimizer_and_schedule(
+            cfg, self.network, self.total_steps, self.plan.warmup_steps
+        )
+        for name, module in list(self.network.components.items()):
+            module.train()
+            self.network.components[name] = self.accelerator.prepare_model(module)  # autocast for mixed precision
+        self.optimizer = self.accelerator.prepare_optimizer(self.optimizer)
+        resolution = cfg.dataset.resolution_wh[0]
+        estimate = su.estimate_memory(self.family, self.network, cfg.schedule.train_batch_size, resolution, device)
+        if not estimate.fits:
+            self.warn(
+                f"This run may need about {estimate.needed_mb / 1024:.1f} GB but only"
+                f" {estimate.available_mb / 1024:.1f} GB is free.",
+                "Turn on gradient_checkpointing and cache_latents, lower the batch size or resolution, or use a"
+                " low-VRAM preset.",
+            )
+        self.dataset_meta = dataset_metadata(self.plan, self.examples, resolution)
+        self.feed = Feed(
+            self.examples,
+            self.seed,
+            self.total_steps,
+            encode_images=self.family.encode_images,
+            encode_prompts=self._encode_prompts,
+            warn=self.warn,
+        )
+        self._setup_caches(cfg)
+
+    def _encode_prompts(self, captions: list[str]) -> dict[str, torch.Tensor]:
+        o = self.step_options
+        return self.family.encode_prompts(captions, o.clip_skip, o.max_token_length)
+
+    def _setup_caches(self, cfg) -> None:
+        from lorakit.train.cache import LatentCache, TextCache, module_identity
+        from lorakit.train.feed import captions_are_fixed
+
+        mem = cfg.memory
+        cache_root = Path(cfg.output.output_dir).expanduser() / ".cache"
+        if mem.cache_latents:
+            folder = cache_root / "latents" if mem.cache_latents_to_disk else None
+            self.feed.latent_cache = LatentCache(module_identity(self.family.components.vae), folder)
+            self.status("starting", "Caching latents")
+            self.feed.precache(lambda done, total: self.emitter.emit(ev.PROGRESS, done=done, total=total, unit="image"))
+        fixed = all(captions_are_fixed(e) for e in self.examples)
+        if mem.cache_text_encoder_outputs and fixed and not self.network.settings.train_text_encoder:
+            encoders = self.family.components.text_encoders
+            identity = "-".join(module_identity(e)[:8] for e in encoders)
+            folder = cache_root / "text" if mem.cache_text_encoder_outputs_to_disk else None
+            self.feed.text_cache = TextCache(identity, folder)
+            self.feed.text_key = (self.step_options.clip_skip, self.step_options.max_token_length)
+        elif mem.cache_text_encoder_outputs:
+            self.warn(
+                "Text-encoder outputs are not cached: captions change between epochs or the text encoder is trained.",
+                "Turn off caption shuffle/dropout/warmup and text-encoder training to use this cache.",
+            )
+
+    # -- during the loop ---------------------------------------------------------------------------
+    def batches_for(self, epoch: int) -> list[list[int]]:
+        return self._epoch_batches(self.examples, self.cfg.schedule.train_batch_size, self.seed, epoch)
+
+    def status(self, state: str, message: str = "") -> None:
+        self.emitter.emit(ev.STATUS, state=state, message=message)
+
+    def warn(self, message: str, fix: str | None = None) -> None:
+        self.emitter.emit(ev.WARNING, message=message, fix=fix)
+
+    def after_step(self) -> None:
+        out, samples, step = self.cfg.output, self.cfg.samples, self.progress.step
+        if step >= self.total_steps:
+            return
+        if out.save_every_n_steps and step % out.save_every_n_steps == 0:
+            self.save_checkpoint(kind="step")
+        if samples.sample_every_n_steps and step % samples.sample_every_n_steps == 0:
+            self.render_samples()
+
+    def after_epoch(self) -> None:
+        out, samples, epoch = self.cfg.output, self.cfg.samples, self.progress.epoch
+        if out.save_every_n_epochs and epoch % out.save_every_n_epochs == 0:
+            self.save_checkpoint(kind="epoch")
+        if samples.sample_every_n_epochs and epoch % samples.sample_every_n_epochs == 0:
+            self.render_samples()
+
+    def save_checkpoint(self, kind: str) -> Path:
+        """An intermediate LoRA file plus the resume state; old ones pruned to ``save_last_n_epochs``."""
+        p, name = self.progress, self.cfg.output.output_name
+        filename = checkpoint_name(name, epoch=p.epoch) if kind == "epoch" else checkpoint_name(name, step=p.step)
+        path = write_lora(self.run_dir / filename, self, epoch=p.epoch, step=p.step)
+        if filename not in self.saved_files:
+            self.saved_files.append(filename)
+        keep = self.cfg.output.save_last_n_epochs
+        if keep:
+            for old in self.saved_files[:-keep]:
+                (self.run_dir / old).unlink(missing_ok=True)
+            self.saved_files = self.saved_files[-keep:]
+        self.emitter.emit(ev.CHECKPOINT, path=str(path), step=p.step, epoch=p.epoch, kind="lora")
+        self.save_state()
+        return path
+
+    def save_state(self) -> Path:
+        progress = self.progress.to_dict()
+        scheduler = self.lr_scheduler.state_dict()
+        progress["scheduler"] = {k: scheduler[k] for k in _SCHEDULER_KEYS if k in scheduler}
+        progress["saved_files"] = list(self.saved_files)
+        progress["started_at"] = self.started_at
+        folder = ckpt.save_state(
+            self.run_dir / "state",
+            network_tensors=self.network.kohya_state_dict(torch.float32),
+            optimizer=self.optimizer,
+            progress=progress,
+            keep_last=self.cfg.output.save_last_n_epochs_state or 1,
+        )
+        self.emitter.emit(ev.CHECKPOINT, path=str(folder), step=self.progress.step, epoch=self.progress.epoch, kind="state")
+        return folder
+
+    def restore_state(self) -> None:
+        saved = ckpt.load_state(self.run_dir / "state")
+        self.network.load_kohya_state_dict(saved.network, source=str(saved.folder))
+        ckpt.restore_optimizer(self.optimizer.optimizer, saved.optimizer)
+        state = self.lr_scheduler.state_dict()
+        state.update(saved.progress["scheduler"])
+        self.lr_scheduler.load_state_dict(state)
+        self.progress = Progress.from_dict(saved.progress)
+        self.saved_files = list(saved.progress.get("saved_files", []))
+        self.started_at = saved.progress.get("started_at", self.started_at)
+        ckpt.set_rng_states(saved.rng)
+        self.status("running", f"Resumed at step {self.progress.step} of {self.total_steps}")
+
+    def render_samples(self) -> None:
+        from lorakit.train.sampling import read_prompts, render_samples
+
+        s = self.cfg.samples
+        prompts = read_prompts(s.sample_prompts, self.cfg.dataset.resolution_wh[0])
+        if not prompts:
+            return
+        written = render_samples(
+            self.family,
+            prompts,
+            self.run_dir / "samples",
+            name=self.cfg.output.output_name,
+            step=self.progress.step,
+            sampler=str(s.sample_sampler),
+            seed=self.seed,
+        )
+        for path, prompt in written:
+            self.emitter.emit(ev.SAMPLE, path=str(path), prompt=prompt, step=self.progress.step)
+
+    def save_final(self) -> Path:
+        path = write_lora(
+            self.run_dir / f"{self.cfg.output.output_name}.safetensors",
+            self,
+            epoch=self.progress.epoch,
+            step=self.progress.step,
+        )
+        self.emitter.emit(ev.CHECKPOINT, path=str(path), step=self.progress.step, epoch=self.progress.epoch, kind="lora")
+        return path
+
+
+def _open_run(run_dir: Path, emitter: ev.Emitter | None, commands: ev.Commands | None):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_emitter = ev.Emitter(run_dir / EVENTS_FILE, callbacks=list(emitter.callbacks) if emitter else [])
+    return log_emitter, commands or ev.Commands(run_dir / COMMANDS_FILE)
+
+
+def train(
+    cfg,
+    run_dir: str | Path | None = None,
+    emitter: ev.Emitter | None = None,
+    commands: ev.Commands | None = None,
+    *,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Train a LoRA as ``cfg`` says, in ``run_dir`` (default: a new folder under ``output_dir``).
+
+    ``emitter``'s callbacks receive every event (also written to ``events.jsonl``); ``commands`` is
+    polled between steps (default: the run folder's ``commands.jsonl`` inbox). Returns the result
+    (``lora`` path, ``steps``, ``run_dir``); raises :class:`LorakitError` when the run cannot go on.
+    """
+    from lorakit.config.io import _resolve_relative, save_config
+
+    # Relative paths mean "from the current folder" here; written absolute so a resume works from anywhere.
+    cfg = _resolve_relative(cfg, Path.cwd())
+    run_dir = Path(run_dir) if run_dir else new_run_dir(cfg)
+    emitter, commands = _open_run(run_dir, emitter, commands)
+    if not resume:
+        save_config(cfg, run_dir / CONFIG_FILE)
+    run = Run(cfg, run_dir, emitter, commands)
+    try:
+        run.setup()
+        if resume:
+            run.restore_state()
+        run.status("running", f"Training {run.total_steps} steps")
+        try:
+            TrainingLoop(run).run_loop()
+        except Stop as stop:
+            if stop.save:
+                run.save_checkpoint(kind="request")
+            run.status("stopped", f"Stopped at step {run.progress.step}; resume with `lorakit train --resume`.")
+            return {"run_dir": str(run_dir), "steps": run.progress.step, "lora": None, "stopped": True}
+        final = run.save_final()
+    except LorakitError as error:
+        emitter.emit(ev.ERROR, code=error.code, message=error.problem, fix=error.fix)
+        run.status("failed", error.problem)
+        raise
+    except Exception as error:
+        emitter.emit(ev.ERROR, code="internal", message=str(error), fix=None)
+        run.status("failed", str(error))
+        raise
+    result = {"run_dir": str(run_dir), "steps": run.progress.step, "lora": str(final), "stopped": False}
+    emitter.emit(ev.RESULT, **result)
+    run.status("completed", f"Saved {final}")
+    return result
+
+
+def resume(run_dir: str | Path, emitter: ev.Emitter | None = None, commands: ev.Commands | None = None) -> dict:
+    """Continue a run from its last saved state (after a stop, a crash or a kill -9)."""
+    from lorakit.config.io import load_config
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).exists():
+        raise TrainingError(
+            f"{run_dir} is not a training run folder (no {CONFIG_FILE}).",
+            "Pass the folder a run was started in (it holds config.toml, events.jsonl and state/).",
+        )
+    cfg = load_config(run_dir / CONFIG_FILE)
+    return train(cfg, run_dir, emitter, commands, resume=True)

@@ -1,0 +1,215 @@
+"""Everything a run needs before its first step, built from a ``TrainConfig``.
+
+Kept apart from the loop so the loop reads top to bottom: here the model is loaded, the network
+injected, the optimizer and learning-rate schedule built, the data fed through caches, and the memory
+checked before anything heavy starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lorakit.errors import ModelError
+from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network
+from lorakit.train.step import StepOptions
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "no": torch.float32}
+
+
+def resolve_model_source(source: str | None, cache_root: Path) -> tuple[Path, str | None]:
+    """A model path, or ``tiny:sd1`` / ``tiny:sdxl`` (the built-in tiny models, built on first use)."""
+    if not source:
+        raise ModelError(
+            "No base model is set.",
+            "Set model.pretrained_model_name_or_path to a diffusers folder or a .safetensors checkpoint.",
+            field="pretrained_model_name_or_path",
+        )
+    if source.startswith("tiny:"):
+        from lorakit.models.tiny import build_tiny_model
+
+        family = source.split(":", 1)[1] or "sd1"
+        return build_tiny_model(family, cache_root / f"tiny-{family}"), family
+    return Path(source).expanduser(), None
+
+
+def tiny_cache_root() -> Path:
+    """Where the tiny models are kept: ``<workspace>/models/checkpoints`` (see lorakit.workspace)."""
+    try:
+        from lorakit.workspace import Workspace
+
+        return Workspace().model_folder("checkpoints")
+    except Exception:  # no workspace yet (e.g. a bare library call): a per-user cache folder
+        return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lorakit" / "models"
+
+
+def network_settings(cfg) -> NetworkSettings:
+    n = cfg.network
+    kind = str(n.type).lower()
+    conv_rank = n.conv_dim or 0
+    if kind == "lora" and conv_rank:
+        kind = "locon"  # sd-scripts: networks.lora with conv_dim is LoCon
+    return NetworkSettings(
+        kind=kind,
+        rank=n.dim,
+        alpha=float(n.alpha if n.alpha is not None else n.dim),
+        conv_rank=conv_rank,
+        conv_alpha=float(n.conv_alpha if n.conv_alpha is not None else conv_rank or 1),
+        dropout=n.network_dropout or 0.0,
+        train_unet=not n.train_text_encoder_only,
+        train_text_encoder=not n.train_unet_only and _text_encoder_lr(cfg) != 0,
+    )
+
+
+def _text_encoder_lr(cfg) -> float:
+    lr = cfg.learning.text_encoder_lr
+    return cfg.learning.learning_rate if lr is None else lr
+
+
+def step_options(cfg, family, settings: NetworkSettings) -> StepOptions:
+    nz = cfg.noise
+    return StepOptions(
+        clip_skip=cfg.model.clip_skip or 1,
+        max_token_length=int(cfg.captions.max_token_length or 75),
+        train_text_encoder=settings.train_text_encoder,
+        noise_offset=nz.noise_offset or 0.0,
+        noise_offset_random_strength=nz.noise_offset_random_strength,
+        adaptive_noise_scale=nz.adaptive_noise_scale,
+        multires_noise_iterations=nz.multires_noise_iterations or 0,
+        multires_noise_discount=nz.multires_noise_discount,
+        ip_noise_gamma=nz.ip_noise_gamma or 0.0,
+        ip_noise_gamma_random_strength=nz.ip_noise_gamma_random_strength,
+        min_timestep=nz.min_timestep,
+        max_timestep=nz.max_timestep,
+        loss_type=str(nz.loss_type),
+        huber_schedule=str(nz.huber_schedule),
+        huber_c=nz.huber_c,
+        min_snr_gamma=nz.min_snr_gamma,
+        debiased_estimation_loss=nz.debiased_estimation_loss,
+        scale_v_pred_loss_like_noise_pred=nz.scale_v_pred_loss_like_noise_pred,
+        v_pred_like_loss=nz.v_pred_like_loss,
+        prior_loss_weight=cfg.dataset.prior_loss_weight,
+    )
+
+
+def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork]:
+    """Load the base model (frozen weights in the mixed-precision dtype) and inject the network (fp32)."""
+    from lorakit.models.loading import load_model
+
+    source, tiny_family = resolve_model_source(cfg.model.pretrained_model_name_or_path, tiny_cache_root())
+    family_name = None if str(cfg.model.family) in ("auto", "None") else str(cfg.model.family)
+    mem = cfg.memory
+    weight_dtype = DTYPES.get(str(mem.mixed_precision), torch.float32)
+    if device.type == "cpu":
+        weight_dtype = torch.float32  # CPU kernels for half weights are slow or missing
+    family = load_model(
+        source,
+        family=tiny_family or family_name,
+        vae=cfg.model.vae,
+        dtype=weight_dtype,
+        device=device,
+        v_prediction=cfg.model.v_parameterization,
+    )
+    if mem.no_half_vae or device.type == "cpu":
+        family.components.vae.to(torch.float32)
+    if cfg.noise.zero_terminal_snr:
+        from lorakit.train.noise import apply_zero_terminal_snr
+
+        apply_zero_terminal_snr(family.components.noise_scheduler)
+    settings = network_settings(cfg)
+    specs = family.lora_targets(settings.train_unet, settings.train_text_encoder)
+    network = build_network(family.trainable_parts(), specs, settings)
+    full = mem.full_bf16 or mem.full_fp16
+    for param in network.parameters():
+        # LoRA weights stay fp32 (stable updates) unless the user asked for full bf16/fp16 training.
+        param.data = param.data.to(weight_dtype if full else torch.float32)
+    if cfg.network.network_weights:
+        from lorakit.lora.kohya import load_lora_file
+
+        lora = load_lora_file(cfg.network.network_weights)
+        network.load_kohya_state_dict(lora.tensors, source=str(cfg.network.network_weights))
+    if mem.gradient_checkpointing:
+        family.components.unet.enable_gradient_checkpointing()
+    return family, network
+
+
+def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, warmup_steps: int):
+    """The optimizer with one group per component (own learning rates, LoRA+ split) and its LR schedule."""
+    from lorakit.train.optimizers import build_optimizer, loraplus_groups
+    from lorakit.train.schedulers import build_scheduler
+
+    lr = cfg.learning
+    rates = {
+        "unet": lr.unet_lr if lr.unet_lr is not None else lr.learning_rate,
+        "te": _text_encoder_lr(cfg),
+        "te1": _text_encoder_lr(cfg),
+        "te2": lr.text_encoder_2_lr if lr.text_encoder_2_lr is not None else _text_encoder_lr(cfg),
+    }
+    opt = cfg.optimizer
+    groups = []
+    for name, model in network.components.items():
+        ratio = opt.loraplus_unet_lr_ratio if name == "unet" else opt.loraplus_text_encoder_lr_ratio
+        named = [(n, p) for n, p in model.named_parameters() if "lora_" in n]
+        groups += loraplus_groups(named, rates[name], ratio or opt.loraplus_lr_ratio, name=name)
+    optimizer = build_optimizer(
+        str(opt.optimizer_type),
+        groups,
+        lr.learning_rate,
+        weight_decay=opt.weight_decay or 0.0,
+        betas=tuple(opt.betas) if opt.betas else None,
+        eps=opt.eps,
+        args=opt.optimizer_args,
+    )
+    scheduler = build_scheduler(
+        str(lr.lr_scheduler),
+        optimizer,
+        total_steps,
+        warmup_steps=warmup_steps,
+        num_cycles=lr.lr_scheduler_num_cycles,
+        power=lr.lr_scheduler_power,
+        min_lr_ratio=lr.lr_scheduler_min_lr_ratio or 0.0,
+        args=lr.lr_scheduler_args,
+    )
+    return optimizer, scheduler
+
+
+@dataclass
+class MemoryEstimate:
+    needed_mb: float
+    available_mb: float | None
+
+    @property
+    def fits(self) -> bool:
+        return self.available_mb is None or self.needed_mb <= self.available_mb
+
+
+def estimate_memory(family, network: LoraNetwork, batch_size: int, resolution: int, device: torch.device):
+    """A rough pre-flight: frozen weights + trainable state (Adam: ×4) + activations (scaled from SD1.5).
+
+    The activation term is calibrated on SD1.5 at 512² (about 2.5 GB per image without gradient
+    checkpointing, fp16); it scales with pixels and with the UNet's parameter count.
+    """
+    c = family.components
+    frozen = sum(p.numel() * p.element_size() for m in (c.unet, c.vae, *c.text_encoders) for p in m.parameters())
+    trainable = sum(p.numel() * 4 * 4 for p in network.parameters())
+    unet_params = sum(p.numel() for p in c.unet.parameters())
+    checkpointing = getattr(c.unet, "is_gradient_checkpointing", False)
+    per_image = 2.5e9 * (resolution / 512) ** 2 * (unet_params / 860e6) * (0.3 if checkpointing else 1.0)
+    needed = (frozen + trainable + per_image * batch_size) / 2**20
+    available = None
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        available = free / 2**20
+    else:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except (ValueError, OSError, AttributeError):
+            available = None
+    return MemoryEstimate(needed, available)

@@ -1,0 +1,120 @@
+"""One training step, top to bottom: encode → noise → predict → loss → backward.
+
+Everything model-specific sits behind the family protocol (``encode_images``, ``encode_prompts``,
+``predict``, ``prediction_type``); the formulas live in :mod:`lorakit.train.noise` and
+:mod:`lorakit.train.loss`. This function has no model-family branches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from lorakit.train.loss import huber_c_for, loss_weights, per_sample_loss, prior_weights, target_for
+from lorakit.train.noise import make_noise, perturb_noise, sample_timesteps
+
+
+@dataclass
+class Batch:
+    """What one step trains on. ``latents``/``conditioning`` are set when they came from a cache."""
+
+    captions: list[str]
+    is_reg: list[bool]
+    sizes: torch.Tensor  # (B, 6) SDXL size/crop conditioning; ignored by SD1/SD2
+    pixels: torch.Tensor | None = None
+    latents: torch.Tensor | None = None
+    conditioning: dict[str, torch.Tensor] | None = None
+    masks: torch.Tensor | None = None  # (B, 1, H, W) alpha masks for masked loss
+
+
+@dataclass
+class StepOptions:
+    """The noise and loss settings of a run (sd-scripts names)."""
+
+    clip_skip: int = 1
+    max_token_length: int = 75
+    train_text_encoder: bool = False
+    noise_offset: float = 0.0
+    noise_offset_random_strength: bool = False
+    adaptive_noise_scale: float | None = None
+    multires_noise_iterations: int = 0
+    multires_noise_discount: float = 0.3
+    ip_noise_gamma: float = 0.0
+    ip_noise_gamma_random_strength: bool = False
+    min_timestep: int | None = None
+    max_timestep: int | None = None
+    loss_type: str = "l2"
+    huber_schedule: str = "snr"
+    huber_c: float = 0.1
+    min_snr_gamma: float | None = None
+    debiased_estimation_loss: bool = False
+    scale_v_pred_loss_like_noise_pred: bool = False
+    v_pred_like_loss: float | None = None
+    prior_loss_weight: float = 1.0
+
+
+def training_step(
+    family, batch: Batch, opts: StepOptions, generator: torch.Generator, backward: Callable[[torch.Tensor], None]
+) -> torch.Tensor:
+    """Run one step on ``batch`` and call ``backward(loss)``; returns the loss (detached)."""
+    scheduler = family.components.noise_scheduler
+    unet = family.components.unet
+    device, dtype = unet.device, unet.dtype
+
+    # 1. Encode: images to latents (the VAE is never trained), captions to text conditioning.
+    latents = batch.latents
+    if latents is None:
+        with torch.no_grad():
+            latents = family.encode_images(batch.pixels)
+    latents = latents.to(device, dtype)
+    cond = batch.conditioning
+    if cond is None:
+        with torch.set_grad_enabled(opts.train_text_encoder):
+            cond = family.encode_prompts(batch.captions, opts.clip_skip, opts.max_token_length)
+    cond = {k: v.to(device) for k, v in cond.items() if v is not None}
+
+    # 2. Noise: what is added at which timestep (offset/multires/input perturbation per sd-scripts).
+    noise = make_noise(
+        latents,
+        generator,
+        opts.noise_offset,
+        opts.noise_offset_random_strength,
+        opts.adaptive_noise_scale,
+        opts.multires_noise_iterations,
+        opts.multires_noise_discount,
+    )
+    num_train_timesteps = scheduler.config.num_train_timesteps
+    timesteps = sample_timesteps(
+        latents.shape[0], num_train_timesteps, opts.min_timestep, opts.max_timestep, generator, device
+    )
+    noised_with = perturb_noise(noise, opts.ip_noise_gamma, opts.ip_noise_gamma_random_strength, generator)
+    noisy = scheduler.add_noise(latents, noised_with, timesteps)
+
+    # 3. Predict.
+    pred = family.predict(noisy, timesteps, cond, batch.sizes)
+
+    # 4. Loss: per image, then the per-image weights (reg images, min-SNR, v-pred scaling, debiasing).
+    target = target_for(family.prediction_type, noise, latents, timesteps, scheduler)
+    alphas_cumprod = scheduler.alphas_cumprod.to(device)
+    huber_c = None
+    if opts.loss_type in ("huber", "smooth_l1"):
+        huber_c = huber_c_for(opts.huber_schedule, opts.huber_c, timesteps, alphas_cumprod, num_train_timesteps)
+    masks = batch.masks.to(device) if batch.masks is not None else None
+    per_image = per_sample_loss(pred, target, opts.loss_type, huber_c, masks)
+    weights = loss_weights(
+        timesteps,
+        alphas_cumprod,
+        v_prediction=family.prediction_type == "v_prediction",
+        min_snr_gamma=opts.min_snr_gamma,
+        debiased=opts.debiased_estimation_loss,
+        scale_v_pred_loss_like_noise_pred=opts.scale_v_pred_loss_like_noise_pred,
+        v_pred_like_loss=opts.v_pred_like_loss,
+        sample_weights=prior_weights(batch.is_reg, opts.prior_loss_weight),
+    )
+    loss = (per_image * weights.to(per_image.device)).mean()
+
+    # 5. Backward (through accelerate, which scales for fp16 and divides for gradient accumulation).
+    backward(loss)
+    return loss.detach()

@@ -1,0 +1,176 @@
+"""The training loop: epochs of batches, one optimizer step per accumulated batch, events out, commands in.
+
+Setup lives in :mod:`lorakit.train.setup`, the step in :mod:`lorakit.train.step`, files in
+:mod:`lorakit.train.outputs`; what is left here is the loop itself, readable top to bottom.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lorakit import events as ev
+from lorakit.errors import TrainingError
+from lorakit.train.step import training_step
+
+
+@dataclass
+class Progress:
+    """Where the run is. ``position`` is the index of the next batch in the epoch."""
+
+    step: int = 0
+    epoch: int = 0
+    position: int = 0
+    micro_step: int = 0
+    losses: list[float] = field(default_factory=list)  # the last 100, for the running average
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "position": self.position,
+            "micro_step": self.micro_step,
+            "losses": self.losses,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Progress:
+        return cls(data["step"], data["epoch"], data["position"], data["micro_step"], list(data.get("losses", [])))
+
+
+class Stop(Exception):
+    """Raised inside the loop to end it at a safe point (``save`` says whether to save first)."""
+
+    def __init__(self, save: bool):
+        self.save = save
+
+
+def _nan_cause(run) -> str:
+    """The likeliest reason for a NaN/inf loss, in the order they happen in practice."""
+    cfg = run.cfg
+    if str(cfg.memory.mixed_precision) == "fp16" and run.family.name == "sdxl" and not cfg.memory.no_half_vae:
+        return "SDXL's VAE overflows in fp16: turn on no_half_vae, or use bf16 mixed precision."
+    if cfg.learning.learning_rate > 5e-4 and str(cfg.optimizer.optimizer_type).lower() not in ("prodigy", "dadaptadam"):
+        return f"the learning rate ({cfg.learning.learning_rate}) is likely too high: try 1e-4 or lower."
+    return "a bad image in this batch, or fp16 overflow: check the images listed, or switch to bf16."
+
+
+class TrainingLoop:
+    """Runs a prepared run (see :class:`lorakit.train.run.Run`) from its current progress to the end."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def _emit_step(self, loss: float, started: float, first_step: int) -> None:
+        run, p = self.run, self.run.progress
+        p.losses = ([*p.losses, loss])[-100:]
+        elapsed = time.time() - started
+        done = p.step - first_step
+        it_s = done / elapsed if elapsed > 0 else 0.0
+        memory_mb = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+        lrs = {g.get("name", str(i)): g["lr"] for i, g in enumerate(run.optimizer.param_groups)}
+        run.emitter.emit(
+            ev.STEP,
+            step=p.step,
+            total_steps=run.total_steps,
+            epoch=p.epoch + 1,
+            loss=loss,
+            avg_loss=sum(p.losses) / len(p.losses),
+            lr=lrs,
+            it_s=it_s,
+            eta_s=(run.total_steps - p.step) / it_s if it_s > 0 else None,
+            memory_mb=memory_mb,
+        )
+
+    def _poll_commands(self) -> None:
+        if self.run.commands is None:
+            return
+        asked = self.run.commands.poll()
+        if ev.CANCEL in asked:
+            raise Stop(save=False)
+        if ev.STOP in asked:
+            raise Stop(save=True)
+        if ev.SAVE in asked:
+            self.run.save_checkpoint(kind="request")
+        if ev.SAMPLE_NOW in asked:
+            self.run.render_samples()
+
+    def run_loop(self) -> None:
+        run, p = self.run, self.run.progress
+        accelerator, optimizer, scheduler = run.accelerator, run.optimizer, run.lr_scheduler
+        params = run.network.parameters()
+        accumulate = run.cfg.schedule.gradient_accumulation_steps
+        started, first_step = time.time(), p.step
+        pending = 0  # micro-batches whose gradients wait for the next optimizer step
+        if p.step == 0 and run.cfg.samples.sample_at_first:
+            run.render_samples()
+        while p.step < run.total_steps:
+            batches = run.batches_for(p.epoch)
+            while p.position < len(batches) and p.step < run.total_steps:
+                self._poll_commands()
+                batch = run.feed.batch(batches[p.position], p.epoch, p.position, p.step)
+                p.position += 1
+                if batch is None:
+                    continue  # every image of this batch was unreadable (already reported)
+                # Noise and timesteps come from a generator seeded per micro-step: a resumed run draws
+                # exactly what the uninterrupted run drew at the same point.
+                generator = torch.Generator().manual_seed(run.seed * 1_000_003 + p.micro_step)
+                p.micro_step += 1
+                pending += 1
+                loss = training_step(
+                    run.family, batch, run.step_options, generator, lambda x: accelerator.backward(x / accumulate)
+                )
+                if not math.isfinite(float(loss)):
+                    names = ", ".join(run.feed.examples[i].path.name for i in batches[p.position - 1])
+                    raise TrainingError(
+                        f"The loss became {float(loss)} at step {p.step + 1}, so training stopped."
+                        " The last saved checkpoint is kept.",
+                        f"Likely cause: {_nan_cause(run)} Images in this batch: {names}.",
+                    )
+                # sd-scripts (through accelerate) also steps at the end of an epoch with a partial accumulation.
+                if pending < accumulate and p.position < len(batches):
+                    continue
+                pending = 0
+                if run.cfg.optimizer.max_grad_norm:
+                    accelerator.clip_grad_norm_(params, run.cfg.optimizer.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                scheduler.step()
+                p.step += 1
+                self._emit_step(float(loss), started, first_step)
+                run.after_step()
+            if p.position >= len(batches):
+                p.epoch += 1
+                p.position = 0
+                run.emitter.emit(ev.EPOCH, epoch=p.epoch, total_epochs=run.total_epochs, avg_loss=_mean(p.losses))
+                if p.step < run.total_steps:
+                    run.after_epoch()
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def accelerator_for(cfg) -> Any:
+    """An accelerate ``Accelerator`` for the run's precision and accumulation (CPU when no GPU)."""
+    from accelerate import Accelerator
+
+    cuda = torch.cuda.is_available()
+    precision = str(cfg.memory.mixed_precision) if cuda else "no"
+    return Accelerator(
+        mixed_precision=precision,
+        gradient_accumulation_steps=cfg.schedule.gradient_accumulation_steps,
+        cpu=not cuda,
+    )
+
+
+def device_of(accelerator) -> torch.device:
+    return torch.device(accelerator.device)
+
+
+__all__ = ["Path", "Progress", "Stop", "TrainingLoop", "accelerator_for", "device_of"]

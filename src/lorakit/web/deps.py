@@ -1,0 +1,32 @@
+"""What routes get injected: the workspace, the job runner, confined paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from lorakit.jobs.runner import JobRunner
+from lorakit.web.errors import ApiError
+from lorakit.workspace import Workspace
+
+
+def get_workspace(request: Request) -> Workspace:
+    return request.app.state.workspace
+
+
+def get_runner(request: Request) -> JobRunner:
+    return request.app.state.runner
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def existing(workspace: Workspace, rel_path: str, *, field: str = "path") -> Path:
+    """The confined path, which must exist (a 404 in the API's error shape otherwise)."""
+    path = workspace.resolve_inside(rel_path)
+    if not path.exists():
+        raise ApiError("not_found", f"Nothing is at {rel_path!r} in the workspace.", "Check the name.", field=field)
+    return path

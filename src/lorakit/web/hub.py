@@ -1,0 +1,180 @@
+"""Live job events for WebSocket clients: one tailer per job, shared by all of its subscribers.
+
+A tailer polls its job's ``events.jsonl`` (a stat every few milliseconds, then a read of only the new
+bytes) and hands each new event to every subscriber's queue. A subscriber first gets what it missed
+(events after the sequence number it sent) read from the file, then the live ones: both happen on the
+event loop without an ``await`` in between, so nothing is lost or sent twice. Job state changes (all
+jobs) come from a light poll of the jobs table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from lorakit.events import STATUS, Event, read_events
+from lorakit.jobs.runner import JobRunner
+
+log = logging.getLogger("lorakit.web.hub")
+
+Message = dict[str, Any]
+
+
+class Subscriber:
+    """One WebSocket connection's outbox (bounded: a client too slow to keep up is asked to resync)."""
+
+    def __init__(self, limit: int = 20_000):
+        self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=limit)
+        self.jobs_feed = False
+        self.overflowed: set[str] = set()
+
+    def put(self, message: Message) -> bool:
+        try:
+            self.queue.put_nowait(message)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+
+class Tailer:
+    def __init__(self, hub: EventHub, job_id: str, path: Path):
+        self.hub = hub
+        self.job_id = job_id
+        self.path = path
+        self.subscribers: set[Subscriber] = set()
+        self.offset = 0
+        self.last_seq = 0
+        self._partial = b""
+        events = read_events(path)
+        if events:
+            self.last_seq = events[-1].seq
+        with contextlib.suppress(OSError):
+            # Start after the last complete line; a half-written one is picked up when it is finished.
+            data = path.read_bytes()
+            self.offset = data.rfind(b"\n") + 1
+        self.task: asyncio.Task | None = None
+
+    def read_new(self) -> list[Event]:
+        try:
+            size = os.stat(self.path).st_size
+        except OSError:
+            return []
+        if size <= self.offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read(size - self.offset)
+        end = chunk.rfind(b"\n") + 1
+        self.offset += end
+        events = []
+        for line in chunk[:end].splitlines():
+            try:
+                event = Event.from_json(line.decode("utf-8"))
+            except (ValueError, KeyError, UnicodeDecodeError):
+                continue
+            if event.seq > self.last_seq:
+                self.last_seq = event.seq
+                events.append(event)
+        return events
+
+    async def run(self) -> None:
+        while self.subscribers:
+            events = self.read_new()
+            for event in events:
+                self.hub.dispatch(self, event)
+                if event.type == STATUS:
+                    await self.hub.push_job(self.job_id, self.subscribers)
+            await asyncio.sleep(self.hub.poll_s)
+        self.hub.tailers.pop(self.job_id, None)
+
+
+def event_message(job_id: str, event: Event) -> Message:
+    return {"type": "event", "job_id": job_id, "event": {"seq": event.seq, "type": event.type, "data": event.data, "time": event.time}}
+
+
+class EventHub:
+    """All tailers of one server, plus the jobs-table watcher."""
+
+    def __init__(self, runner: JobRunner, poll_s: float = 0.01, jobs_poll_s: float = 0.5):
+        self.runner = runner
+        self.poll_s = poll_s
+        self.jobs_poll_s = jobs_poll_s
+        self.tailers: dict[str, Tailer] = {}
+        self.feed: set[Subscriber] = set()
+        self._feed_task: asyncio.Task | None = None
+
+    def subscribe(self, subscriber: Subscriber, job_id: str, since: int = 0) -> int:
+        """Queue what the subscriber missed and attach it to the live tail; returns the number replayed."""
+        self.runner.store.get(job_id)  # unknown job -> NotFound
+        tailer = self.tailers.get(job_id)
+        if tailer is None:
+            tailer = Tailer(self, job_id, self.runner.events_path(job_id))
+            self.tailers[job_id] = tailer
+        missed = [e for e in read_events(tailer.path, since) if e.seq <= tailer.last_seq]
+        for event in missed:
+            subscriber.put(event_message(job_id, event))
+        tailer.subscribers.add(subscriber)
+        if tailer.task is None or tailer.task.done():
+            tailer.task = asyncio.get_running_loop().create_task(tailer.run())
+        return len(missed)
+
+    def unsubscribe(self, subscriber: Subscriber, job_id: str | None = None) -> None:
+        tailers = [self.tailers[job_id]] if job_id in self.tailers else ([] if job_id else list(self.tailers.values()))
+        for tailer in tailers:
+            tailer.subscribers.discard(subscriber)
+        if job_id is None:
+            self.feed.discard(subscriber)
+
+    def dispatch(self, tailer: Tailer, event: Event) -> None:
+        message = event_message(tailer.job_id, event)
+        for subscriber in list(tailer.subscribers):
+            if not subscriber.put(message):
+                # Too slow: drop it from this job and tell it to subscribe again from its last sequence.
+                tailer.subscribers.discard(subscriber)
+                subscriber.overflowed.add(tailer.job_id)
+
+    async def push_job(self, job_id: str, subscribers: set[Subscriber]) -> None:
+        job = await asyncio.to_thread(self.runner.get, job_id)
+        message = {"type": "job", "job": json.loads(job.model_dump_json())}
+        for subscriber in list(subscribers):
+            subscriber.put(message)
+
+    def watch_jobs(self, subscriber: Subscriber) -> None:
+        """Send this subscriber every job's state changes (the jobs list page)."""
+        self.feed.add(subscriber)
+        if self._feed_task is None or self._feed_task.done():
+            self._feed_task = asyncio.get_running_loop().create_task(self._watch_jobs())
+
+    async def _watch_jobs(self) -> None:
+        seen: dict[str, str] = {}
+        first = True
+        while self.feed:
+            try:
+                jobs = await asyncio.to_thread(self.runner.list, limit=500)
+            except Exception:  # a busy database: try again next round
+                log.exception("jobs feed poll failed")
+                jobs = []
+            for job in jobs:
+                if seen.get(job.id) != job.state:
+                    seen[job.id] = job.state
+                    if not first:
+                        message = {"type": "job", "job": json.loads(job.model_dump_json())}
+                        for subscriber in list(self.feed):
+                            subscriber.put(message)
+            first = False
+            await asyncio.sleep(self.jobs_poll_s)
+
+    async def close(self) -> None:
+        tasks = [t.task for t in self.tailers.values() if t.task] + ([self._feed_task] if self._feed_task else [])
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.tailers.clear()
+        self.feed.clear()

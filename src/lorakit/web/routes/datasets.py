@@ -1,0 +1,238 @@
+"""Datasets: list, images paged with thumbnails, captions with versions, bulk tag edits with undo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from lorakit.web.deps import RunnerDep, WorkspaceDep
+from lorakit.web.errors import ApiError
+from lorakit.web.thumbnails import ImageListing, thumbnail
+
+router = APIRouter(prefix="/api/datasets", tags=["datasets"])
+
+
+class DatasetOut(BaseModel):
+    name: str
+    path: str
+    images: int
+
+
+class ImageItem(BaseModel):
+    path: str = Field(description="Relative to the dataset folder.")
+    caption: str | None
+    version: str = Field(description="The caption's version: send it back when saving (or 'missing').")
+    caption_error: str | None = None
+
+
+class ImagePage(BaseModel):
+    dataset: str
+    total: int
+    offset: int
+    items: list[ImageItem]
+
+
+class CaptionOut(BaseModel):
+    path: str
+    text: str
+    version: str
+
+
+class CaptionIn(BaseModel):
+    text: str = Field(max_length=100_000)
+    version: str | None = Field(None, max_length=64, description="The version you read ('missing' for a new caption).")
+
+
+class TagEditIn(BaseModel):
+    action: str = Field(description="add, remove, replace, trigger, dedupe, sort, front, regex, set or normalize.")
+    tags: list[str] = Field(default_factory=list, max_length=1000)
+    mapping: dict[str, str] = Field(default_factory=dict)
+    front: bool = False
+    keep_first: int = Field(0, ge=0, le=1000)
+    by_frequency: bool = False
+    pattern: str = Field("", max_length=1000)
+    replacement: str = Field("", max_length=1000)
+    text: str = Field("", max_length=100_000)
+    paths: list[str] | None = Field(None, max_length=100_000, description="Only these images (dataset-relative).")
+    all_of: list[str] = Field(default_factory=list)
+    any_of: list[str] = Field(default_factory=list)
+    none_of: list[str] = Field(default_factory=list)
+
+
+class UndoIn(BaseModel):
+    count: int = Field(1, ge=1, le=100)
+    force: bool = Field(False, description="Undo even captions changed since the edit.")
+
+
+def _dataset(workspace, name: str):
+    if "/" in name or name in ("", ".", ".."):
+        raise ApiError("invalid", f"{name!r} is not a dataset name.", "Use the folder name under datasets/.")
+    root = workspace.resolve_inside(f"datasets/{name}")
+    if not root.is_dir():
+        raise ApiError("not_found", f"There is no dataset {name!r}.", "Create it or import images first.", field="name")
+    return root
+
+
+def _image(workspace, name: str, rel: str):
+    root = _dataset(workspace, name)
+    image = workspace.resolve_inside(f"datasets/{name}/{rel}")
+    if not image.is_relative_to(root) or not image.is_file():
+        raise ApiError("not_found", f"There is no image {rel!r} in {name!r}.", "Reload the image list.", field="path")
+    return root, image
+
+
+def _listing(request: Request) -> ImageListing:
+    state = request.app.state
+    if getattr(state, "image_listing", None) is None:
+        state.image_listing = ImageListing()
+    return state.image_listing
+
+
+@router.get("", response_model=list[DatasetOut], summary="The datasets in the workspace")
+def list_datasets(request: Request, workspace: WorkspaceDep) -> list[DatasetOut]:
+    out = []
+    for folder in sorted(p for p in workspace.datasets.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        count = len(_listing(request).images(folder))
+        out.append(DatasetOut(name=folder.name, path=workspace.relative(folder), images=count))
+    return out
+
+
+@router.get("/{name}/images", response_model=ImagePage, summary="A page of images with their captions")
+def images_page(
+    name: str,
+    request: Request,
+    workspace: WorkspaceDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(200, ge=1, le=1000),
+) -> ImagePage:
+    from lorakit.data.captions import caption_path_for, read_caption
+
+    root = _dataset(workspace, name)
+    images = _listing(request).images(root)
+    items = []
+    for image in images[offset : offset + limit]:
+        rel = image.relative_to(root).as_posix()
+        try:
+            caption = read_caption(caption_path_for(image))
+            items.append(ImageItem(path=rel, caption=caption.text if caption.exists else None, version=caption.version))
+        except Exception as error:  # one unreadable caption must not hide the page
+            items.append(ImageItem(path=rel, caption=None, version="", caption_error=str(error)))
+    return ImagePage(dataset=name, total=len(images), offset=offset, items=items)
+
+
+@router.get("/{name}/thumbnail", summary="An image's thumbnail (WebP, cached)", response_class=FileResponse)
+def image_thumbnail(name: str, workspace: WorkspaceDep, path: str = Query(..., max_length=4096)) -> FileResponse:
+    _, image = _image(workspace, name, path)
+    cached = thumbnail(image, workspace.thumbnails, workspace.settings.thumbnail_size)
+    return FileResponse(cached, media_type="image/webp", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/{name}/caption", response_model=CaptionOut, summary="An image's caption and its version (ETag)")
+def get_caption(name: str, workspace: WorkspaceDep, path: str = Query(..., max_length=4096)):
+    from lorakit.data.captions import caption_path_for, read_caption
+
+    _, image = _image(workspace, name, path)
+    caption = read_caption(caption_path_for(image))
+    body = CaptionOut(path=path, text=caption.text, version=caption.version)
+    return JSONResponse(body.model_dump(), headers={"ETag": f'"{caption.version}"'})
+
+
+@router.put(
+    "/{name}/caption",
+    response_model=CaptionOut,
+    summary="Save an image's caption (409 if it changed since you read it)",
+    responses={409: {"description": "The caption changed since it was read."}},
+)
+def put_caption(
+    name: str,
+    body: CaptionIn,
+    workspace: WorkspaceDep,
+    path: str = Query(..., max_length=4096),
+    if_match: str | None = Header(None, max_length=100),
+):
+    from lorakit.data.captions import caption_path_for, read_caption
+    from lorakit.data.journal import Journal
+
+    root, image = _image(workspace, name, path)
+    version = body.version or (if_match.strip().strip('"') if if_match else None)
+    if not version:
+        raise ApiError(
+            "precondition",
+            "Saving a caption needs the version you read, so another window's edit is never overwritten.",
+            "Send 'version' (from GET .../caption or the image list), or an If-Match header.",
+            field="version",
+        )
+    target = caption_path_for(image)
+    result = Journal(root).write(f"edit caption {path}", {target: body.text}, {target: version})
+    if result.conflicts:
+        current = read_caption(target)
+        raise ApiError(
+            "conflict",
+            f"The caption of {path} was changed elsewhere since you opened it.",
+            f"Reload it (now version {current.version}), then make your edit again.",
+            field="version",
+        )
+    caption = read_caption(target)
+    out = CaptionOut(path=path, text=caption.text, version=caption.version)
+    return JSONResponse(out.model_dump(), headers={"ETag": f'"{caption.version}"'})
+
+
+@router.post("/{name}/tags", summary="Edit the tags of many captions at once (undoable)")
+def edit_tags(name: str, body: TagEditIn, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.data.images import list_images
+    from lorakit.data.tags import TagEdit, TagFilter, edit_captions
+
+    root = _dataset(workspace, name)
+    if body.paths is None:
+        images = list_images(root)
+    else:
+        images = [_image(workspace, name, p)[1] for p in body.paths]
+    edit = TagEdit(
+        **body.model_dump(include={"action", "tags", "mapping", "front", "keep_first", "by_frequency"}),
+        **body.model_dump(include={"pattern", "replacement", "text"}),
+    )
+    where = TagFilter(all_of=body.all_of, any_of=body.any_of, none_of=body.none_of)
+    report = edit_captions(root, images, edit, where=where)
+    return _relative_report(report.to_dict(), root)
+
+
+@router.get("/{name}/history", summary="Recent caption edits that can be undone")
+def history(name: str, workspace: WorkspaceDep) -> list[dict[str, Any]]:
+    from lorakit.data.journal import Journal
+
+    return [entry.summary() for entry in Journal(_dataset(workspace, name)).entries()]
+
+
+@router.post("/{name}/undo", summary="Undo the latest caption edits")
+def undo(name: str, body: UndoIn, workspace: WorkspaceDep) -> list[dict[str, Any]]:
+    from lorakit.data.journal import Journal
+
+    root = _dataset(workspace, name)
+    results = Journal(root).undo(body.count, force=body.force)
+    return [
+        _relative_report({"entry": r.entry.summary(), "restored": r.restored, "conflicts": r.conflicts}, root)
+        for r in results
+    ]
+
+
+@router.post("/{name}/dedup", status_code=201, summary="Find near-duplicate images (a job)")
+def dedup(name: str, workspace: WorkspaceDep, runner: RunnerDep):
+    _dataset(workspace, name)
+    return runner.submit("dedup", {"dataset": f"datasets/{name}"}, title=f"Find duplicates in {name}")
+
+
+def _relative_report(data: Any, root) -> Any:
+    """Paths in a core report, shown relative to the dataset (the API never shows the server's folders)."""
+    prefix = str(root) + "/"
+    if isinstance(data, dict):
+        return {(k.removeprefix(prefix) if isinstance(k, str) else k): _relative_report(v, root) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_relative_report(v, root) for v in data]
+    if isinstance(data, str):
+        return data.removeprefix(prefix)
+    if hasattr(data, "__fspath__"):
+        return str(data).removeprefix(prefix)
+    return data

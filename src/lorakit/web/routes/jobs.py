@@ -1,0 +1,93 @@
+"""Jobs: create, list, get, cancel, command, retry, resume, events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from lorakit.jobs.registry import all_kinds
+from lorakit.jobs.store import STATES, Job
+from lorakit.web.deps import RunnerDep
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+class NewJob(BaseModel):
+    kind: str = Field(description="What to run: see GET /api/jobs/kinds.", max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict, description="The job's settings (JSON).")
+    title: str = Field("", max_length=200, description="A name to show in the jobs list.")
+
+
+class JobCommand(BaseModel):
+    command: str = Field(description="stop (save and end), save (checkpoint now) or sample (render samples now).")
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    data: dict[str, Any]
+    time: float
+
+
+class KindOut(BaseModel):
+    name: str
+    help: str
+    gpu: bool
+    resumable: bool
+    available: bool
+
+
+@router.get("/kinds", response_model=list[KindOut], summary="The kinds of job this installation can run")
+def list_kinds() -> list[dict]:
+    return [kind.describe() for kind in all_kinds()]
+
+
+@router.post("", response_model=Job, status_code=201, summary="Queue a job")
+def create_job(body: NewJob, runner: RunnerDep) -> Job:
+    return runner.submit(body.kind, body.params, title=body.title)
+
+
+@router.get("", response_model=list[Job], summary="List jobs, newest first")
+def list_jobs(
+    runner: RunnerDep,
+    state: list[str] | None = Query(None, description=f"Only these states: {', '.join(STATES)}."),
+    kind: str | None = Query(None, max_length=64),
+    limit: int = Query(200, ge=1, le=1000),
+) -> list[Job]:
+    return runner.list(states=tuple(state) if state else None, kind=kind, limit=limit)
+
+
+@router.get("/{job_id}", response_model=Job, summary="One job")
+def get_job(job_id: str, runner: RunnerDep) -> Job:
+    return runner.get(job_id)
+
+
+@router.post("/{job_id}/cancel", response_model=Job, summary="Cancel a queued or running job")
+def cancel_job(job_id: str, runner: RunnerDep) -> Job:
+    return runner.cancel(job_id)
+
+
+@router.post("/{job_id}/command", response_model=Job, summary="Send stop/save/sample to a running job")
+def command_job(job_id: str, body: JobCommand, runner: RunnerDep) -> Job:
+    return runner.send(job_id, body.command)
+
+
+@router.post("/{job_id}/retry", response_model=Job, status_code=201, summary="Run a finished job again")
+def retry_job(job_id: str, runner: RunnerDep) -> Job:
+    return runner.retry(job_id)
+
+
+@router.post("/{job_id}/resume", response_model=Job, status_code=201, summary="Continue a stopped training job")
+def resume_job(job_id: str, runner: RunnerDep) -> Job:
+    return runner.resume(job_id)
+
+
+@router.get("/{job_id}/events", response_model=list[EventOut], summary="The job's events after a sequence number")
+def job_events(
+    job_id: str, runner: RunnerDep, since: int = Query(0, ge=0), limit: int = Query(10_000, ge=1, le=100_000)
+) -> list[dict]:
+    return [
+        {"seq": e.seq, "type": e.type, "data": e.data, "time": e.time} for e in runner.events(job_id, since)[:limit]
+    ]

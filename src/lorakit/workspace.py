@@ -1,0 +1,246 @@
+"""The workspace: one folder that holds everything lorakit works on, its settings and its database.
+
+Layout (created on first use)::
+
+    workspace/
+      datasets/            one folder per dataset (images + .txt captions + dataset.toml)
+      models/checkpoints/  base models      models/vae/  models/loras/  models/embeddings/  models/taggers/
+      outputs/             training runs and tool results
+      configs/             saved training configs (TOML)
+      trash/               deleted files, restorable
+      jobs/<id>/           each job's events.jsonl, commands inbox and worker log
+      settings.toml        settings (owner-only: it may hold the server token)
+      lorakit.db           SQLite database for jobs (a PostgreSQL URL in settings also works)
+
+Every path a user (or a browser) names goes through :meth:`Workspace.resolve_inside`, which refuses
+anything that would leave the workspace.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from lorakit.errors import LorakitError, PathError
+from lorakit.fileio import atomic_open
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+WORKSPACE_ENV = "LORAKIT_WORKSPACE"
+SETTINGS_FILE = "settings.toml"
+DB_FILE = "lorakit.db"
+
+# Folder name -> what it holds; the web Files page shows these as the top level.
+FOLDERS = {
+    "datasets": "training images with their captions",
+    "models/checkpoints": "base models (SD1.5, SDXL, Flux)",
+    "models/vae": "VAEs",
+    "models/loras": "LoRA files",
+    "models/embeddings": "textual inversion embeddings",
+    "models/taggers": "auto-tagging models (WD14 ONNX)",
+    "outputs": "training runs and tool results",
+    "configs": "saved training configs",
+    "trash": "deleted files (restorable)",
+}
+
+
+class Settings(BaseSettings):
+    """Workspace settings: read from ``settings.toml``; ``LORAKIT_<NAME>`` environment variables win."""
+
+    model_config = SettingsConfigDict(env_prefix="LORAKIT_", extra="ignore", validate_assignment=True)
+
+    server_token: SecretStr | None = Field(
+        None, description="Token the web server asks for when it listens beyond this computer. Never shown back."
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the job database. Empty: a SQLite file inside the workspace."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra web origins (e.g. https://myhost:8000) allowed to change things through the web API.",
+    )
+    max_upload_mb: int = Field(4096, ge=1, le=1_000_000, description="Largest single upload, in MiB.")
+    thumbnail_size: int = Field(256, ge=32, le=1024, description="Longest side of dataset thumbnails, in pixels.")
+    cancel_grace_s: float = Field(
+        10.0, ge=0.1, le=600, description="Seconds a cancelled job gets to stop by itself before it is terminated."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        # Environment first, then the file's values (passed as init arguments by Workspace.settings).
+        return (env_settings, init_settings)
+
+    def public(self) -> dict[str, Any]:
+        """The settings as JSON for a front end: secrets reduced to whether they are set."""
+        data = self.model_dump(mode="json", exclude={"server_token"})
+        data["server_token_set"] = self.server_token is not None
+        return data
+
+
+def default_root() -> Path:
+    """``$LORAKIT_WORKSPACE`` or ``./workspace``."""
+    return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+
+
+class Workspace:
+    """The workspace folder, its settings and its database URL."""
+
+    def __init__(self, root: str | os.PathLike | None = None, *, create: bool = True):
+        self.root = Path(root if root is not None else default_root()).expanduser().resolve()
+        if create:
+            self.create()
+        elif not self.root.is_dir():
+            raise PathError(
+                f"The workspace folder {self.root} does not exist.",
+                "Create it, or point --workspace (or LORAKIT_WORKSPACE) at an existing folder.",
+            )
+
+    def create(self) -> None:
+        for name in (*FOLDERS, "jobs"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    # --- where things live -------------------------------------------------------------------------
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def configs(self) -> Path:
+        return self.root / "configs"
+
+    @property
+    def trash(self) -> Path:
+        return self.root / "trash"
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def thumbnails(self) -> Path:
+        """Cache of dataset thumbnails (hidden: not user data, safe to delete)."""
+        return self.root / ".cache" / "thumbnails"
+
+    def model_folder(self, kind: str) -> Path:
+        """``checkpoints``, ``vae``, ``loras``, ``embeddings`` or ``taggers``."""
+        if f"models/{kind}" not in FOLDERS:
+            raise PathError(f"There is no model folder called {kind!r}.", "Use checkpoints, vae, loras, embeddings or taggers.")
+        return self.models / kind
+
+    # --- settings ----------------------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_FILE
+
+    @property
+    def settings(self) -> Settings:
+        """Settings from ``settings.toml`` (read each time, so edits by another process are seen)."""
+        data: dict[str, Any] = {}
+        if self.settings_path.exists():
+            try:
+                data = tomllib.loads(self.settings_path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+                raise LorakitError(
+                    f"The settings file {self.settings_path} is not valid TOML ({error}).",
+                    "Fix the line it names, or delete the file to start from the defaults.",
+                ) from error
+        return Settings(**data)
+
+    def save_settings(self, settings: Settings) -> None:
+        """Write the settings owner-only (0600): the file may hold the server token."""
+        import tomli_w
+
+        data = settings.model_dump(mode="json", exclude_none=True)
+        if settings.server_token is not None:
+            data["server_token"] = settings.server_token.get_secret_value()
+        # Only what differs from the environment's view would be ideal; writing all keeps it simple to edit.
+        self.settings_path.touch(mode=0o600, exist_ok=True)
+        os.chmod(self.settings_path, 0o600)
+        with atomic_open(self.settings_path, "wb") as f:
+            f.write(tomli_w.dumps(data).encode())
+
+    def server_token(self, *, create: bool = False) -> str | None:
+        """The server token from settings; with ``create`` a new random one is made (not saved)."""
+        token = self.settings.server_token
+        if token is not None and token.get_secret_value():
+            return token.get_secret_value()
+        return secrets.token_urlsafe(32) if create else None
+
+    @property
+    def database_url(self) -> str:
+        url = self.settings.database_url
+        return url or f"sqlite:///{self.root / DB_FILE}"
+
+    # --- paths from users --------------------------------------------------------------------------
+    def resolve_inside(self, rel_path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+        """The absolute path of ``rel_path`` inside the workspace, or :class:`PathError`.
+
+        ``rel_path`` is already URL-decoded once (by the web framework). It is refused when it is
+        absolute, has a ``..`` part, a backslash, a NUL or control character, a part that would
+        decode *further* to ``.``/``..``/a separator (double-encoding tricks), or when it resolves
+        (following symlinks) outside the workspace.
+        """
+        return resolve_inside(self.root, rel_path, must_exist=must_exist)
+
+    def relative(self, path: str | os.PathLike) -> str:
+        """``path`` as a workspace-relative POSIX string ("" for the root)."""
+        rel = Path(path).resolve().relative_to(self.root)
+        return "" if str(rel) == "." else rel.as_posix()
+
+
+def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+    """Confine ``rel_path`` to ``root``; see :meth:`Workspace.resolve_inside`."""
+    base = Path(root).resolve()
+    text = os.fspath(rel_path)
+    shown = text.encode("unicode_escape").decode()[:200]
+
+    def refuse(why: str) -> PathError:
+        return PathError(f"The path {shown!r} {why}.", "Use a path inside the workspace, like 'datasets/my-set'.")
+
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise refuse("contains a control character")
+    if "\\" in text:
+        raise refuse("contains a backslash; use forward slashes")
+    if text.startswith("/") or text.startswith("~") or (len(text) > 1 and text[1] == ":"):
+        raise refuse("is absolute")
+    parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
+    for part in parts:
+        # Names are used as given (decoded once, by the web framework); a name that some later layer could
+        # decode further into '..' or a separator is refused too: no real file is called '%2e%2e'.
+        decoded = part
+        for _ in range(4):
+            decoded = unquote(decoded)
+            if decoded in (".", "..") or any(c in decoded for c in "/\\\0"):
+                raise refuse("goes outside its folder")
+        if part == "..":
+            raise refuse("goes outside its folder")
+    candidate = base.joinpath(*parts) if parts else base
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(base):
+        raise refuse("leads outside the workspace (through a link)")
+    if must_exist and not resolved.exists():
+        raise PathError(f"Nothing is at {shown!r} in the workspace.", "Check the name; the Files page lists what is there.")
+    return resolved

@@ -1,0 +1,55 @@
+import random
+
+from lorakit.data.dedup import BKTree, HashCache, find_duplicates, group_duplicates, remove_duplicates
+from lorakit.data.dedup import ImageHashes
+from lorakit.trash import Trash
+
+from .conftest import write
+
+
+def test_bktree_matches_brute_force():
+    rng = random.Random(0)
+    values = [rng.getrandbits(64) for _ in range(300)]
+    values += [v ^ (1 << rng.randrange(64)) for v in values[:50]]  # near copies
+    tree = BKTree()
+    for i, v in enumerate(values):
+        tree.add(v, i)
+    for probe in values[:60]:
+        expected = {i for i, v in enumerate(values) if (v ^ probe).bit_count() <= 5}
+        assert set(tree.within(probe, 5)) == expected
+
+
+def test_near_duplicates_grouped_keeper_and_trash(tmp_path, photos):
+    ds = tmp_path / "ds"
+    astro = photos["astronaut"]
+    write(ds / "astro_big.png", astro)
+    write(ds / "astro_small.jpg", astro.resize((96, 96)), "astronaut", quality=80)
+    write(ds / "astro_copy.webp", astro, "astronaut, copy")
+    write(ds / "cat.png", photos["chelsea"])
+    write(ds / "coffee.jpg", photos["coffee"])
+    report = find_duplicates(ds)
+    assert report.images == 5
+    [group] = report.groups
+    # Same resolution for big.png and copy.webp: the one with a caption wins.
+    assert group.keeper.name == "astro_copy.webp"
+    assert sorted(p.name for p in group.duplicates) == ["astro_big.png", "astro_small.jpg"]
+    cache = HashCache(ds)
+    assert cache.get(ds / "cat.png") is not None  # cached for the next run
+    trash = Trash(tmp_path / "trash")
+    moved = remove_duplicates(report.groups, trash)
+    assert sorted(m.name for m in moved) == ["astro_big.png", "astro_small.jpg", "astro_small.txt"]
+    assert sorted(p.name for p in ds.iterdir() if p.is_file()) == ["astro_copy.txt", "astro_copy.webp", "cat.png", "coffee.jpg"]
+    for item in moved:
+        trash.restore(item.id)
+    assert (ds / "astro_small.txt").read_text() == "astronaut"
+
+
+def test_threshold_is_adjustable():
+    base = 0x0F0F_0F0F_0F0F_0F0F
+    hashes = {
+        __import__("pathlib").Path(f"/x/{i}.png"): ImageHashes(base ^ ((1 << bits) - 1), 0, 10, 10)
+        for i, bits in enumerate([0, 4, 12])
+    }
+    assert len(group_duplicates(hashes, threshold=4)[0].duplicates) == 1
+    assert len(group_duplicates(hashes, threshold=12)[0].duplicates) == 2
+    assert group_duplicates(hashes, threshold=2) == []

@@ -1,0 +1,137 @@
+"""The job runner with real worker processes: outcomes, cancel, GPU lock, kills, restarts, retry."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from lorakit.events import Commands
+from lorakit.jobs.runner import JobRunner
+from lorakit.jobs.store import JobError, NotFound
+
+
+def _wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def _progress_seen(runner, job_id, count=1):
+    return lambda: sum(e.type == "progress" for e in runner.events(job_id)) >= count
+
+
+def test_echo_completes_with_result_and_ordered_events(runner):
+    job = runner.submit("echo", {"x": [1, 2]})
+    assert job.state in ("queued", "running")
+    done = runner.wait(job.id, timeout=60)
+    assert done.state == "completed"
+    assert done.result["params"] == {"x": [1, 2]}
+    assert done.result["pid"] != os.getpid()  # it ran in its own process
+    assert done.run_dir and done.run_dir.endswith("out")
+    events = runner.events(done.id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.data["state"] for e in events if e.type == "status"] == ["queued", "running", "completed"]
+    assert [e.seq for e in runner.events(done.id, since=3)] == [s for s in range(4, len(events) + 1)]
+
+
+def test_user_error_and_crash_are_failed_with_a_message(runner):
+    user = runner.submit("fail", {"message": "The folder is empty."})
+    crash = runner.submit("fail", {"how": "crash"})
+    user, crash = runner.wait(user.id, 60), runner.wait(crash.id, 60)
+    assert user.state == "failed" and user.error["message"] == "The folder is empty."
+    assert user.error["fix"]
+    assert crash.state == "failed" and "RuntimeError: a deliberate crash" in crash.error["message"]
+    assert "Traceback" in (runner.job_dir(crash.id) / "worker.log").read_text()
+    assert any(e.type == "error" for e in runner.events(crash.id))
+
+
+def test_cancel_running_job_cooperatively(runner):
+    job = runner.submit("sleep", {"steps": 400, "seconds": 40})
+    _wait_for(_progress_seen(runner, job.id))
+    runner.cancel(job.id)
+    done = runner.wait(job.id, 30)
+    assert done.state == "cancelled"
+    assert runner.events(job.id)[-1].data["state"] == "cancelled"
+    with pytest.raises(JobError, match="already cancelled"):
+        runner.cancel(job.id)
+
+
+def test_cancel_escalates_to_sigterm_when_the_job_ignores_commands(runner, monkeypatch):
+    job = runner.submit("sleep", {"steps": 400, "seconds": 40})
+    _wait_for(_progress_seen(runner, job.id))
+    # A job that never polls its inbox: swallow the cooperative command so only SIGTERM can stop it.
+    monkeypatch.setattr(Commands, "send", staticmethod(lambda inbox, name: None))
+    runner.cancel(job.id)
+    assert runner.wait(job.id, 30).state == "cancelled"
+
+
+def test_stop_command_ends_job_early_and_completed(runner):
+    job = runner.submit("sleep", {"steps": 400, "seconds": 40})
+    _wait_for(_progress_seen(runner, job.id))
+    runner.send(job.id, "stop")
+    done = runner.wait(job.id, 30)
+    assert done.state == "completed" and done.result["stopped"] is True
+
+
+def test_process_killed_from_outside_is_failed_with_a_message(runner):
+    job = runner.submit("sleep", {"steps": 400, "seconds": 40})
+    _wait_for(_progress_seen(runner, job.id))
+    os.kill(runner.get(job.id).pid, signal.SIGKILL)
+    done = runner.wait(job.id, 30)
+    assert done.state == "failed"
+    assert "killed by signal 9" in done.error["message"] and done.error["fix"]
+    assert runner.events(job.id)[-1].data["state"] == "failed"
+    exited = runner.wait(runner.submit("fail", {"how": "exit", "code": 5}).id, 60)
+    assert exited.state == "failed" and "exited with code 5" in exited.error["message"]
+
+
+def test_gpu_jobs_never_overlap(runner):
+    first = runner.submit("gpu_sleep", {"steps": 3, "seconds": 0.6})
+    second = runner.submit("gpu_sleep", {"steps": 3, "seconds": 0.6})
+    assert runner.get(second.id).state == "queued"
+    first, second = runner.wait(first.id, 60), runner.wait(second.id, 60)
+    assert first.state == second.state == "completed"
+    assert second.started_at >= first.finished_at
+
+
+def test_unknown_and_finished_jobs(runner):
+    with pytest.raises(NotFound):
+        runner.get("nope")
+    with pytest.raises(NotFound):
+        runner.events("nope")
+    with pytest.raises(JobError, match="no job kind"):
+        runner.submit("no-such-kind", {})
+    done = runner.wait(runner.submit("echo", {"n": 1}).id, 60)
+    again = runner.retry(done.id)
+    assert again.retry_of == done.id and runner.wait(again.id, 60).result["params"] == {"n": 1}
+    with pytest.raises(JobError):
+        runner.resume(done.id)  # echo is not resumable
+    with pytest.raises(JobError):
+        runner.send(done.id, "stop")
+
+
+def test_restart_adopts_live_jobs_and_interrupts_dead_ones(tmp_path):
+    first = JobRunner(tmp_path / "ws", poll_s=0.05)
+    alive = first.submit("sleep", {"steps": 20, "seconds": 2})
+    dead = first.submit("sleep", {"steps": 400, "seconds": 40})
+    _wait_for(_progress_seen(first, alive.id))
+    _wait_for(_progress_seen(first, dead.id))
+    first._closing.set()  # the old runner "dies": it stops watching without cleaning up
+    first._thread.join()
+    os.kill(first.get(dead.id).pid, signal.SIGKILL)
+    _wait_for(lambda: first._children[dead.id].poll() is not None)
+
+    with JobRunner(tmp_path / "ws", poll_s=0.05) as second:
+        lost = second.get(dead.id)
+        assert lost.state == "interrupted" and "restarted" in lost.error["message"]
+        adopted = second.wait(alive.id, 60)  # still running after the restart, finished by itself
+        assert adopted.state == "completed"
+        assert [e.data["state"] for e in second.events(alive.id) if e.type == "status"][-1] == "completed"
+    first.store.close()
