@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -23,14 +24,21 @@ TARGET_S = 0.3
 HEAVY = ("torch", "diffusers", "transformers", "onnxruntime", "fastapi", "accelerate", "peft")
 
 
-def _time(cmd: list[str], runs: int) -> list[float]:
+def _time(cmd: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system) seconds of each fresh process.
+
+    CPU time hardly changes when other work shares the machine; wall time does. Both are reported.
+    """
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
-        times.append(time.perf_counter() - start)
-    return times
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def _heavy_imports() -> list[str]:
@@ -58,16 +66,21 @@ def main() -> None:
     }
     for cmd in commands.values():  # warm the OS file cache once, as a user's second run would be
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    medians = {name: statistics.median(_time(cmd, args.runs)) for name, cmd in commands.items()}
+    measured = {name: _time(cmd, args.runs) for name, cmd in commands.items()}
+    medians = {name: statistics.median(walls) for name, (walls, _) in measured.items()}
+    cpu = {name: statistics.median(cpus) for name, (_, cpus) in measured.items()}
     base = medians["python -c pass"]
     heavy = _heavy_imports()
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
 
-    print(f"{'command':<24}{'median s':>10}{'over python':>14}")
+    print(f"{'command':<24}{'wall s':>9}{'over python':>13}{'cpu s':>9}")
     for name, median in medians.items():
-        print(f"{name:<24}{median:>10.3f}{median - base:>14.3f}")
+        print(f"{name:<24}{median:>9.3f}{median - base:>13.3f}{cpu[name]:>9.3f}")
     help_s = medians["lorakit --help"]
     verdict = "PASS" if help_s < TARGET_S and not heavy else "FAIL"
     print(f"target: lorakit --help < {TARGET_S} s → {verdict}; heavy imports during --help: {heavy or 'none'}")
+    if load > 0.5:
+        print(f"note: the machine is busy (load {load:.1f} per core): wall times are inflated, CPU times less so")
     figures = {
         "bench": "cli_startup",
         "runs": args.runs,
@@ -76,6 +89,9 @@ def main() -> None:
         "plan_help_s": round(medians["lorakit plan --help"], 4),
         "help_over_python_s": round(help_s - base, 4),
         "help_vs_python_ratio": round(help_s / base, 2),
+        "help_cpu_s": round(cpu["lorakit --help"], 4),
+        "python_pass_cpu_s": round(cpu["python -c pass"], 4),
+        "load_per_core": round(load, 2),
         "target_s": TARGET_S,
         "heavy_imports": heavy,
         "pass": verdict == "PASS",

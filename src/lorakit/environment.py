@@ -114,12 +114,13 @@ def check_torch() -> list[Check]:
         )
         return checks
     built = torch.version.cuda or rocm
-    fix = (
-        "This torch has GPU support but sees no GPU: check the driver (`nvidia-smi`)."
-        if built
-        else "This is the CPU build of torch. On a machine with an NVIDIA GPU, remove .venv and run `make setup`"
-        " (it installs the CUDA build)."
-    )
+    if built:
+        fix = "This torch has GPU support but sees no GPU: check the driver (`nvidia-smi`)."
+    elif shutil.which("nvidia-smi"):
+        # The usual trap: an NVIDIA machine with the CPU wheel of torch.
+        fix = "This machine has an NVIDIA tool but torch is the CPU build: remove .venv and run `make setup`."
+    else:
+        fix = "This is the CPU build of torch. On a machine with an NVIDIA GPU, `make setup` installs the CUDA one."
     checks.append(
         Check("GPU", WARN, "No GPU found: training runs on the CPU (fine for tests, very slow for real LoRAs).", fix,
               group="torch", data={"backend": "cpu"})
@@ -169,7 +170,8 @@ def check_optional(extras: dict[str, list[tuple[str, str, str]]] | None = None) 
                           f"pip install 'lorakit[{extra}]'", group=extra)
                 )  # fmt: skip
                 continue
-            detail, data = f"{version}: {purpose}", {"version": version}
+            detail = f"{version}: {purpose}"
+            data: dict[str, Any] = {"version": version}
             if module == "onnxruntime":
                 providers = _onnx_providers()
                 data["providers"] = providers

@@ -19,6 +19,7 @@ anything that would leave the workspace.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from pathlib import Path, PurePosixPath
@@ -147,7 +148,9 @@ class Workspace:
     def model_folder(self, kind: str) -> Path:
         """``checkpoints``, ``vae``, ``loras``, ``embeddings`` or ``taggers``."""
         if f"models/{kind}" not in FOLDERS:
-            raise PathError(f"There is no model folder called {kind!r}.", "Use checkpoints, vae, loras, embeddings or taggers.")
+            raise PathError(
+                f"There is no model folder called {kind!r}.", "Use checkpoints, vae, loras, embeddings or taggers."
+            )
         return self.models / kind
 
     # --- settings ----------------------------------------------------------------------------------
@@ -158,6 +161,21 @@ class Workspace:
     @property
     def settings(self) -> Settings:
         """Settings from ``settings.toml`` (read each time, so edits by another process are seen)."""
+        try:
+            stat = self.settings_path.stat()
+            stamp: tuple = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except FileNotFoundError:
+            stamp = (None, None, None)
+        # Re-read only when the file or the LORAKIT_* environment changed (every API request asks).
+        key = (*stamp, tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("LORAKIT_"))))
+        cached = getattr(self, "_settings_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1].model_copy(deep=True)
+        settings = self._read_settings()
+        self._settings_cache = (key, settings)
+        return settings.model_copy(deep=True)
+
+    def _read_settings(self) -> Settings:
         data: dict[str, Any] = {}
         if self.settings_path.exists():
             try:
@@ -222,12 +240,16 @@ def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must
 
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise refuse("contains a control character")
+    if len(text.encode("utf-8", "surrogatepass")) > 4096:
+        raise refuse("is too long")
     if "\\" in text:
         raise refuse("contains a backslash; use forward slashes")
     if text.startswith("/") or text.startswith("~") or (len(text) > 1 and text[1] == ":"):
         raise refuse("is absolute")
     parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
     for part in parts:
+        if len(part.encode("utf-8", "surrogatepass")) > 255:
+            raise refuse("has a name longer than 255 bytes")
         # Names are used as given (decoded once, by the web framework); a name that some later layer could
         # decode further into '..' or a separator is refused too: no real file is called '%2e%2e'.
         decoded = part
@@ -242,5 +264,61 @@ def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must
     if not resolved.is_relative_to(base):
         raise refuse("leads outside the workspace (through a link)")
     if must_exist and not resolved.exists():
-        raise PathError(f"Nothing is at {shown!r} in the workspace.", "Check the name; the Files page lists what is there.")
+        raise PathError(
+            f"Nothing is at {shown!r} in the workspace.", "Check the name; the Files page lists what is there."
+        )
     return resolved
+
+
+# Text fields that name a file when they are not a Hugging Face repo id.
+MODEL_FIELDS = (("model", "pretrained_model_name_or_path"), ("model", "vae"))
+
+
+def _path_fields() -> list[str]:
+    from lorakit.config.catalog import all_fields
+
+    return [s.path for s in all_fields() if "Path" in str(s.info.annotation)]
+
+
+def _confine(workspace: Workspace, value: Any) -> Any:
+    if isinstance(value, Path | str) and str(value) != "":
+        return workspace.resolve_inside(str(value))
+    if isinstance(value, list):
+        return [_confine(workspace, v) for v in value]
+    return value
+
+
+def confine_config(workspace: Workspace, cfg):
+    """``cfg`` with every path field made absolute inside the workspace (PathError if one leaves it).
+
+    The CLI reads a config's relative paths next to the config file; the web app and jobs, which know
+    only the workspace, read them from the workspace root (``datasets/my-set``) and refuse absolute paths
+    and paths that lead outside. A text model field that is not a workspace file (``org/name``) is taken
+    for a Hugging Face repo id and left as it is.
+    """
+    from lorakit.config.catalog import SUBSET_PREFIX
+    from lorakit.config.schema import TrainConfig
+
+    data = cfg.model_dump()
+    for path in _path_fields():
+        if path.startswith(SUBSET_PREFIX):
+            name = path.rsplit(".", 1)[1]
+            for subset in data["dataset"]["subsets"]:
+                subset[name] = _confine(workspace, subset[name])
+            continue
+        section, name = path.split(".") if "." in path else ("", path)
+        table = data[section] if section else data
+        table[name] = _confine(workspace, table[name])
+    for section, name in MODEL_FIELDS:
+        value = data.get(section, {}).get(name)
+        if not isinstance(value, str) or not value or _SCHEME.match(value):
+            continue  # empty, or a built-in / remote model ("tiny:sd1", "hf:org/name")
+        # Checked either way (no '..', no absolute path); made absolute only when it is a workspace file,
+        # since "org/name" that is not one is a Hugging Face repo id.
+        path = workspace.resolve_inside(value)
+        if path.exists():
+            data[section][name] = str(path)
+    return TrainConfig.model_validate(data)
+
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]+:(?!/?/?$)")

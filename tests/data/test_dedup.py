@@ -1,7 +1,6 @@
 import random
 
-from lorakit.data.dedup import BKTree, HashCache, find_duplicates, group_duplicates, remove_duplicates
-from lorakit.data.dedup import ImageHashes
+from lorakit.data.dedup import BKTree, HashCache, ImageHashes, find_duplicates, group_duplicates, remove_duplicates
 from lorakit.trash import Trash
 
 from .conftest import write
@@ -38,7 +37,12 @@ def test_near_duplicates_grouped_keeper_and_trash(tmp_path, photos):
     trash = Trash(tmp_path / "trash")
     moved = remove_duplicates(report.groups, trash)
     assert sorted(m.name for m in moved) == ["astro_big.png", "astro_small.jpg", "astro_small.txt"]
-    assert sorted(p.name for p in ds.iterdir() if p.is_file()) == ["astro_copy.txt", "astro_copy.webp", "cat.png", "coffee.jpg"]
+    assert sorted(p.name for p in ds.iterdir() if p.is_file()) == [
+        "astro_copy.txt",
+        "astro_copy.webp",
+        "cat.png",
+        "coffee.jpg",
+    ]
     for item in moved:
         trash.restore(item.id)
     assert (ds / "astro_small.txt").read_text() == "astronaut"
@@ -53,3 +57,14 @@ def test_threshold_is_adjustable():
     assert len(group_duplicates(hashes, threshold=4)[0].duplicates) == 1
     assert len(group_duplicates(hashes, threshold=12)[0].duplicates) == 2
     assert group_duplicates(hashes, threshold=2) == []
+
+
+def test_hashes_equal_imagehash(photos):
+    import imagehash
+
+    from lorakit.data.dedup import dhash, phash
+
+    for img in photos.values():
+        grey = img.convert("L")
+        assert phash(grey) == int(str(imagehash.phash(grey)), 16)
+        assert dhash(grey) == int(str(imagehash.dhash(grey)), 16)

@@ -100,7 +100,9 @@ def test_bad_files_are_clear_errors(tmp_path):
     with pytest.raises(ImageError, match="heic"):
         (tmp_path / "x.heic").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 64)
         open_image(tmp_path / "x.heic")
-    assert list_images(tmp_path) == sorted(tmp_path / n for n in ("cut.png", "empty.png", "good.png", "text.jpg", "x.heic"))
+    assert list_images(tmp_path) == sorted(
+        tmp_path / n for n in ("cut.png", "empty.png", "good.png", "text.jpg", "x.heic")
+    )
 
 
 def test_decompression_bomb_header_refused_without_decoding(tmp_path):
@@ -112,9 +114,20 @@ def test_decompression_bomb_header_refused_without_decoding(tmp_path):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    data = (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    )
     path = tmp_path / "bomb.png"
     path.write_bytes(data)
     with pytest.raises(ImageError) as caught:
         open_image(path)
     assert caught.value.kind == "too_large" and "megapixels" in caught.value.problem
+
+
+def test_avif_when_pillow_supports_it(tmp_path):
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF support")
+    path = write(tmp_path / "a.avif", photo("astronaut", 64))
+    assert load_rgb(path).size == (64, 64)

@@ -1,6 +1,7 @@
 import io
 import stat
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,7 @@ def test_folder_recursive_with_captions_and_collisions(tmp_path):
     stems = [p.stem for p in dest.glob("*") if p.suffix != ".txt"]
     assert len(stems) == len(set(stems)) == 5
     new_a = imported["sub/a.png"]
-    assert open(new_a.caption).read() == "cap sub a"
+    assert Path(new_a.caption).read_text() == "cap sub a"
     reasons = {s.split("/")[-1]: r for s, r in report.skipped}
     assert set(reasons) == {"notes.md", "orphan.txt", "zero.png", "fake.jpg"}
     assert "0 bytes" in reasons["zero.png"] and "not an image" in reasons["fake.jpg"]

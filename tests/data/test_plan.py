@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -79,7 +80,7 @@ def _buckets(plan):
 def test_buckets_repeats_and_reg_matching(dataset):
     plan = make_plan(dataset, SD1, Schedule(batch_size=2, epochs=1))
     assert (plan.train_images, plan.train_images_with_repeats) == (9, 24)
-    assert (plan.reg_images, plan.reg_images_with_repeats) == (5, 24)
+    assert (plan.reg_images, plan.reg_images_with_repeats, plan.reg_images_before_matching) == (5, 24, 5)
     reg_repeats = {p.path.name: p.repeats for p in plan.images if p.is_reg}
     assert reg_repeats == {"reg_0.png": 5, "reg_1.png": 5, "reg_2.png": 5, "reg_3.png": 5, "reg_4.png": 4}
     # batch 2: ceil(6/2) = 3, ceil(28/2) = 14, ceil(12/2) = 6, ceil(2/2) = 1 → 24 batches
@@ -193,6 +194,8 @@ def test_impossible_schedules_are_config_errors(dataset):
     with pytest.raises(ConfigError) as caught:
         make_plan(dataset, SD1, Schedule(batch_size=0, epochs=None, max_train_steps=None))
     assert {i.field for i in caught.value.issues} == {"train_batch_size", "max_train_epochs"}
+    with pytest.raises(ConfigError, match="character, concept, style"):
+        make_plan(dataset, SD1, Schedule(epochs=1), goal="portrait")
 
 
 def test_scan_lists_images_sorted_case_blind_and_skips_hidden(tmp_path):
@@ -324,3 +327,113 @@ def test_cli_explains_a_missing_folder_without_a_traceback(tmp_path):
     result = _cli("plan", "--data", str(tmp_path / "missing"))
     assert result.exit_code != 0
     assert isinstance(result.exception, DatasetError) or "does not exist" in result.output
+
+
+def test_progress_events_and_an_image_listed_in_two_subsets(tmp_path):
+    from lorakit.events import Emitter
+
+    for i in range(3):
+        _image(tmp_path / "a" / f"{i}.png", (512, 512), "ohwx")
+    events = []
+    emitter = Emitter(callbacks=[events.append])
+    twice = [_subset(tmp_path / "a", 2), _subset(tmp_path / "a", 3)]
+    plan = make_plan(twice, SD1, Schedule(epochs=1), emitter=emitter, cache=SizeCache())
+    last = events[-1]
+    assert (last.type, last.data["done"], last.data["total"]) == ("progress", 6, 6)
+    # sd-scripts keys images by path: the last subset's repeats (3) win in the buckets, 3 images × 3 = 9.
+    assert plan.buckets[0].images_with_repeats == 9 and plan.train_images == 3
+    assert any("in two subsets" in n.message for n in plan.warnings)
+
+
+def test_the_lorakit_command_shows_problem_and_fix_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import sys; from lorakit.cli.main import run; sys.argv = ['lorakit'] + sys.argv[1:]; run()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "plan", "--data", str(tmp_path / "gone")], capture_output=True, text=True
+    )
+    said = " ".join(result.stderr.split())  # rich wraps lines at the terminal width
+    assert result.returncode == 2
+    assert "gone does not exist" in said and "→ Check the path" in said
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("reg_repeats", "used"),
+    [
+        # 2 training images × 1: the first pass stops once 2 is reached: reg_0, reg_1 once; reg_2, reg_3 unused.
+        (1, {"reg_0.png": 1, "reg_1.png": 1}),
+        # With 3 repeats the first reg image alone overshoots (3 ≥ 2) and the rest are unused, as in sd-scripts.
+        (3, {"reg_0.png": 3}),
+    ],
+)
+def test_surplus_regularization_images_are_left_out_like_sd_scripts(tmp_path, reg_repeats, used):
+    for i in range(2):
+        _image(tmp_path / "train" / f"t{i}.png", (512, 512), "ohwx")
+    for i in range(4):
+        _image(tmp_path / "reg" / f"reg_{i}.png", (512, 512), "person")
+    subsets = [_subset(tmp_path / "train"), _subset(tmp_path / "reg", reg_repeats, is_reg=True)]
+    plan = make_plan(subsets, SD1, Schedule(epochs=1), cache=SizeCache())
+    assert {p.path.name: p.repeats for p in plan.images if p.is_reg} == used
+    assert plan.reg_images_with_repeats == sum(used.values())
+    assert plan.reg_images_before_matching == 4 * reg_repeats
+    assert plan.total_steps == 2 + sum(used.values())
+    assert any("more regularization images" in n.message for n in plan.advice)
+
+
+def test_sample_data_script_redraws_the_committed_pictures(tmp_path):
+    import importlib.util
+
+    import numpy as np
+
+    from lorakit.data.scan import sample_dataset_path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_sample_data.py"
+    spec = importlib.util.spec_from_file_location("make_sample_data", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made = module.make(tmp_path / "10_kitbot")
+    shipped = sample_dataset_path() / "10_kitbot"
+    assert [p.name for p in made] == [p.name for p in list_images(shipped)]
+    for path in made:
+        # Pixels, not bytes: another zlib may compress the same picture differently.
+        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(shipped / path.name))), path.name
+        assert path.with_suffix(".txt").read_text() == (shipped / path.with_suffix(".txt").name).read_text()
+    shapes = {(w > h) - (w < h) for w, h in (Image.open(p).size for p in made)}
+    assert shapes == {-1, 0, 1}  # portrait, square and landscape
+
+
+def test_size_cache_file_forgets_other_datasets_when_full(tmp_path, monkeypatch):
+    for name in ("a", "b"):
+        for i in range(2):
+            _image(tmp_path / name / f"{i}.png", (64, 64))
+    cache_file = tmp_path / "sizes.json"
+    scan_subsets([_subset(tmp_path / "a")], cache=SizeCache(cache_file))
+    monkeypatch.setattr(scan_module, "MAX_CACHED_SIZES", 3)
+    scan_subsets([_subset(tmp_path / "b")], cache=SizeCache(cache_file))
+    kept = json.loads(cache_file.read_text())["sizes"]
+    assert sorted(Path(k).parent.name for k in kept) == ["b", "b"]
+
+
+def test_validation_split_holds_back_images_like_sd_scripts(tmp_path):
+    for i in range(10):
+        _image(tmp_path / "t" / f"{i:02d}.png", (512, 512), "ohwx")
+    _image(tmp_path / "reg" / "r.png", (512, 512), "person")
+    subsets = [_subset(tmp_path / "t", 2), _subset(tmp_path / "reg", 1, is_reg=True)]
+
+    def split(share, seed=42):
+        plan = make_plan(subsets, SD1, Schedule(epochs=1, validation_split=share, seed=seed), cache=SizeCache())
+        return plan, {p.path.name for p in plan.images if not p.is_reg}, {p.path.name for p in plan.validation_images}
+
+    plan, train, held = split(0.2)
+    # 10 images, 0.2: training keeps ceil(10 × 0.8) = 8, validation the last round(10 × 0.2) = 2: disjoint.
+    assert (len(train), len(held), len(train | held)) == (8, 2, 10)
+    assert plan.train_images_with_repeats == 16 and plan.total_steps == 16 + 16  # reg matched to 16
+    assert all(p.repeats == 1 for p in plan.validation_images) and plan.to_dict()["validation_images"] == 2
+    # 0.15: ceil(8.5) = 9 train, round(1.5) = 2 validation: one image in both, as sd-scripts' rounding gives.
+    _, train, held = split(0.15)
+    assert (len(train), len(held), len(train & held)) == (9, 2, 1)
+    # The seed decides which images; the same seed always picks the same ones.
+    assert split(0.2)[2] == split(0.2)[2]
+    assert len({frozenset(split(0.2, seed)[2]) for seed in range(6)}) > 1

@@ -146,3 +146,28 @@ def test_frequency(tmp_path):
     images = _dataset(tmp_path, {"a": b"x, y, x", "b": b"X, z", "c": None})
     counts = tag_frequency(read_all_tags(images).values())
     assert counts == {"x": 2, "y": 1, "z": 1}
+
+
+def test_crash_mid_edit_is_undone_without_force(tmp_path, monkeypatch):
+    import lorakit.data.journal as journal_module
+
+    images = _dataset(tmp_path, {"a": b"one", "b": b"two", "c": b"three"})
+    calls = []
+    real = journal_module.overwrite_in_place
+
+    def dies_on_second(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            path.write_bytes(data[:2])  # half-written, then the power goes out
+            raise KeyboardInterrupt
+        real(path, data)
+
+    monkeypatch.setattr(journal_module, "overwrite_in_place", dies_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        edit_captions(tmp_path, images, TagEdit("add", tags=["new"]))
+    monkeypatch.setattr(journal_module, "overwrite_in_place", real)
+    [entry] = Journal(tmp_path).entries()
+    assert entry.state == "writing"
+    [result] = Journal(tmp_path).undo()
+    assert not result.conflicts
+    assert [(tmp_path / f"{n}.txt").read_bytes() for n in "abc"] == [b"one", b"two", b"three"]

@@ -80,3 +80,47 @@ def spectrum_lora():
         return tensors
 
     return build
+
+
+def _ldm_unet(unet) -> dict[str, torch.Tensor]:
+    from lorakit.lora.keys import sdxl_unet_to_sgm
+
+    config = dict(unet.config)
+    out = {}
+    for key, value in unet.state_dict().items():
+        module, _, leaf = key.rpartition(".")
+        out[f"model.diffusion_model.{sdxl_unet_to_sgm(module, config)}.{leaf}"] = value.clone()
+    return out
+
+
+def _openclip(encoder, prefix: str) -> dict[str, torch.Tensor]:
+    """A transformers CLIP encoder in OpenCLIP layout (q/k/v stacked into in_proj), as SDXL checkpoints hold it."""
+    sd = encoder.state_dict()
+    out = {}
+    for i in range(encoder.config.num_hidden_layers):
+        hf = f"text_model.encoder.layers.{i}."
+        block = f"{prefix}transformer.resblocks.{i}."
+        out[block + "attn.in_proj_weight"] = torch.cat([sd[hf + f"self_attn.{x}_proj.weight"] for x in "qkv"])
+        out[block + "attn.in_proj_bias"] = torch.cat([sd[hf + f"self_attn.{x}_proj.bias"] for x in "qkv"])
+        out[block + "attn.out_proj.weight"] = sd[hf + "self_attn.out_proj.weight"].clone()
+        out[block + "mlp.c_fc.weight"] = sd[hf + "mlp.fc1.weight"].clone()
+        out[block + "mlp.c_proj.weight"] = sd[hf + "mlp.fc2.weight"].clone()
+    return out
+
+
+@pytest.fixture
+def single_file_checkpoint():
+    """``single_file_checkpoint(pipe)``: the tiny pipeline's weights in the original single-file key layout."""
+
+    def build(pipe) -> dict[str, torch.Tensor]:
+        checkpoint = _ldm_unet(pipe.unet)
+        if getattr(pipe, "text_encoder_2", None) is None:
+            prefix = "cond_stage_model.transformer."
+            checkpoint.update({prefix + k: v.clone() for k, v in pipe.text_encoder.state_dict().items()})
+        else:
+            prefix = "conditioner.embedders.0.transformer."
+            checkpoint.update({prefix + k: v.clone() for k, v in pipe.text_encoder.state_dict().items()})
+            checkpoint.update(_openclip(pipe.text_encoder_2, "conditioner.embedders.1.model."))
+        return checkpoint
+
+    return build

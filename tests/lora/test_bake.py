@@ -15,39 +15,14 @@ from lorakit.lora.modules import LoraFormatError, from_tensors, write_lora
 INCLUDE = ("attn1", "attn2", "proj_in", "ff.net", "self_attn", "mlp", "resnets.0.conv1")
 
 
-def _ldm_unet(unet) -> dict[str, torch.Tensor]:
-    config = dict(unet.config)
-    out = {}
-    for key, value in unet.state_dict().items():
-        module, _, leaf = key.rpartition(".")
-        out[f"model.diffusion_model.{sdxl_unet_to_sgm(module, config)}.{leaf}"] = value.clone()
-    return out
-
-
-def _openclip(encoder, prefix: str) -> dict[str, torch.Tensor]:
-    """A transformers CLIP encoder in OpenCLIP layout (q/k/v stacked into in_proj)."""
-    sd = encoder.state_dict()
-    out = {}
-    for i in range(encoder.config.num_hidden_layers):
-        hf = f"text_model.encoder.layers.{i}."
-        block = f"{prefix}transformer.resblocks.{i}."
-        out[block + "attn.in_proj_weight"] = torch.cat([sd[hf + f"self_attn.{x}_proj.weight"] for x in "qkv"])
-        out[block + "attn.in_proj_bias"] = torch.cat([sd[hf + f"self_attn.{x}_proj.bias"] for x in "qkv"])
-        out[block + "attn.out_proj.weight"] = sd[hf + "self_attn.out_proj.weight"].clone()
-        out[block + "mlp.c_fc.weight"] = sd[hf + "mlp.fc1.weight"].clone()
-        out[block + "mlp.c_proj.weight"] = sd[hf + "mlp.fc2.weight"].clone()
-    return out
-
-
 def _read(path):
     with safe_open(str(path), framework="pt") as f:
         return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
 
 
-def test_sd1_bake_adds_exactly_the_weighted_delta(tmp_path, tiny_sd1_pipe, random_lora):
+def test_sd1_bake_adds_exactly_the_weighted_delta(tmp_path, tiny_sd1_pipe, random_lora, single_file_checkpoint):
     pipe = tiny_sd1_pipe
-    checkpoint = _ldm_unet(pipe.unet)
-    checkpoint.update({f"cond_stage_model.transformer.{k}": v.clone() for k, v in pipe.text_encoder.state_dict().items()})
+    checkpoint = single_file_checkpoint(pipe)
     checkpoint["first_stage_model.decoder.conv_in.weight"] = torch.randn(4, 4, 3, 3)
     checkpoint["step_counter"] = torch.tensor([7], dtype=torch.int64)
     ckpt = tmp_path / "base.safetensors"
@@ -82,12 +57,10 @@ def test_sd1_bake_adds_exactly_the_weighted_delta(tmp_path, tiny_sd1_pipe, rando
     assert _read(half)["first_stage_model.decoder.conv_in.weight"].dtype == torch.float16
 
 
-def test_sdxl_bake_splits_qkv_into_openclip_in_proj(tmp_path, tiny_sdxl_pipe, random_lora):
+def test_sdxl_bake_splits_qkv_into_openclip_in_proj(tmp_path, tiny_sdxl_pipe, random_lora, single_file_checkpoint):
     pipe = tiny_sdxl_pipe
     config = dict(pipe.unet.config)
-    checkpoint = _ldm_unet(pipe.unet)
-    checkpoint.update({f"conditioner.embedders.0.transformer.{k}": v for k, v in pipe.text_encoder.state_dict().items()})
-    checkpoint.update(_openclip(pipe.text_encoder_2, "conditioner.embedders.1.model."))
+    checkpoint = single_file_checkpoint(pipe)
     ckpt = tmp_path / "xl.safetensors"
     save_file(checkpoint, str(ckpt))
     sgm = lambda path: sdxl_unet_to_sgm(path, config).replace(".", "_")  # noqa: E731
@@ -111,9 +84,9 @@ def test_sdxl_bake_splits_qkv_into_openclip_in_proj(tmp_path, tiny_sdxl_pipe, ra
     torch.testing.assert_close(baked[key], checkpoint[key] + fc1, atol=1e-6, rtol=1e-6)
 
 
-def test_bake_refuses_loras_that_do_not_fit(tmp_path, tiny_sd1_pipe):
+def test_bake_refuses_loras_that_do_not_fit(tmp_path, tiny_sd1_pipe, single_file_checkpoint):
     ckpt = tmp_path / "base.safetensors"
-    save_file(_ldm_unet(tiny_sd1_pipe.unet), str(ckpt))
+    save_file(single_file_checkpoint(tiny_sd1_pipe), str(ckpt))
     lora = tmp_path / "odd.safetensors"
     write_lora(lora, {"lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.zeros(2, 4),
                       "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.zeros(4, 2)}, {})  # fmt: skip

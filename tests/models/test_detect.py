@@ -54,6 +54,7 @@ UNET_CONFIGS = {
 }
 
 
+@pytest.mark.slow  # imports diffusers
 @pytest.mark.parametrize("family", list(UNET_CONFIGS))
 def test_unet_layouts_match_diffusers(family):
     """Our original-layout UNet keys convert (with diffusers' converter) to the released model exactly."""
@@ -65,6 +66,7 @@ def test_unet_layouts_match_diffusers(family):
     assert {k: tuple(v.shape) for k, v in converted.items()} == want
 
 
+@pytest.mark.slow  # imports diffusers
 @pytest.mark.parametrize("dev", [True, False])
 def test_flux_and_sd3_layouts_match_diffusers(dev):
     from diffusers import FluxTransformer2DModel, SD3Transformer2DModel
@@ -92,7 +94,13 @@ CHECKPOINTS = [
         1.3e9,
     ),
     ("sd2-unknown.safetensors", lambda: layouts.sd_checkpoint("sd2"), None, ("checkpoint", "sd2", None, None), 1.3e9),
-    ("sdxl.safetensors", lambda: layouts.sd_checkpoint("sdxl"), None, ("checkpoint", "sdxl", "base", "epsilon"), 3.5e9),
+    (
+        "sdxl.safetensors",
+        lambda: layouts.sd_checkpoint("sdxl"),
+        None,
+        ("checkpoint", "sdxl", "base", "epsilon"),
+        3.5e9,
+    ),
     (
         "refiner.safetensors",
         lambda: layouts.sd_checkpoint("sdxl_refiner"),
@@ -107,7 +115,13 @@ CHECKPOINTS = [
         ("checkpoint", "sdxl", "base", "v"),
         3.5e9,
     ),
-    ("flux1-dev.safetensors", lambda: layouts.flux_transformer(True), None, ("transformer", "flux", "dev", "flow"), 11.9e9),
+    (
+        "flux1-dev.safetensors",
+        lambda: layouts.flux_transformer(True),
+        None,
+        ("transformer", "flux", "dev", "flow"),
+        11.9e9,
+    ),
     (
         "f.safetensors",
         lambda: layouts.flux_transformer(False, "model.diffusion_model.") | layouts.ldm_vae("vae.", 16),
@@ -143,7 +157,9 @@ CHECKPOINTS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "make", "metadata", "expected", "params"), CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
+@pytest.mark.parametrize(
+    ("name", "make", "metadata", "expected", "params"), CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS]
+)
 def test_full_size_layouts(tmp_path, name, make, metadata, expected, params):
     path = layouts.write_sparse(tmp_path / name, make(), "F16", metadata)
     info = detect(path)
@@ -198,7 +214,7 @@ def test_diffusers_folders(tmp_path):
     (flux / "transformer" / "diffusion_pytorch_model.bin").write_bytes(b"PK\x03\x04")
     info = detect(flux)
     assert (info.family, info.variant, info.prediction, info.safe) == ("flux", "schnell", "flow", False)
-    with pytest.raises(ModelError, match="model_index.json"):
+    with pytest.raises(ModelError, match=r"model_index\.json"):
         detect(tmp_path)
 
 
@@ -225,7 +241,12 @@ SDXL_LORA = {
 }
 ADAPTERS = [
     ("sd1", _lora_shapes(SD1_LORA), {}, ("lora", 16, "sd1")),
-    ("sd2", _lora_shapes({"lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k": (640, 1024)}), {}, ("lora", 16, "sd2")),
+    (
+        "sd2",
+        _lora_shapes({"lora_unet_up_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k": (640, 1024)}),
+        {},
+        ("lora", 16, "sd2"),
+    ),
     ("sdxl", _lora_shapes(SDXL_LORA, rank=32), {}, ("lora", 32, "sdxl")),
     ("locon", _lora_shapes(SD1_LORA, rank=8, conv=True), {}, ("locon", 8, "sd1")),
     ("flux", _lora_shapes({"lora_unet_double_blocks_0_img_attn_qkv": (9216, 3072)}, 4), {}, ("lora", 4, "flux")),
@@ -242,7 +263,12 @@ ADAPTERS = [
         {"ss_network_module": "lycoris.kohya", "ss_network_args": '{"algo": "lokr"}', "ss_v2": "True"},
         ("lokr", 4, "sd2"),
     ),
-    ("peft-flux", {"transformer.single_transformer_blocks.0.attn.to_q.lora_A.weight": (8, 3072)}, {}, ("lora", 8, "flux")),
+    (
+        "peft-flux",
+        {"transformer.single_transformer_blocks.0.attn.to_q.lora_A.weight": (8, 3072)},
+        {},
+        ("lora", 8, "flux"),
+    ),
     (
         "dora",
         _lora_shapes(SD1_LORA) | {"lora_te_text_model_encoder_layers_0_self_attn_q_proj.dora_scale": (1, 768)},

@@ -43,7 +43,12 @@ CASES = [
     ("a, {x|y}", {}, (1, 0, 0), "a, {x|y}"),  # wildcards off: left as written
     # tag dropout 1.0 drops every tag except the kept ones
     ("k1, k2, a, b, c", {"caption_tag_dropout_rate": 1.0, "keep_tokens": 2}, (1, 0, 0), "k1, k2"),
-    ("k1, k2 ||| a, b ||| end", {"caption_tag_dropout_rate": 1.0, "keep_tokens_separator": "|||"}, (1, 0, 0), "k1, k2, end"),
+    (
+        "k1, k2 ||| a, b ||| end",
+        {"caption_tag_dropout_rate": 1.0, "keep_tokens_separator": "|||"},
+        (1, 0, 0),
+        "k1, k2, end",
+    ),
     ("k ||| a, b", {"keep_tokens_separator": "|||"}, (1, 0, 0), "k, a, b"),  # separator never reaches the encoder
     ("a;;;b, c", {"secondary_separator": ";;;"}, (1, 0, 0), "a,b, c"),
     ("a;;;b, c", {"secondary_separator": ";;;", "caption_tag_dropout_rate": 1.0, "keep_tokens": 1}, (1, 0, 0), "a,b"),

@@ -90,7 +90,9 @@ def test_multires_noise_one_iteration_is_two_full_size_draws():
     # i = 0 → size h/r⁰ = h, weight discount⁰ = 1: the result is (ε + ε')/std.
     noise = torch.randn(2, 4, 16, 16, generator=gen(7))
     g = gen(8)
-    out = multires_noise(noise.clone(), iterations=1, discount=0.5, generator=g)
+    given = noise.clone()
+    out = multires_noise(given, iterations=1, discount=0.5, generator=g)
+    assert torch.equal(given, noise)  # the input is not changed in place
     g2 = gen(8)
     torch.rand(1, generator=g2)  # the scale factor r
     extra = torch.randn(2, 4, 16, 16, generator=g2)

@@ -54,11 +54,16 @@ CPU_CASES = [
     ("Prodigy", 1.0, "d_coef=2 decouple=True"),
     ("DAdaptAdam", 1.0, None),
     ("DAdaptLion", 1.0, None),
+    ("DAdaptAdaGrad", 1.0, None),
+    ("DAdaptAdan", 1.0, None),
+    ("DAdaptSGD", 1.0, None),
+    ("dadaptation", 1.0, None),
     ("Adafactor", 1e-3, None),
     ("Adafactor", 1e-3, ["relative_step=True", "scale_parameter=True", "warmup_init=True"]),
     ("CAME", 1e-4, None),
     ("AdamWScheduleFree", 1e-3, None),
     ("RAdamScheduleFree", 1e-3, None),
+    ("SGDScheduleFree", 1e-2, None),
     ("torch.optim.RMSprop", 1e-3, {"alpha": 0.9}),
 ]
 
@@ -71,7 +76,10 @@ def test_optimizer_builds_and_steps(name, lr, args):
     assert one_step(optimizer, model, steps=6) > 0
 
 
-@pytest.mark.parametrize("name", ["AdamW8bit", "PagedAdamW8bit", "Lion8bit"])
+@pytest.mark.parametrize(
+    "name",
+    ["AdamW8bit", "PagedAdamW", "PagedAdamW8bit", "PagedAdamW32bit", "Lion8bit", "PagedLion8bit", "SGDNesterov8bit"],
+)
 def test_8bit_optimizers(name):
     if not HAS_BNB_GPU:
         # Without a CUDA GPU the 8-bit optimizers must refuse with a fix, not crash later.
@@ -108,7 +116,10 @@ def test_per_group_learning_rates_kept():
     [
         (None, {}),
         (["weight_decay=0.01", "betas=(0.9,0.99)"], {"weight_decay": 0.01, "betas": (0.9, 0.99)}),
-        ("d_coef=2 decouple=True use_bias_correction=false", {"d_coef": 2, "decouple": True, "use_bias_correction": False}),
+        (
+            "d_coef=2 decouple=True use_bias_correction=false",
+            {"d_coef": 2, "decouple": True, "use_bias_correction": False},
+        ),
         ("betas=(0.9, 0.99), eps=1e-8", {"betas": (0.9, 0.99), "eps": 1e-8}),
         ({"relative_step": "False", "lr": 0.5}, {"relative_step": False, "lr": 0.5}),
         (["mode=fast"], {"mode": "fast"}),
@@ -173,3 +184,17 @@ def test_schedule_free_mode_switches_weights():
     assert not torch.allclose(eval_weights, train_weights)
     optimizer_mode(optimizer, training=False)
     assert torch.allclose(model.lora_up.weight, eval_weights, atol=1e-7)
+
+
+def test_every_listed_optimizer_is_known():
+    from lorakit.train.optimizers import _REGISTRY, OPTIMIZERS
+
+    assert {name.lower() for name in OPTIMIZERS} <= set(_REGISTRY)
+
+
+def test_every_optimizer_the_config_accepts_can_be_built():
+    # The contract with the config schema: a name it validates must never fail here as "unknown".
+    from lorakit.config.sections import training
+    from lorakit.train.optimizers import _REGISTRY
+
+    assert {name.lower() for name in training.OPTIMIZERS} <= set(_REGISTRY)

@@ -111,3 +111,10 @@ def test_missing_or_bad_files(tmp_path):
     bad_toml.write_text("[prompt\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         parse_prompts(bad_toml)
+
+
+def test_json_entry_with_a_bad_number(tmp_path):
+    path = tmp_path / "prompts.json"
+    path.write_text(json.dumps([{"prompt": "a cat", "width": "wide"}]), encoding="utf-8")
+    with pytest.raises(ConfigError, match="width = 'wide'"):
+        parse_prompts(path)

@@ -71,7 +71,9 @@ def test_one_denoising_step_runs():
     sampler.set_timesteps(2)
     x = torch.randn(1, 4, 8, 8) * sampler.init_noise_sigma
     t = sampler.timesteps[0]
-    out = sampler.step(torch.zeros_like(x), t, sampler.scale_model_input(x, t), generator=torch.Generator().manual_seed(0))
+    out = sampler.step(
+        torch.zeros_like(x), t, sampler.scale_model_input(x, t), generator=torch.Generator().manual_seed(0)
+    )
     assert out.prev_sample.shape == x.shape
 
 

@@ -56,6 +56,18 @@ CASES = [
     ),
     ("cosine_annealing_warm_restarts", {"num_cycles": 4, "warmup_steps": 20}, {20: 1, 30: 0.5, 40: 1, 50: 0.5}),
     ("piecewise_constant", {"args": {"step_rules": "1:10,0.1:20,0.01"}}, {0: 1, 9: 1, 10: 0.1, 19: 0.1, 20: 0.01}),
+    ("cosine_with_min_lr", {"min_lr_ratio": 0.1}, {0: 1, 50: 0.55, 100: 0.1}),
+    ("cosine_with_min_lr", {"num_cycles": 2}, {25: 0.5, 50: 0.0, 75: 0.5}),  # full cosine: down and back up
+    # inverse_sqrt: 1/√(1 + s/timescale), timescale = warmup (10): step 10+30 → 1/√4
+    ("inverse_sqrt", {"warmup_steps": 10}, {5: 0.5, 10: 1, 40: 0.5, 90: 1 / 3}),
+    # WSD: warmup 10, flat until 80, half-cosine decay over the last 20 steps to the floor
+    (
+        "warmup_stable_decay",
+        {"warmup_steps": 10, "min_lr_ratio": 0.1, "args": {"decay_steps": 20}},
+        {0: 0.1, 5: 0.55, 10: 1, 79: 1, 90: 0.55, 100: 0.1},
+    ),
+    ("warmup_stable_decay", {}, {89: 1, 95: 0.5, 100: 0}),  # decay_steps defaults to 10% of the run
+    ("adafactor", {}, {0: 1, 99: 1}),
 ]
 
 
@@ -124,6 +136,7 @@ def test_dotted_class_path():
         ("warp_speed", {}, "lr_scheduler"),
         ("rex", {"args": {"rex_d": 1.0}}, "lr_scheduler"),
         ("piecewise_constant", {"args": {"step_rules": "1:x,0.1"}}, "lr_scheduler_args"),
+        ("warmup_stable_decay", {"warmup_steps": 50, "args": {"decay_steps": 60}}, "lr_scheduler_args"),
         ("torch.optim.lr_scheduler.NoSuchLR", {}, "lr_scheduler"),
     ],
 )
@@ -137,3 +150,24 @@ def test_bad_values_raise_config_error(name, kwargs, field):
 def test_zero_total_steps_rejected():
     with pytest.raises(ConfigError):
         lr_curve("cosine", 0)
+
+
+def test_schedule_free_optimizers_need_a_constant_schedule():
+    from lorakit.train.optimizers import build_optimizer
+
+    optimizer = build_optimizer("AdamWScheduleFree", [torch.nn.Parameter(torch.zeros(2))], 1e-3)
+    assert build_scheduler("constant_with_warmup", optimizer, 100, warmup_steps=10).get_last_lr() == [0.0]
+    with pytest.raises(ConfigError, match="constant"):
+        build_scheduler("cosine", optimizer, 100)
+
+
+def test_every_schedule_and_sampler_the_config_accepts_is_known():
+    import typing
+
+    from lorakit.config.sections import runtime, training
+    from lorakit.train.samplers import canonical_sampler
+
+    for name in typing.get_args(training.Scheduler):
+        assert callable(lr_curve(name, 100, 0 if name in ("constant", "adafactor") else 10))
+    for name in typing.get_args(runtime.Sampler):
+        canonical_sampler(name)

@@ -7,7 +7,13 @@ import torch
 from transformers import CLIPTextConfig, CLIPTextModel
 
 from lorakit.errors import ConfigError
-from lorakit.train.tokens import chunk_count, chunk_token_ids, join_chunk_pooled, join_chunk_states
+from lorakit.train.tokens import (
+    chunk_count,
+    chunk_token_ids,
+    chunk_tokenized,
+    join_chunk_pooled,
+    join_chunk_states,
+)
 
 BOS, EOS = 49406, 49407
 PAD_V2 = 0  # SD 2.x / SDXL's second tokenizer pad with "!" (id 0); SD 1.x pads with EOS
@@ -72,6 +78,17 @@ def test_chunk_token_ids(ids, max_length, pad, expected):
     assert blocks.tolist() == expected
 
 
+def test_chunk_tokenized_batch_matches_single_captions():
+    captions = [list(range(1, 101)), list(range(1, 11)), list(range(1, 300))]
+    layouts = torch.stack([torch.tensor(([BOS, *ids[:150], EOS] + [PAD_V2] * 150)[:152]) for ids in captions])
+    batch = chunk_tokenized(layouts, EOS, PAD_V2)
+    assert batch.shape == (3, 2, 77)
+    for i, ids in enumerate(captions):
+        assert torch.equal(batch[i], chunk_token_ids(ids, 150, BOS, EOS, PAD_V2))
+    with pytest.raises(ValueError):
+        chunk_tokenized(layouts[:, :100], EOS, PAD_V2)
+
+
 def test_join_chunk_states_keeps_first_bos_middles_and_last_state():
     b, n, d = 2, 3, 4
     # state value = 1000·block + position, so the kept positions can be read back
@@ -94,8 +111,15 @@ def test_join_chunk_pooled_takes_each_captions_first_block():
 
 def test_chunks_through_a_real_text_encoder():
     config = CLIPTextConfig(
-        vocab_size=49408, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=77, bos_token_id=BOS, eos_token_id=EOS, pad_token_id=EOS,
+        vocab_size=49408,
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=77,
+        bos_token_id=BOS,
+        eos_token_id=EOS,
+        pad_token_id=EOS,
     )
     torch.manual_seed(0)
     encoder = CLIPTextModel(config).eval()

@@ -85,3 +85,9 @@ class LiveServer:
 def live(app):
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _private_credentials(tmp_path, monkeypatch):
+    """Service tokens set through the API go to a temporary folder, never the user's own."""
+    monkeypatch.setenv("LORAKIT_HOME", str(tmp_path / "lorakit-home"))

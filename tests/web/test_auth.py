@@ -69,7 +69,9 @@ def test_origin_checked_on_changes(app, guarded):
     assert ok.status_code == 201
     assert local.get("/api/files", headers={"Origin": "http://evil.example"}).status_code == 200  # reads are safe
     remote = TestClient(guarded, base_url="http://10.0.0.2", headers={"Authorization": f"Bearer {TOKEN}"})
-    listed = remote.post("/api/files/mkdir", json={"path": "datasets/o2"}, headers={"Origin": "https://studio.example"})
+    listed = remote.post(
+        "/api/files/mkdir", json={"path": "datasets/o2"}, headers={"Origin": "https://studio.example"}
+    )
     assert listed.status_code == 201
 
 

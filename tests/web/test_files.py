@@ -64,7 +64,9 @@ def test_chunked_upload_resume_and_download(client):
     assert client.get("/api/files/upload", params={"path": path}).json()["received"] == 4000
     r = client.post("/api/files/upload", params={"path": path, "offset": 9, "total": len(data)}, content=data[9:])
     assert r.status_code == 409 and "offset 4000" in r.json()["error"]["fix"]
-    r = client.post("/api/files/upload", params={"path": path, "offset": 4000, "total": len(data)}, content=data[4000:])
+    r = client.post(
+        "/api/files/upload", params={"path": path, "offset": 4000, "total": len(data)}, content=data[4000:]
+    )
     assert r.json()["complete"] is True
     assert client.get("/api/files/download", params={"path": path}).content == data
     again = client.post("/api/files/upload", params={"path": path, "total": 1}, content=b"x")

@@ -7,9 +7,16 @@ import time
 
 from websockets.sync.client import connect
 
+_pending: dict[int, list] = {}
+
 
 def _recv(ws, timeout=30.0):
-    return json.loads(ws.recv(timeout=timeout))
+    """The next message; a frame may hold several (a JSON array) when they were waiting together."""
+    queue = _pending.setdefault(id(ws), [])
+    if not queue:
+        frame = json.loads(ws.recv(timeout=timeout))
+        queue.extend(frame if isinstance(frame, list) else [frame])
+    return queue.pop(0)
 
 
 def _events_until_finished(ws, job_id, timeout=60.0):

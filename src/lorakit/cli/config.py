@@ -45,6 +45,9 @@ def _overrides(pairs: list[str] | None) -> dict:
 def new(
     preset: str = typer.Option(None, "--preset", "-p", help="Start from this preset (see `lorakit config presets`)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the config here (default: print it)."),
+    model: str = typer.Option(None, "--model", "-m", help="The base model file, diffusers folder or Hugging Face id."),
+    images: list[Path] = typer.Option(None, "--images", "-i", help="A folder of training images (repeatable)."),
+    repeats: int = typer.Option(1, "--repeats", "-r", min=1, help="Repeats for each --images folder."),
     set_: list[str] = typer.Option(None, "--set", "-s", help="Change a setting: --set network.dim=32 (repeatable)."),
     full: bool = typer.Option(False, "--full", help="Write every setting, not only those that differ from defaults."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output file if it exists."),
@@ -55,14 +58,36 @@ def new(
     from lorakit.config.presets import new_config
     from lorakit.errors import ConfigError
 
-    cfg = new_config(preset, _overrides(set_))
+    overrides = _overrides(set_)
+    if model:
+        overrides["model.pretrained_model_name_or_path"] = model
+    if images:
+        overrides["dataset.subsets"] = [{"image_dir": str(p.resolve()), "num_repeats": repeats} for p in images]
+    cfg = new_config(preset, overrides)
+    text = to_toml(cfg, only_changed=not full) + _todo(cfg)
     if output is None:
-        typer.echo(to_toml(cfg, only_changed=not full), nl=False)
+        typer.echo(text, nl=False)
         return
     if output.exists() and not force:
         raise ConfigError(f"{output} already exists.", "Choose another name with -o, or add --force to replace it.")
     save_config(cfg, output, only_changed=not full)
-    console.print(f"[green]✓[/] Wrote {output}. Next: set your model and images, then `lorakit config validate {output}`.")
+    if _todo(cfg):
+        with open(output, "a", encoding="utf-8") as f:  # the hint lines are comments; the file is already safe
+            f.write(_todo(cfg))
+    console.print(f"[green]✓[/] Wrote {output}. Check it with `lorakit config validate {output}`.", highlight=False)
+
+
+def _todo(cfg) -> str:
+    """Commented lines telling what a new config still needs (TOML comments, so the file stays valid)."""
+    todo = []
+    if not cfg.model.pretrained_model_name_or_path:
+        todo.append('#   under [model]: pretrained_model_name_or_path = "path/to/model.safetensors"  (or use --model)')
+    if not cfg.dataset.subsets and cfg.dataset.train_data_dir is None:
+        todo.append(
+            '#   at the end: [[dataset.subsets]] then image_dir = "path/to/images" and num_repeats = 10'
+            "  (or use --images)"
+        )
+    return "\n# Still to set before training:\n" + "\n".join(todo) + "\n" if todo else ""
 
 
 @config_app.command("validate")
@@ -73,6 +98,8 @@ def validate_cmd(
 ) -> None:
     """Check a config: every problem and warning at once, each with its fix. Exits 1 when there are problems."""
     import json
+
+    from rich.markup import escape
 
     from lorakit.cli.render import console
     from lorakit.config.io import load_config
@@ -87,13 +114,13 @@ def validate_cmd(
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for problem in report.problems:
-            console.print(f"[red]✗ problem[/] {problem.problem}", highlight=False)
+            console.print(f"[red]✗ problem[/] {escape(problem.problem)}", highlight=False)
             if problem.fix:
-                console.print(f"    [cyan]→ {problem.fix}[/]", highlight=False)
+                console.print(f"    [cyan]→ {escape(problem.fix)}[/]", highlight=False)
         for warning in report.warnings:
-            console.print(f"[yellow]! warning[/] {warning.problem}", highlight=False)
+            console.print(f"[yellow]! warning[/] {escape(warning.problem)}", highlight=False)
             if warning.fix:
-                console.print(f"    [cyan]→ {warning.fix}[/]", highlight=False)
+                console.print(f"    [cyan]→ {escape(warning.fix)}[/]", highlight=False)
         p, w = len(report.problems), len(report.warnings)
         if report.ok:
             console.print(f"[green]✓[/] {file} is ready to train" + (f" ({w} warning{'s' * (w != 1)})." if w else "."))
@@ -123,9 +150,12 @@ def explain_cmd(
             ("default", info.default),
             ("recommended", info.recommended),
             ("unit", info.unit),
-            ("range", f"{info.minimum} to {info.maximum}" if info.minimum is not None or info.maximum is not None else None),
+            (
+                "range",
+                f"{info.minimum} to {info.maximum}" if info.minimum is not None or info.maximum is not None else None,
+            ),
             ("choices", ", ".join(map(str, info.choices)) if info.choices else None),
-            ("sd-scripts", info.kohya or "(lorakit only)"),
+            ("sd-scripts", info.kohya_note or info.kohya or "(lorakit only: kept in lorakit.toml on export)"),
         ]
         for name, value in facts:
             if value not in (None, "", []):
@@ -185,7 +215,9 @@ def import_cmd(
 
     loras = [f for f in files if f.suffix.lower() == ".safetensors"]
     if loras and len(files) > 1:
-        raise ConfigError("Give either one LoRA file or sd-scripts TOML files, not both.", "Import them one at a time.")
+        raise ConfigError(
+            "Give either one LoRA file or sd-scripts TOML files, not both.", "Import them one at a time."
+        )
     result = import_lora_metadata(read_safetensors_metadata(loras[0])) if loras else import_kohya(*files)
     for note in result.notes:
         err_console.print(f"[yellow]![/] {note}", highlight=False)

@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
             help="Access token. Default: none on 127.0.0.1; otherwise the one in settings, or a new one.",
             show_default=False,
         ),
-        no_token: bool = typer.Option(False, "--no-token", help="Serve 127.0.0.1 without a token even if settings have one."),
+        no_token: bool = typer.Option(
+            False, "--no-token", help="Serve 127.0.0.1 without a token even if settings have one."
+        ),
         log_level: str = typer.Option("warning", help="Server log level: debug, info, warning, error."),
     ) -> None:
         """Start the web app: files, datasets, training and tools in the browser, with live progress."""

@@ -1,9 +1,138 @@
-"""CLI: train commands (filled in by the issue that owns this area)."""
+"""CLI: ``lorakit train CONFIG`` (or ``--resume RUN``) with a live progress display, and ``lorakit demo``."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.command()(train)
+    app.command()(demo)
+
+
+class ProgressRenderer:
+    """Draws training events with rich: a progress bar for steps, lines for everything worth keeping."""
+
+    def __init__(self, console=None):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.console = console or Console()
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("{task.fields[speed]}"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.task = None
+
+    def __call__(self, event) -> None:
+        d = event.data
+        if event.type == "step":
+            if self.task is None:
+                self.bar.start()
+                self.task = self.bar.add_task("training", total=d["total_steps"], loss="-", speed="")
+            avg = d.get("avg_loss")
+            speed = f"{d['it_s']:.2f} it/s" if d.get("it_s") else ""
+            self.bar.update(
+                self.task, completed=d["step"], loss=f"{avg:.4f}" if avg is not None else "-", speed=speed
+            )
+        elif event.type == "status":
+            if d.get("state") in ("completed", "failed", "stopped") and self.task is not None:
+                self.bar.stop()
+            if d.get("message"):
+                self.console.print(f"[dim]{d['state']}:[/] {d['message']}", highlight=False)
+        elif event.type == "warning":
+            self.console.print(f"[yellow]![/] {d.get('message')}", highlight=False)
+            if d.get("fix"):
+                self.console.print(f"  [cyan]→ {d['fix']}[/]", highlight=False)
+        elif event.type == "checkpoint" and d.get("kind") == "lora":
+            self.console.print(f"[green]saved[/] {d['path']}", highlight=False)
+        elif event.type == "sample":
+            self.console.print(f"[blue]sample[/] {d['path']}", highlight=False)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
+def _run(work) -> dict:
+    from lorakit.events import Emitter
+
+    renderer = ProgressRenderer()
+    try:
+        return work(Emitter(callbacks=[renderer]))
+    finally:
+        renderer.close()
+
+
+def train(
+    config: Path = typer.Argument(None, help="The training config (a lorakit TOML). Not needed with --resume."),
+    resume: Path = typer.Option(None, "--resume", help="A run folder to continue from its last saved state."),
+    output: Path = typer.Option(None, "--output", "-o", help="The run folder (default: output_dir/output_name)."),
+    gpus: int = typer.Option(1, "--gpus", min=1, help="How many GPUs to train on."),
+) -> None:
+    """Train a LoRA from a config, showing live progress. Stop with Ctrl+C; continue later with --resume."""
+    from lorakit.errors import ConfigError
+
+    if gpus > 1:
+        raise ConfigError(
+            "Training on several GPUs is not available in this version.",
+            "Run with --gpus 1 (the default).",
+        )
+    if resume is not None:
+        from lorakit.train.run import resume as resume_run
+
+        result = _run(lambda emitter: resume_run(resume, emitter))
+    else:
+        if config is None:
+            raise ConfigError("No config given.", "Run `lorakit train my-config.toml`, or `lorakit demo` to try it out.")
+        from lorakit.config.io import load_config
+        from lorakit.train.run import train as train_run
+
+        cfg = load_config(config)
+        result = _run(lambda emitter: train_run(cfg, output, emitter))
+    if result.get("lora"):
+        typer.echo(f"LoRA: {result['lora']}")
+    else:
+        typer.echo(f"Stopped. Continue with: lorakit train --resume {result['run_dir']}")
+
+
+def demo(
+    steps: int = typer.Option(None, "--steps", min=1, help="Train this many steps (default: one epoch)."),
+) -> None:
+    """Train a small LoRA on the built-in tiny model and sample images: no GPU, no downloads, about a minute."""
+    import torch
+
+    from lorakit.config.presets import new_config
+    from lorakit.data.scan import sample_dataset_path
+    from lorakit.train.run import new_run_dir
+    from lorakit.train.run import train as train_run
+    from lorakit.workspace import Workspace
+
+    # The tiny model's layers are too small to gain from threads; on a busy machine threads only wait.
+    torch.set_num_threads(int(os.environ.get("LORAKIT_CPU_THREADS", "1")))
+    workspace = Workspace()
+    overrides = {
+        "dataset.train_data_dir": str(sample_dataset_path()),
+        "output.output_dir": str(workspace.outputs / "demo"),
+        "schedule.max_train_epochs": 1,
+        # UNet only, so text-encoder outputs are computed once and cached: the demo stays fast on a laptop CPU.
+        "network.train_unet_only": True,
+        "memory.cache_text_encoder_outputs": True,
+        "samples.sample_prompts": ["kitbot, robot cat, orange body, standing --w 64 --h 64 --s 10 --d 1"],
+        "samples.sample_every_n_epochs": 1,
+    }
+    if steps:
+        overrides["schedule.max_train_steps"] = steps
+    cfg = new_config("tiny-demo", overrides)
+    result = _run(lambda emitter: train_run(cfg, new_run_dir(cfg), emitter))
+    typer.echo(f"Your demo LoRA: {result['lora']}")
+    typer.echo(f"Run folder (config, events, state): {result['run_dir']}")

@@ -73,7 +73,9 @@ class CaptionOptions(_Strict):
     caption_prefix: str = setting(
         "", help="Text put before every caption (e.g. a trigger word).", kohya="caption_prefix", level="advanced"
     )
-    caption_suffix: str = setting("", help="Text put after every caption.", kohya="caption_suffix", level="advanced")
+    caption_suffix: str = setting(
+        "", help="Text put after every caption (e.g. a style tag).", kohya="caption_suffix", level="advanced"
+    )
     caption_dropout_rate: float = setting(
         0.0,
         help="Chance that an image is shown with an empty caption. Small values (0.05) help the LoRA work"
@@ -185,7 +187,12 @@ class SubsetConfig(_Strict):
         kohya="is_reg",
         level="advanced",
     )
-    name: str | None = setting(None, help="A label for this subset in reports.", kohya=LORAKIT_ONLY, level="expert")
+    name: str | None = setting(
+        None,
+        help="A label for this subset in reports and the step plan (default: the folder name).",
+        kohya=LORAKIT_ONLY,
+        level="expert",
+    )
 
     # Per-subset overrides (None = inherit). Declared plainly: their help lives on the dataset-level field.
     caption_extension: str | None = None

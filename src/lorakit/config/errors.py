@@ -75,7 +75,7 @@ def _unknown_key_fix(path: str, owner: type[BaseModel] | None, name: str) -> str
         return f"Did you mean {elsewhere.path}? Write it as {elsewhere.name!r} {where}."
     # A typo: compare with this table's names and their sd-scripts spellings.
     names: dict[str, str] = {}
-    for field_name, info in (owner.model_fields.items() if owner is not None else ()):
+    for field_name, info in owner.model_fields.items() if owner is not None else ():
         names[field_name] = field_name
         kohya = meta_of(info).get("kohya")
         if isinstance(kohya, str) and kohya != LORAKIT_ONLY:
@@ -97,8 +97,12 @@ def _fix_for(error: dict[str, Any], path: str, owner: type[BaseModel] | None, na
     if kind == "missing":
         return f"Add {path}."
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        words = {"greater_than_equal": "at least", "greater_than": "above", "less_than_equal": "at most",
-                 "less_than": "below"}[kind]
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "above",
+            "less_than_equal": "at most",
+            "less_than": "below",
+        }[kind]
         return f"Use a value {words} {next(iter(ctx.values()))}."
     if kind == "literal_error":
         return f"Use one of {ctx.get('expected', 'the listed choices')}."
@@ -127,9 +131,9 @@ def _expected(kind: str) -> str:
 def issues_from(error: ValidationError, root: type[BaseModel] = TrainConfig) -> list[ConfigError]:
     """One ConfigError per field; a union's several member errors become one issue."""
     grouped: dict[str, list[tuple[dict[str, Any], type[BaseModel] | None, str | None]]] = {}
-    for item in error.errors():
-        path, owner, name = _split_loc(tuple(item["loc"]), root)
-        grouped.setdefault(path, []).append((dict(item), owner, name))
+    for detail in error.errors():
+        path, owner, name = _split_loc(tuple(detail["loc"]), root)
+        grouped.setdefault(path, []).append((dict(detail), owner, name))
     issues = []
     for path, errors in grouped.items():
         item, owner, name = errors[0]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+import tomllib
 from pydantic import ValidationError
 
 from lorakit.config.catalog import SUBSET_PREFIX, all_fields
@@ -49,7 +49,7 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(
             f"{p} is not valid TOML: {error}.",
-            "Fix that line: text needs quotes (name = \"x\"), true/false are lower case, and each [table]"
+            'Fix that line: text needs quotes (name = "x"), true/false are lower case, and each [table]'
             " is on its own line.",
         ) from None
 
@@ -82,6 +82,11 @@ def _resolve_relative(cfg: TrainConfig, base: Path) -> TrainConfig:
         section, name = path.split(".") if "." in path else ("", path)
         table = data[section] if section else data
         table[name] = _rebase(table[name], base)
+    for name in ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae"):
+        # Model fields may also be Hugging Face ids ("org/name"): rebase only what exists next to the file.
+        value = data["model"][name]
+        if value and not Path(value).expanduser().is_absolute() and (base / value).exists():
+            data["model"][name] = str(base / value)
     return TrainConfig.model_validate(data)
 
 

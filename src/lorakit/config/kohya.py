@@ -7,7 +7,8 @@ lorakit writes three files for sd-scripts (kohya-ss/sd-scripts):
   and buckets, and ``[[datasets.subsets]]`` with ``num_repeats`` and ``caption_extension`` written out
   (``--dataset_config``).
 - ``lorakit.toml``: settings sd-scripts has no argument for (model family, trigger words, multi-GPU
-  launch settings, subset names, and exact values sd-scripts can only approximate). It is a separate
+  launch settings, subset names, and exact values sd-scripts can only approximate; ``unset`` lists
+  settings lorakit leaves empty that config.toml had to spell out). It is a separate
   file because sd-scripts flattens every table of ``config.toml`` into arguments (a ``[lorakit]``
   table could shadow a real argument) and its dataset schema rejects unknown keys.
 
@@ -38,11 +39,31 @@ OPTIMIZER_FROM_KOHYA = {v.lower(): k for k, v in OPTIMIZER_TO_KOHYA.items()}
 
 # sd-scripts' sample_sampler choices; ours beyond these are approximated on export.
 KOHYA_SAMPLERS = frozenset(
-    "ddim pndm lms euler euler_a heun dpm_2 dpm_2_a dpmsolver dpmsolver++ dpmsingle"
-    " k_lms k_euler k_euler_a k_dpm_2 k_dpm_2_a".split()
+    [
+        "ddim",
+        "pndm",
+        "lms",
+        "euler",
+        "euler_a",
+        "heun",
+        "dpm_2",
+        "dpm_2_a",
+        "dpmsolver",
+        "dpmsolver++",
+        "dpmsingle",
+        "k_lms",
+        "k_euler",
+        "k_euler_a",
+        "k_dpm_2",
+        "k_dpm_2_a",
+    ]
 )
-SAMPLER_NEAREST = {"dpm++_2m": "dpmsolver++", "dpm++_2m_karras": "dpmsolver++", "dpm++_2m_sde": "dpmsolver++",
-                   "unipc": "dpmsolver++"}
+SAMPLER_NEAREST = {
+    "dpm++_2m": "dpmsolver++",
+    "dpm++_2m_karras": "dpmsolver++",
+    "dpm++_2m_sde": "dpmsolver++",
+    "unipc": "dpmsolver++",
+}
 
 # Schedulers sd-scripts has no name for (they stay in lorakit.toml).
 LORAKIT_SCHEDULERS = frozenset({"rex", "cosine_annealing_warm_restarts"})
@@ -59,6 +80,9 @@ NETWORK_MODULES: dict[str, tuple[str, dict[str, Any]]] = {
     "ia3": (LYCORIS, {"algo": "ia3"}),
     "full": (LYCORIS, {"algo": "full"}),
 }
+# sd-scripts' Flux trainer has its own LoRA module (flux_train_network.py refuses networks.lora).
+FLUX_LORA_MODULE = "networks.lora_flux"
+
 # Network fields that travel inside network_args (field name -> network_args key).
 NETWORK_ARGS = {
     "conv_dim": "conv_dim",
@@ -79,10 +103,38 @@ NETWORK_ARGS = {
     "up_lr_weight": "up_lr_weight",
     "block_lr_zero_threshold": "block_lr_zero_threshold",
 }
+# LoRA+ ratios (our optimizer section) are network arguments in sd-scripts (networks/lora.py reads them).
+LORAPLUS_ARGS = ("loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio")
+
 # Optimizer fields that travel inside optimizer_args.
 OPTIMIZER_ARGS = ("weight_decay", "betas", "eps")
 
 ATTENTION_FLAGS = {"sdpa": "sdpa", "xformers": "xformers", "mem_eff": "mem_eff_attn"}
+
+
+def sd_scripts_note(path: str) -> str | None:
+    """Where a setting goes in sd-scripts' files when that is not simply ``name = value`` in config.toml."""
+    section, _, name = path.rpartition(".")
+    if path == "model.family":
+        return (
+            "the script (train_network.py, sdxl_train_network.py, flux_train_network.py) and v2 / v_parameterization"
+        )
+    if path == "learning.text_encoder_2_lr":
+        return "the second value of text_encoder_lr = [first, second]"
+    if path == "network.type":
+        return "network_module (networks.lora, networks.lora_flux, networks.dylora, lycoris.kohya + algo)"
+    if path == "memory.attention":
+        return "the switch sdpa, xformers or mem_eff_attn = true"
+    if section == "network" and name in NETWORK_ARGS:
+        return f'network_args = ["{NETWORK_ARGS[name]}=..."]'
+    if section == "optimizer" and name in LORAPLUS_ARGS:
+        return f'network_args = ["{name}=..."]'
+    if section == "optimizer" and name in OPTIMIZER_ARGS:
+        return f'optimizer_args = ["{name}=..."]'
+    if section == "captions" or path.startswith("dataset.subsets[]"):
+        return "dataset.toml ([general] or a subset)"
+    return None
+
 
 # Flux-only settings: left out of config.toml for other families while they hold their default.
 FLUX_ONLY = frozenset(
@@ -147,8 +199,14 @@ def assumed(path: str, ours: Any) -> Any:
 
 
 # Dataset-level settings that sd-scripts keeps in a [[datasets]] table (or config.toml without one).
-DATASET_KEYS = ("resolution", "enable_bucket", "min_bucket_reso", "max_bucket_reso", "bucket_reso_steps",
-                "bucket_no_upscale")
+DATASET_KEYS = (
+    "resolution",
+    "enable_bucket",
+    "min_bucket_reso",
+    "max_bucket_reso",
+    "bucket_reso_steps",
+    "bucket_no_upscale",
+)
 
 
 @dataclass

@@ -41,6 +41,7 @@ HANDLED = frozenset(
     }
     | {f"network.{name}" for name in k.NETWORK_ARGS}
     | {f"optimizer.{name}" for name in k.OPTIMIZER_ARGS}
+    | {f"optimizer.{name}" for name in k.LORAPLUS_ARGS}
     | {f"dataset.{name}" for name in k.DATASET_KEYS}
     | {f"dataset.{name}" for name in AugmentOptions.model_fields}
     | {f"captions.{name}" for name in CaptionOptions.model_fields}
@@ -119,12 +120,18 @@ def _subset(subset: Any) -> dict[str, Any]:
 def _network(cfg: TrainConfig, out: dict[str, Any]) -> None:
     net = cfg.network
     module, fixed = k.NETWORK_MODULES[net.type]
+    if cfg.model.family == "flux" and module == "networks.lora":
+        module = k.FLUX_LORA_MODULE
     out["network_module"] = module
     args: dict[str, Any] = dict(fixed)
     for name, key in k.NETWORK_ARGS.items():
         value = getattr(net, name)
         if _worth_writing(value):
             args[key] = value
+    for name in k.LORAPLUS_ARGS:
+        value = getattr(cfg.optimizer, name)
+        if value is not None:
+            args[name] = value
     args |= net.extra_args
     if args:
         out["network_args"] = k.args_list(args)
@@ -176,8 +183,9 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
     if learning.text_encoder_2_lr is not None:
         te1 = learning.text_encoder_lr if learning.text_encoder_lr is not None else learning.learning_rate
         out["text_encoder_lr"] = [te1, learning.text_encoder_2_lr]
-        keep("learning", "text_encoder_lr", learning.text_encoder_lr)
         keep("learning", "text_encoder_2_lr", learning.text_encoder_2_lr)
+        if learning.text_encoder_lr is None:  # "same as learning_rate", which config.toml had to spell out
+            extra.setdefault("unset", []).append("learning.text_encoder_lr")
     elif learning.text_encoder_lr is not None:
         out["text_encoder_lr"] = learning.text_encoder_lr
     if learning.lr_scheduler in k.LORAKIT_SCHEDULERS:
@@ -235,13 +243,14 @@ _PLACED_AFTER = {
     "sample_prompts": "samples.sample_prompts",
     "sample_sampler": "samples.sample_sampler",
     "train_batch_size": "schedule.train_batch_size",
+    "alpha_mask": "dataset.masked_loss",
 }
 
 
 def _ordered(out: dict[str, Any]) -> dict[str, Any]:
     """config.toml keys in the order of the sections (model, output, dataset, ...), for people reading it."""
     specs = top_fields()
-    position = {spec.kohya: i for i, spec in reversed(list(enumerate(specs))) if spec.kohya}
+    position: dict[str, float] = {spec.kohya: i for i, spec in reversed(list(enumerate(specs))) if spec.kohya}
     by_path = {spec.path: i for i, spec in enumerate(specs)}
     position |= {key: by_path[path] + 0.5 for key, path in _PLACED_AFTER.items()}
     return dict(sorted(out.items(), key=lambda item: position.get(item[0], len(specs))))
@@ -261,8 +270,11 @@ def _dataset(cfg: TrainConfig, out: dict[str, Any], extra: dict[str, Any], datas
     names = [s.name for s in ds.subsets]
     if any(n is not None for n in names):
         extra["subset_names"] = [n or "" for n in names]
+    general = _captions_and_augment(cfg)
+    if "alpha_mask" in general:  # sd-scripts' dataset schema allows it only per subset; the argument is the fallback
+        out["alpha_mask"] = general.pop("alpha_mask")
     dataset = {
-        "general": _captions_and_augment(cfg),
+        "general": general,
         "datasets": [
             _dataset_level(cfg)
             | {"batch_size": cfg.schedule.train_batch_size, "subsets": [_subset(s) for s in ds.subsets]}

@@ -25,14 +25,32 @@ _SECTION_OF_OPTION = {name: "captions" for name in CaptionOptions.model_fields} 
 }
 # sd-scripts arguments that only steer sd-scripts itself (files, consoles); lorakit has its own ways.
 _NOT_SETTINGS = frozenset(
-    {"dataset_config", "config_file", "output_config", "console_log_level", "console_log_file", "console_log_simple",
-     "log_config", "wandb_api_key", "huggingface_token"}
+    {
+        "dataset_config",
+        "config_file",
+        "output_config",
+        "console_log_level",
+        "console_log_file",
+        "console_log_simple",
+        "log_config",
+        "wandb_api_key",
+        "huggingface_token",
+    }
 )
+
+
+def flatten(config: dict[str, Any]) -> dict[str, Any]:
+    """sd-scripts reads every ``[table]`` of config.toml as top-level arguments; so do we."""
+    args = {key: value for key, value in config.items() if not isinstance(value, dict)}
+    for value in config.values():
+        if isinstance(value, dict):
+            args |= value
+    return args
 
 
 def _generic_index() -> dict[str, str]:
     """sd-scripts name -> our dotted path, for the fields written by the generic rule."""
-    index = {}
+    index: dict[str, str] = {}
     for spec in top_fields():
         if spec.kohya and spec.path not in HANDLED and not spec.lorakit_only:
             index.setdefault(spec.kohya, spec.path)
@@ -46,6 +64,8 @@ def _put(tree: dict[str, Any], path: str, value: Any) -> None:
 
 def _network(args: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> None:
     module = args.pop("network_module", "networks.lora")
+    if module == k.FLUX_LORA_MODULE:  # the family was read from it already
+        module = "networks.lora"
     net_args = k.parse_args_list(args.pop("network_args", []))
     algo = str(net_args.pop("algo", "lora")).lower() if module == k.LYCORIS else None
     dora = bool(net_args.pop("dora_wd", False)) if module == k.LYCORIS else False
@@ -67,6 +87,8 @@ def _network(args: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> No
     for key, value in net_args.items():
         if key in by_key:
             _put(tree, f"network.{by_key[key]}", value)
+        elif key in k.LORAPLUS_ARGS:
+            _put(tree, f"optimizer.{key}", value)
         else:
             extra[key] = value
     if extra:
@@ -90,8 +112,12 @@ def _optimizer(args: dict[str, Any], tree: dict[str, Any]) -> None:
         _put(tree, "optimizer.optimizer_args", opt_args)
 
 
-def _dataset_from_toml(dataset: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> None:
-    general = dict(dataset.get("general", {}))
+def _dataset_from_toml(
+    dataset: dict[str, Any], fallback: dict[str, Any], tree: dict[str, Any], notes: list[str]
+) -> None:
+    # sd-scripts looks a dataset option up in the subset, its [[datasets]], [general], and last in the
+    # training arguments (config.toml): those are the bottom layer here too.
+    general = fallback | dict(dataset.get("general", {}))
     datasets = list(dataset.get("datasets", []))
     if not datasets:
         raise ConfigError(
@@ -139,14 +165,12 @@ def _dataset_from_toml(dataset: dict[str, Any], tree: dict[str, Any], notes: lis
 def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[str, Any] | None) -> k.ImportResult:
     """A TrainConfig from sd-scripts dicts; see the module docstring."""
     notes: list[str] = []
-    args = {key: value for key, value in config.items() if not isinstance(value, dict)}
-    for value in config.values():  # sd-scripts flattens tables, so [section] tables are allowed
-        if isinstance(value, dict):
-            args |= value
+    args = flatten(config)
     tree: dict[str, Any] = {}
     v2, vpred = bool(args.pop("v2", False)), args.pop("v_parameterization", None)
     family = "sd2-v" if v2 and vpred else "sd2" if v2 else "auto"
-    if family == "auto" and any(key in args for key in ("ae", "t5xxl", "clip_l")):
+    flux_keys = any(key in args for key in ("ae", "t5xxl", "clip_l"))
+    if family == "auto" and (flux_keys or args.get("network_module") == k.FLUX_LORA_MODULE):
         family = "flux"
     family = (lorakit or {}).get("model", {}).get("family", family)
     for path, value in k.KOHYA_DEFAULTS.items():
@@ -161,7 +185,7 @@ def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[
 
     te_lr = args.pop("text_encoder_lr", None)
     if isinstance(te_lr, list):
-        te_lr, te2 = (te_lr + [None, None])[:2]
+        te_lr, te2 = [*te_lr, None, None][:2]
         if te2 is not None and te2 != te_lr:
             _put(tree, "learning.text_encoder_2_lr", te2)
     if te_lr is not None:
@@ -184,12 +208,11 @@ def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[
 
     dataset_keys = set(k.DATASET_KEYS) | set(_SUBSET_OPTIONS) | {"train_data_dir", "reg_data_dir"}
     if dataset is not None:
-        ignored = sorted(key for key in args if key in dataset_keys)
-        if ignored:
-            notes.append(f"Ignored because a dataset TOML is given (as sd-scripts does): {', '.join(ignored)}")
-        for key in ignored:
-            args.pop(key)
-        _dataset_from_toml(dataset, tree, notes)
+        fallback = {key: args.pop(key) for key in sorted(dataset_keys) if key in args}
+        for key in ("train_data_dir", "reg_data_dir"):
+            if fallback.pop(key, None) is not None:
+                notes.append(f"{key} is ignored because a dataset TOML lists the folders (as sd-scripts does).")
+        _dataset_from_toml(dataset, fallback, tree, notes)
     else:
         for key in ("train_data_dir", "reg_data_dir", *k.DATASET_KEYS):
             if key in args:
@@ -214,7 +237,10 @@ def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[
     if lorakit:
         lorakit = dict(lorakit)
         names = lorakit.pop("subset_names", None)
+        unset = lorakit.pop("unset", [])
         tree = deep_merge(tree, lorakit)
+        for path in unset:  # values sd-scripts needed spelled out that lorakit leaves empty
+            _put(tree, path, None)
         for subset, name in zip(tree.get("dataset", {}).get("subsets", []), names or [], strict=False):
             if name:
                 subset["name"] = name
@@ -246,6 +272,7 @@ def read(*paths: str | os.PathLike) -> k.ImportResult:
     if "config" not in found and "dataset" not in found:
         raise ConfigError("No sd-scripts config.toml or dataset.toml among the files given.", "Give config.toml.")
     config_path, config = found.get("config", (None, {}))
+    config = flatten(config)
     if "dataset" not in found and config.get("dataset_config"):
         named = Path(str(config["dataset_config"])).expanduser()
         if not named.is_absolute() and config_path is not None:

@@ -23,6 +23,7 @@ _SUBSET_OPTIONS = tuple(CaptionOptions.model_fields) + tuple(AugmentOptions.mode
 # ss_base_model_version -> family
 _FAMILIES = {"sd_v1": "sd1", "sd_v2": "sd2", "sd_v2_v": "sd2-v", "flux1": "flux"}
 
+
 def _int(text: str) -> int:
     return int(float(text))
 
@@ -93,15 +94,49 @@ _SIMPLE: dict[str, tuple[str, Any]] = {
     "ss_discrete_flow_shift": ("discrete_flow_shift", float),
     "ss_model_prediction_type": ("model_prediction_type", str),
     "ss_apply_t5_attn_mask": ("apply_t5_attn_mask", _bool),
+    "ss_noise_offset_random_strength": ("noise_offset_random_strength", _bool),
+    "ss_ip_noise_gamma_random_strength": ("ip_noise_gamma_random_strength", _bool),
+    "ss_fp8_base": ("fp8_base", _bool),
+    "ss_validation_split": ("validation_split", float),
+    "ss_validate_every_n_steps": ("validate_every_n_steps", _int),
+    "ss_validate_every_n_epochs": ("validate_every_n_epochs", _int),
 }
 # Recorded facts about the finished run, not settings.
 _FACTS = {
-    "ss_epoch", "ss_steps", "ss_num_train_images", "ss_num_reg_images", "ss_num_batches_per_epoch",
-    "ss_training_started_at", "ss_training_finished_at", "ss_session_id", "ss_tag_frequency", "ss_bucket_info",
-    "ss_sd_model_hash", "ss_new_sd_model_hash", "ss_vae_hash", "ss_new_vae_hash", "ss_sd_scripts_commit_hash",
-    "ss_datasets", "ss_total_batch_size", "sshs_model_hash", "sshs_legacy_hash",
-    "ss_base_model_version", "ss_network_args", "ss_optimizer", "ss_text_encoder_lr",
-    "ss_resolution", "ss_dataset_dirs", "ss_face_crop_aug_range", "ss_lowram",
+    "ss_epoch",
+    "ss_steps",
+    "ss_num_train_images",
+    "ss_num_reg_images",
+    "ss_num_batches_per_epoch",
+    "ss_training_started_at",
+    "ss_training_finished_at",
+    "ss_session_id",
+    "ss_tag_frequency",
+    "ss_bucket_info",
+    "ss_sd_model_hash",
+    "ss_new_sd_model_hash",
+    "ss_vae_hash",
+    "ss_new_vae_hash",
+    "ss_sd_scripts_commit_hash",
+    "ss_datasets",
+    "ss_total_batch_size",
+    "sshs_model_hash",
+    "sshs_legacy_hash",
+    "ss_base_model_version",
+    "ss_network_args",
+    "ss_optimizer",
+    "ss_text_encoder_lr",
+    "ss_resolution",
+    "ss_dataset_dirs",
+    "ss_face_crop_aug_range",
+    "ss_lowram",
+    "ss_reg_dataset_dirs",
+    "ss_num_validation_images",
+    "ss_validation_seed",
+    "ss_max_validation_steps",
+    "ss_huber_scale",
+    "ss_resize_interpolation",
+    "ss_fp8_base_unet",
 }
 
 
@@ -145,6 +180,63 @@ def _subset(name: str, info: dict[str, Any]) -> dict[str, Any]:
     if parsed is not None and parsed[1]:
         subset["class_tokens"] = parsed[1]  # sd-scripts' folder mode took class tokens from the name
     return subset
+
+
+# Per-subset options that ss_datasets records.
+_SUBSET_KEYS = (
+    "num_repeats",
+    "class_tokens",
+    "is_reg",
+    "color_aug",
+    "flip_aug",
+    "random_crop",
+    "shuffle_caption",
+    "keep_tokens",
+    "keep_tokens_separator",
+    "secondary_separator",
+    "enable_wildcard",
+    "caption_prefix",
+    "caption_suffix",
+)
+_DATASET_KEYS = ("resolution", "enable_bucket", "min_bucket_reso", "max_bucket_reso")
+
+
+def _datasets(metadata: dict[str, str], args: dict[str, Any], notes: list[str]) -> dict[str, Any] | None:
+    """A dataset TOML-like dict from ``ss_datasets`` (written with a dataset config) or, failing that, the
+    folder names in ``ss_dataset_dirs`` / ``ss_reg_dataset_dirs``."""
+    datasets = []
+    try:
+        for recorded in json.loads(metadata.get("ss_datasets") or "[]"):
+            table = {key: recorded[key] for key in _DATASET_KEYS if recorded.get(key) is not None}
+            if "batch_size_per_device" in recorded:
+                table["batch_size"] = recorded["batch_size_per_device"]
+            table["subsets"] = [
+                {"image_dir": s.get("image_dir") or "unknown"}
+                | {k: s[k] for k in _SUBSET_KEYS if s.get(k) is not None}
+                for s in recorded.get("subsets", [])
+            ]
+            datasets.append(table)
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        notes.append("ss_datasets could not be read; using the folder names in ss_dataset_dirs.")
+        datasets = []
+    if not datasets:
+        subsets = []
+        for key, is_reg in (("ss_dataset_dirs", False), ("ss_reg_dataset_dirs", True)):
+            try:
+                dirs = json.loads(metadata.get(key) or "{}")
+                subsets += [_subset(name, info) | ({"is_reg": True} if is_reg else {}) for name, info in dirs.items()]
+            except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+                notes.append(f"{key} could not be read; add those image folders as subsets.")
+        if not subsets:
+            return None
+        datasets = [{"subsets": subsets}]
+    # Dataset-level values recorded at the top (ss_resolution, ss_flip_aug, ...) are the fallback layer.
+    moved = {key: args.pop(key) for key in (*k.DATASET_KEYS, *_SUBSET_OPTIONS) if key in args}
+    notes.append(
+        "Subsets come from the LoRA's metadata, which records only folder names: set each image_dir to the"
+        " folder on this computer."
+    )
+    return {"general": moved, "datasets": datasets}
 
 
 def build(metadata: dict[str, str]) -> k.ImportResult:
@@ -192,21 +284,7 @@ def build(metadata: dict[str, str]) -> k.ImportResult:
     if not _missing(metadata.get("ss_optimizer")):
         _optimizer(metadata["ss_optimizer"], args)
 
-    dataset = None
-    if not _missing(metadata.get("ss_dataset_dirs")):
-        try:
-            dirs = json.loads(metadata["ss_dataset_dirs"])
-            subsets = [_subset(name, info) for name, info in dirs.items()]
-        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
-            subsets = []
-            notes.append("ss_dataset_dirs could not be read; add your image folders as subsets.")
-        if subsets:
-            moved = {key: args.pop(key) for key in (*k.DATASET_KEYS, *_SUBSET_OPTIONS) if key in args}
-            dataset = {"general": moved, "datasets": [{"subsets": subsets}]}
-            notes.append(
-                "Subsets come from ss_dataset_dirs, which records only folder names: set each image_dir to the"
-                " folder on this computer."
-            )
+    dataset = _datasets(metadata, args, notes)
     result = from_kohya_dicts(args, dataset, {"model": {"family": family}} if family else None)
     unknown = sorted(key for key in metadata if key.startswith("ss_") and key not in _SIMPLE and key not in _FACTS)
     if unknown:

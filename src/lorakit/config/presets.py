@@ -154,7 +154,9 @@ def save_user_preset(
             field="preset",
         )
     if (BUILTIN_DIR / f"{name}.toml").exists():
-        raise ConfigError(f"{name!r} is a built-in preset.", "Choose another name for your own preset.", field="preset")
+        raise ConfigError(
+            f"{name!r} is a built-in preset.", "Choose another name for your own preset.", field="preset"
+        )
     data = config_to_dict(cfg, only_changed=True)
     data.pop("config_version", None)
     dataset = data.get("dataset", {})

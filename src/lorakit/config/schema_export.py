@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 from lorakit.config.catalog import FieldSpec, all_fields, find_field, suggest
+from lorakit.config.kohya import sd_scripts_note
 from lorakit.config.schema import SECTIONS, TrainConfig
 from lorakit.errors import ConfigError
 
@@ -49,6 +50,7 @@ class FieldHelp:
     recommended: Any
     choices: list[Any] | None
     kohya: str | None
+    kohya_note: str | None  # where it goes in sd-scripts' files when not simply name = value
     lorakit_only: bool
     secret: bool
 
@@ -120,6 +122,7 @@ def help_for(spec: FieldSpec) -> FieldHelp:
         recommended=_plain(spec.meta.get("recommended")),
         choices=_choices(spec.info.annotation, spec.meta),
         kohya=spec.kohya,
+        kohya_note=sd_scripts_note(spec.path),
         lorakit_only=spec.lorakit_only,
         secret=spec.secret,
     )

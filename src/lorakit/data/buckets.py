@@ -167,6 +167,7 @@ class BucketSet:
         self._index_resolutions()
 
     def _index_resolutions(self) -> None:
+        self._placed: dict[Size, Placement] = {}
         self._resolution_set = set(self.resolutions)
         self._ratios = [w / h for w, h in self.resolutions]
 
@@ -176,6 +177,15 @@ class BucketSet:
 
     def place(self, width: int, height: int, crop_offset: tuple[int, int] | None = None) -> Placement:
         """The bucket, resize and crop for an image of ``width`` × ``height`` (sd-scripts' select_bucket)."""
+        if crop_offset is None:
+            # Datasets repeat sizes (a camera, an export preset): compute each size once.
+            known = self._placed.get((width, height))
+            if known is None:
+                known = self._placed[(width, height)] = self._place(width, height, None)
+            return known
+        return self._place(width, height, crop_offset)
+
+    def _place(self, width: int, height: int, crop_offset: tuple[int, int] | None) -> Placement:
         if width <= 0 or height <= 0:
             raise ValueError(f"image size must be positive, got {width}x{height}")
         aspect = width / height

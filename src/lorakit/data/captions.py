@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +66,7 @@ class Caption:
 
 def caption_path_for(image: str | os.PathLike, extension: str = CAPTION_EXTENSION) -> Path:
     """The sidecar of an image: same folder, same stem, ``extension`` (``.txt`` unless configured)."""
-    p = Path(image)
+    p = image if isinstance(image, Path) else Path(image)
     return p.with_name(p.stem + extension)
 
 
@@ -78,11 +77,18 @@ def version_of(data: bytes | None) -> str:
 
 def read_bytes(path: str | os.PathLike) -> bytes | None:
     """The file's bytes, or None when it does not exist."""
+    # os-level calls: a buffered file object per caption is a third of a 10,000-caption bulk edit.
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def guess_encoding(data: bytes) -> str:
@@ -108,7 +114,7 @@ def decode_caption(data: bytes, path: Path) -> str:
 
 def read_caption(path: str | os.PathLike) -> Caption:
     """Read a caption file (the ``.txt`` path itself). A missing file reads as empty text, version ``missing``."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     data = read_bytes(p)
     if data is None:
         return Caption(p, "", MISSING)
@@ -133,22 +139,25 @@ def write_caption(path: str | os.PathLike, text: str, *, expected_version: str |
     return version_of(data)
 
 
-def replace_quickly(path: Path, data: bytes) -> None:
-    """Atomic replace without a per-file fsync, for bulk edits.
+def overwrite_in_place(path: Path, data: bytes) -> None:
+    """Write ``data`` over the file without a temp file and rename, for journaled bulk edits.
 
-    The caller holds the old bytes in a durable journal and syncs once at the end (:func:`sync_files`):
-    10,000 fsyncs would take seconds, and the journal already makes every change recoverable.
+    Renaming over an existing file makes ext4 flush it at once (``auto_da_alloc``), about 1 ms a file:
+    10 s for 10,000 captions. Writing over the old bytes and then cutting the file to the new length
+    costs ~30 µs and never leaves the file empty. Not atomic on a crash, which is why callers write
+    the old bytes to a durable journal first (see :mod:`lorakit.data.journal`) and sync once at the end.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
 
 
 def sync_files(paths: list[Path]) -> None:

@@ -181,7 +181,7 @@ def check_dataset(
             )
         )
     if readable:
-        checks.add_plan(report, root, resolution=resolution, batch_size=batch_size, epochs=epochs)
+        checks.add_plan(report, root, results, resolution=resolution, batch_size=batch_size, epochs=epochs)
     return report
 
 

@@ -8,6 +8,7 @@ longer be prompted away, which is wanted only for the trigger word.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -241,8 +242,19 @@ def tag_balance_findings(results: list[ImageCheck], trigger_word: str | None) ->
     ]
 
 
-def add_plan(report: HealthReport, root: Path, *, resolution: int, batch_size: int, epochs: int) -> None:
-    """Bucket distribution and the exact step count, from the same plan training uses."""
+def add_plan(
+    report: HealthReport,
+    root: Path,
+    results: list[ImageCheck],
+    *,
+    resolution: int,
+    batch_size: int,
+    epochs: int,
+) -> None:
+    """Bucket distribution and the exact step count, from the same plan training uses.
+
+    The sizes we just decoded are handed to the plan's size cache, so it reads no image headers again.
+    """
     from lorakit.config.dataset import (
         AugmentOptions,
         CaptionOptions,
@@ -253,17 +265,40 @@ def add_plan(report: HealthReport, root: Path, *, resolution: int, batch_size: i
     )
     from lorakit.data.buckets import BucketSettings
     from lorakit.data.plan import Schedule, make_plan
+    from lorakit.data.scan import SizeCache
     from lorakit.errors import LorakitError
 
     has_subsets = any(p.is_dir() and parse_repeat_folder(p.name) for p in root.iterdir())
     subsets = subsets_from_train_dir(root) if has_subsets else [SubsetConfig(image_dir=root)]
     resolved = [resolve_subset(s, CaptionOptions(), AugmentOptions()) for s in subsets]
+    if has_subsets:
+        from lorakit.data.images import list_images
+
+        loose = list_images(root, recursive=False)
+        if loose:
+            report.findings.append(
+                Finding(
+                    "outside_subsets",
+                    WARNING,
+                    f"{len(loose)} images lie outside the '<repeats>_<name>' folders and will not be trained.",
+                    "Move them into a subset folder (e.g. '1_extra'), or delete them if they are not wanted.",
+                    [str(p) for p in loose],
+                )
+            )
+    sizes = SizeCache()
+    for r in results:
+        if r.info:
+            with contextlib.suppress(OSError):
+                sizes.put(r.path, r.path.stat(), (r.info.width, r.info.height))
     try:
         plan = make_plan(
             resolved,
-            BucketSettings.square(resolution),
+            BucketSettings.square(
+                resolution, min_bucket_reso=min(256, resolution), max_bucket_reso=max(1024, resolution)
+            ),
             Schedule(batch_size=batch_size, epochs=epochs),
             recursive=not has_subsets,
+            cache=sizes,
         )
     except LorakitError as error:
         report.findings.append(Finding("no_plan", ERROR, error.problem, error.fix or "", []))

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from lorakit.errors import DatasetError
 
@@ -86,17 +86,28 @@ def open_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
         )
     _load_plugin(p.suffix.lower())
     try:
-        with Image.open(p) as img:
-            width, height = img.size
+        source = Image.open(p)
+        out = None
+        try:
+            width, height = source.size
             if max_pixels and width * height > max_pixels:
                 raise _too_large(p, width, height, max_pixels)
-            if getattr(img, "n_frames", 1) > 1:
-                img.seek(0)  # animated GIF/WebP/APNG: train on the first frame
-            img.load()
-            out = ImageOps.exif_transpose(img) if _has_orientation(img) else img.copy()
-            # copy() forgets where the pixels came from; health reports need the format and frame count.
-            out.format = img.format
-            out.info["frames"] = getattr(img, "n_frames", 1)
+            frames = getattr(source, "n_frames", 1)
+            if frames > 1:
+                source.seek(0)  # animated GIF/WebP/APNG: train on the first frame
+            source.load()  # single-frame files close their file here; multi-frame ones keep it open
+            if _has_orientation(source):
+                out = ImageOps.exif_transpose(source)
+            elif getattr(source, "fp", None) is not None:
+                out = source.copy()  # detach the pixels so the file can be closed
+            else:
+                out = source
+            # Health reports need the format and frame count, which transposing or copying forgets.
+            out.format = source.format
+            out.info["frames"] = frames
+        finally:
+            if out is not source:
+                source.close()
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
@@ -142,7 +153,8 @@ def _too_large(p: Path, width: int, height: int, max_pixels: int) -> ImageError:
 
 def _plugin_hint(p: Path) -> str:
     module = _PLUGIN_EXTENSIONS.get(p.suffix.lower())
-    if module:
+    if module == "pillow_avif" and features.check("avif"):
+        return ""  # this Pillow reads AVIF itself: the file is damaged, not unsupported
         package = "pillow-heif" if module == "pillow_heif" else "pillow-avif-plugin"
         return f" (reading {p.suffix} files needs the '{package}' package: pip install {package})"
     return ""

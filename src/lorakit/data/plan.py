@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lorakit.config.dataset import ResolvedSubset
 from lorakit.data.buckets import BucketSet, BucketSettings, Placement
-from lorakit.data.plan_advice import advise, caption_token_stats
-from lorakit.data.scan import ScannedImage, SizeCache, SubsetScan, scan_subsets
+from lorakit.data.plan_advice import STEP_RANGES, advise, caption_token_stats
+from lorakit.data.scan import ScannedImage, SizeCache, SubsetScan, scan_subsets, split_for_validation
 from lorakit.errors import ConfigError, DatasetError
+from lorakit.events import Emitter
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Schedule:
     warmup_ratio: float | None = None  # of the total steps; used instead of warmup_steps when set
     lr_scheduler: str = "constant"
     lr_scheduler_num_cycles: int = 1
+    validation_split: float = 0.0  # share of each training subset held back for a validation loss
+    seed: int = 42  # picks the held-back images (sd-scripts' validation_seed)
 
 
 @dataclass
@@ -97,7 +100,8 @@ class TrainPlan:
     train_images: int
     train_images_with_repeats: int
     reg_images: int
-    reg_images_with_repeats: int
+    reg_images_with_repeats: int  # after matching the training images: what an epoch shows
+    reg_images_before_matching: int  # reg images × their own repeats (sd-scripts' num_reg_images, ss_num_reg_images)
     batch_size: int
     gradient_accumulation_steps: int
     num_processes: int
@@ -114,6 +118,7 @@ class TrainPlan:
     caption_tokens: dict[str, Any]
     notes: list[PlanNote] = field(default_factory=list)
     images: list[PlannedImage] = field(default_factory=list, repr=False)
+    validation_images: list[PlannedImage] = field(default_factory=list, repr=False)  # shown once each
     unreadable: list[ScannedImage] = field(default_factory=list, repr=False)
 
     @property
@@ -126,7 +131,8 @@ class TrainPlan:
 
     def to_dict(self, *, include_images: bool = False) -> dict[str, Any]:
         """A JSON-able dict (paths as strings). ``include_images`` adds every image's bucket and crop."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("images", "unreadable")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("images", "unreadable", "validation_images")}
+        out["validation_images"] = len(self.validation_images)
         out["unreadable"] = [{"path": str(i.path), "error": i.error} for i in self.unreadable]
         if include_images:
             out["images"] = [
@@ -154,6 +160,7 @@ def make_plan(
     scans: Sequence[SubsetScan] | None = None,
     cache: SizeCache | None = None,
     recursive: bool = False,
+    emitter: Emitter | None = None,
 ) -> TrainPlan:
     """Scan the subsets (unless ``scans`` are given) and compute the exact plan.
 
@@ -162,39 +169,64 @@ def make_plan(
     impossible schedule numbers.
     """
     _check_schedule(schedule)
+    if goal is not None and goal not in STEP_RANGES:
+        raise ConfigError(
+            f"The goal {goal!r} is not one the advice knows.", f"Use one of: {', '.join(STEP_RANGES)}.", field="goal"
+        )
     if not subsets:
-        raise DatasetError("The dataset has no subsets.", "Add at least one folder of images (a subset).")
+        raise DatasetError(
+            "The dataset has no subsets.",
+            "Add a folder of images: a [[dataset.subsets]] entry with image_dir, or set train_data_dir.",
+        )
     if scans is None:
-        scans = scan_subsets(subsets, recursive=recursive, cache=cache)
+        scans = scan_subsets(subsets, recursive=recursive, cache=cache, emitter=emitter)
     bucket_set = BucketSet(buckets)
     notes: list[PlanNote] = []
 
     # Place every readable image (sd-scripts keys images by path: a path in two subsets keeps the last).
     planned: dict[Path, PlannedImage] = {}
     too_small: list[Path] = []
-    counts = []  # per subset: (usable images, images with repeats as configured)
+    twice: list[Path] = []
+    counts = []  # per subset: images that train (readable, placed, not held back for validation)
+    held_out: list[PlannedImage] = []
     for index, scan in enumerate(scans):
         usable = 0
+        trained: set[Path] | None = None  # None: every image trains
+        validation: set[Path] = set()
+        if schedule.validation_split > 0 and not scan.subset.is_reg:
+            # Split the whole listing, readable or not, so the same files are held back as in sd-scripts
+            # (whose rounding can put one image in both parts).
+            everything = sorted([i.path for i in scan.images + scan.unreadable], key=str)
+            keep, held = split_for_validation(everything, schedule.validation_split, schedule.seed)
+            trained, validation = set(keep), set(held)
         for image in scan.images:
             try:
                 placement = bucket_set.place(image.width, image.height)
             except ValueError:
                 too_small.append(image.path)
                 continue
+            planned_image = PlannedImage(
+                image.path, index, scan.subset.is_reg, scan.subset.num_repeats, image.caption, image.caption_source,
+                placement,
+            )  # fmt: skip
+            if image.path in validation:  # validation shows each image once
+                held_out.append(replace(planned_image, repeats=1))
+            if trained is not None and image.path not in trained:
+                continue
             usable += 1
             if image.path in planned:
-                notes.append(PlanNote("warning", f"{image.path.name} is in two subsets; only the last one counts."))
-            planned[image.path] = PlannedImage(
-                image.path,
-                index,
-                scan.subset.is_reg,
-                scan.subset.num_repeats,
-                image.caption,
-                image.caption_source,
-                placement,
-            )
+                twice.append(image.path)
+            planned[image.path] = planned_image
         counts.append(usable)
 
+    if twice:
+        notes.append(
+            PlanNote(
+                "warning",
+                f"{len(twice)} image(s) are in two subsets (e.g. {twice[0]}); only the last subset's settings count.",
+                "List each folder once, or move the shared pictures into one subset.",
+            )
+        )
     with_repeats = [(c * s.subset.num_repeats, s.subset.is_reg) for c, s in zip(counts, scans, strict=True)]
     train_with_repeats = sum(n for n, is_reg in with_repeats if not is_reg)
     reg_with_repeats = sum(n for n, is_reg in with_repeats if is_reg)
@@ -244,6 +276,7 @@ def make_plan(
         train_images_with_repeats=train_with_repeats,
         reg_images=sum(c for c, s in zip(counts, scans, strict=True) if s.subset.is_reg),
         reg_images_with_repeats=reg_used,
+        reg_images_before_matching=reg_with_repeats,
         batch_size=schedule.batch_size,
         gradient_accumulation_steps=G,
         num_processes=P,
@@ -260,9 +293,10 @@ def make_plan(
         caption_tokens=caption_token_stats(images, [s.subset for s in scans], max_token_length),
         notes=notes,
         images=images,
+        validation_images=held_out,
         unreadable=[i for s in scans for i in s.unreadable],
     )
-    plan.notes.extend(advise(plan, scans, goal=goal, too_small=too_small, reg_configured=reg_with_repeats))
+    plan.notes.extend(advise(plan, scans, goal=goal, too_small=too_small))
     return plan
 
 
@@ -286,6 +320,7 @@ def _check_schedule(s: Schedule) -> None:
             "Use e.g. 0.05 (5% of the steps).",
         ),
         (s.lr_scheduler_num_cycles >= 1, "lr_scheduler_num_cycles", "Restart cycles are below 1.", "Use 1 or more."),
+        (0 <= s.validation_split < 1, "validation_split", "validation_split must be from 0 to below 1.", "Use 0.1."),
     ]
     issues = [ConfigError(problem, fix, field=name) for ok, name, problem, fix in checks if not ok]
     if issues:
@@ -351,7 +386,9 @@ def _restart_steps(schedule: Schedule, scheduler_steps: int, warmup: int) -> lis
     return [warmup + -(-k * span // cycles) for k in range(1, cycles)]
 
 
-def plan_for_config(cfg: Any, *, goal: str | None = None, cache: SizeCache | None = None) -> TrainPlan:
+def plan_for_config(
+    cfg: Any, *, goal: str | None = None, cache: SizeCache | None = None, emitter: Emitter | None = None
+) -> TrainPlan:
     """The plan for a :class:`~lorakit.config.schema.TrainConfig` (its subsets, buckets and schedule).
 
     ``max_train_steps``, when set, is used instead of the epochs (as the config's help promises);
@@ -380,8 +417,11 @@ def plan_for_config(cfg: Any, *, goal: str | None = None, cache: SizeCache | Non
             warmup_ratio=float(warmup) if is_ratio else None,
             lr_scheduler=str(learning.lr_scheduler),
             lr_scheduler_num_cycles=learning.lr_scheduler_num_cycles,
+            validation_split=cfg.samples.validation_split,
+            seed=cfg.schedule.seed,
         ),
         goal=goal,
         max_token_length=cfg.captions.max_token_length,
         cache=cache,
+        emitter=emitter,
     )

@@ -84,7 +84,6 @@ def advise(
     *,
     goal: str | None,
     too_small: Sequence[Path],
-    reg_configured: int,
 ) -> list[PlanNote]:
     """Warnings (likely problems) and advice (hints) for a plan."""
     from lorakit.data.plan import PlanNote
@@ -136,10 +135,11 @@ def advise(
                 f"Subset '{row.label}' has only {row.images} image(s); the LoRA will copy them closely.",
                 "Add more varied pictures (10–30 is a good start for a character).",
             )
-    if reg_configured > plan.train_images_with_repeats:
+    if plan.reg_images_before_matching > plan.train_images_with_repeats:
         hint(
-            f"There are more regularization images with repeats ({reg_configured}) than training images"
-            f" ({plan.train_images_with_repeats}); only {plan.reg_images_with_repeats} are used per epoch.",
+            f"There are more regularization images with repeats ({plan.reg_images_before_matching}) than"
+            f" training images ({plan.train_images_with_repeats}); only {plan.reg_images_with_repeats} are used"
+            " per epoch.",
             "Fewer reg images, or fewer reg repeats, give the same result faster to scan.",
         )
     if plan.reg_images_with_repeats:

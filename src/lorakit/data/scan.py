@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import random
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from lorakit.config.dataset import IMAGE_EXTENSIONS, ResolvedSubset
 from lorakit.errors import DatasetError
+from lorakit.events import PROGRESS, Emitter
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 # height swapped compared with the stored pixels.
 _ROTATED_ORIENTATIONS = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
+# Entries the size cache file keeps at most (~100 bytes each) before it drops those not used lately.
+MAX_CACHED_SIZES = 200_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class SizeCache:
         self._sizes: dict[str, tuple[int, int, int, int]] = {}  # path -> (mtime_ns, bytes, width, height)
         self._lock = threading.Lock()
         self._dirty = False
+        self._touched: set[str] = set()  # paths used in this session
         if self.path and self.path.is_file():
             try:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
@@ -86,7 +92,18 @@ class SizeCache:
     def put(self, path: Path, stat: os.stat_result, size: tuple[int, int]) -> None:
         with self._lock:
             self._sizes[str(path)] = (stat.st_mtime_ns, stat.st_size, size[0], size[1])
+            self._touched.add(str(path))
             self._dirty = True
+
+    def get_or_read(self, path: Path, stat: os.stat_result) -> tuple[int, int]:
+        """The cached size, or the size read from the header (and remembered)."""
+        size = self.get(path, stat)
+        if size is None:
+            size = read_image_size(path)
+            self.put(path, stat, size)
+        else:
+            self._touched.add(str(path))
+        return size
 
     def __len__(self) -> int:
         return len(self._sizes)
@@ -98,6 +115,9 @@ class SizeCache:
         from lorakit.fileio import atomic_write_text
 
         with self._lock:
+            if len(self._sizes) > MAX_CACHED_SIZES:
+                # Forget files of other datasets (often deleted ones) rather than grow without end.
+                self._sizes = {k: v for k, v in self._sizes.items() if k in self._touched}
             text = json.dumps({"version": 1, "sizes": self._sizes}, separators=(",", ":"))
             self._dirty = False
         try:
@@ -109,8 +129,13 @@ class SizeCache:
 _MEMORY_CACHE = SizeCache()
 
 
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+def _is_image_name(name: str) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True for a visible file whose extension is an image type lorakit trains on (any case)."""
+    return _is_image_name(os.path.basename(path))
 
 
 def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
@@ -124,16 +149,24 @@ def list_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[P
         what = "is a file, not a folder" if root.exists() else "does not exist"
         raise DatasetError(
             f"The image folder {root} {what}.",
-            "Check the image_dir of this subset: it must be a folder that holds your images.",
+            "Check the path: a subset's image_dir (or --data) must be a folder that holds your images.",
         )
+    # Plain strings until the end: sorting and filtering 10,000 Path objects costs more than reading them.
     if recursive:
-        found = []
+        found: list[str] = []
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            found.extend(Path(dirpath) / name for name in filenames)
+            found.extend(os.path.join(dirpath, name) for name in filenames if _is_image_name(name))
     else:
-        found = [entry for entry in root.iterdir() if entry.is_file()]
-    return sorted(p for p in found if is_image_file(p))
+        try:
+            with os.scandir(root) as entries:
+                found = [e.path for e in entries if _is_image_name(e.name) and e.is_file()]
+        except PermissionError as error:
+            raise DatasetError(
+                f"lorakit may not read the folder {root} ({error.strerror}).",
+                "Give your user read permission on it, or copy the images to a folder you own.",
+            ) from error
+    return [Path(p) for p in sorted(found)]
 
 
 def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
@@ -142,31 +175,36 @@ def read_image_size(path: str | os.PathLike) -> tuple[int, int]:
 
     with Image.open(path) as image:
         width, height = image.size
-        try:
-            orientation = image.getexif().get(_EXIF_ORIENTATION)
-        except Exception:  # a broken EXIF block does not make the picture unusable
-            orientation = None
+        orientation = None
+        # Only when the header carried EXIF: for a PNG without it, getexif() would decode the whole picture
+        # looking for a late eXIf chunk, which is what we avoid here.
+        if "exif" in image.info:
+            try:
+                orientation = image.getexif().get(_EXIF_ORIENTATION)
+            except Exception:  # a broken EXIF block does not make the picture unusable
+                orientation = None
     if orientation in _ROTATED_ORIENTATIONS:
         width, height = height, width
     return width, height
 
 
-def caption_paths(image_path: Path, caption_extension: str) -> list[Path]:
+def caption_paths(image_path: str | os.PathLike, caption_extension: str) -> list[str]:
     """Where sd-scripts looks for an image's caption, in order.
 
     ``name.jpg`` → ``name.txt``; and for face-crop file names ``base_cx_cy_w_h.jpg`` also ``base.txt``
-    (sd-scripts ``DreamBoothDataset.read_caption``).
+    (sd-scripts ``DreamBoothDataset.read_caption``). Plain strings: this runs once per image.
     """
     extension = caption_extension if caption_extension.startswith(".") else "." + caption_extension
-    stem = image_path.with_suffix("")
-    paths = [Path(str(stem) + extension)]
-    tokens = stem.name.split("_")
+    stem = os.path.splitext(os.fspath(image_path))[0]
+    paths = [stem + extension]
+    folder, name = os.path.split(stem)
+    tokens = name.split("_")
     if len(tokens) >= 5:
-        paths.append(stem.with_name("_".join(tokens[:-4]) + extension))
+        paths.append(os.path.join(folder, "_".join(tokens[:-4]) + extension))
     return paths
 
 
-def read_caption(image_path: Path, subset: ResolvedSubset) -> tuple[str, str]:
+def read_caption(image_path: str | os.PathLike, subset: ResolvedSubset) -> tuple[str, str]:
     """(caption, source) for an image, as sd-scripts reads it.
 
     The first line of the caption file, stripped (all non-empty lines joined by newlines when wildcards
@@ -174,13 +212,18 @@ def read_caption(image_path: Path, subset: ResolvedSubset) -> tuple[str, str]:
     "class_tokens" or "none". A caption file that is not UTF-8 raises :class:`UnicodeDecodeError`.
     """
     for candidate in caption_paths(image_path, subset.caption_extension):
-        if candidate.is_file():
-            lines = candidate.read_text(encoding="utf-8").splitlines()
-            if subset.enable_wildcard:
-                text = "\n".join(line.strip() for line in lines if line.strip())
-            else:
-                text = lines[0].strip() if lines else ""
-            return text, ("file" if text else "empty_file")
+        try:  # open directly (one system call, not a stat and an open); bytes, as a text wrapper costs more
+            with open(candidate, "rb") as f:
+                raw = f.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            continue
+        # A byte-order mark (some Windows editors add one) would otherwise glue itself to the trigger word.
+        lines = raw.decode("utf-8").removeprefix("\ufeff").splitlines()
+        if subset.enable_wildcard:
+            text = "\n".join(line.strip() for line in lines if line.strip())
+        else:
+            text = lines[0].strip() if lines else ""
+        return text, ("file" if text else "empty_file")
     if subset.class_tokens is not None:
         return subset.class_tokens, "class_tokens"
     return "", "none"
@@ -188,11 +231,7 @@ def read_caption(image_path: Path, subset: ResolvedSubset) -> tuple[str, str]:
 
 def _scan_one(path: Path, subset: ResolvedSubset, cache: SizeCache) -> ScannedImage:
     try:
-        stat = path.stat()
-        size = cache.get(path, stat)
-        if size is None:
-            size = read_image_size(path)
-            cache.put(path, stat, size)
+        size = cache.get_or_read(path, path.stat())
     except Exception as error:  # any decoder failure: the plan shows it instead of stopping
         return ScannedImage(path=path, error=_plain_error(path, error))
     try:
@@ -241,8 +280,12 @@ def scan_subsets(
     recursive: bool = False,
     cache: SizeCache | None = None,
     workers: int | None = None,
+    emitter: Emitter | None = None,
 ) -> list[SubsetScan]:
-    """Scan several subsets with one thread pool; folder problems raise before any image is read."""
+    """Scan several subsets with one thread pool; folder problems raise before any image is read.
+
+    ``emitter`` gets ``progress`` events (done, total, unit="images") as chunks of images finish.
+    """
     listed = [(subset, list_images(subset.image_dir, recursive=recursive)) for subset in subsets]
     for subset, paths in listed:
         if not paths:
@@ -254,8 +297,16 @@ def scan_subsets(
             )
     cache = cache if cache is not None else _MEMORY_CACHE
     flat = [(subset, path) for subset, paths in listed for path in paths]
-    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        results = list(pool.map(lambda item: _scan_one(item[1], item[0], cache), flat))
+    workers = workers or default_workers()
+    # Work in chunks: one task per image would spend more time handing out tasks than reading headers.
+    size = max(16, min(256, len(flat) // (workers * 4) or 1))
+    chunks = [flat[i : i + size] for i in range(0, len(flat), size)]
+    results: list[ScannedImage] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(lambda chunk: [_scan_one(path, subset, cache) for subset, path in chunk], chunks):
+            results.extend(part)
+            if emitter is not None:
+                emitter.emit(PROGRESS, done=len(results), total=len(flat), unit="images", stage="scan")
     cache.save()
     scans, start = [], 0
     for subset, paths in listed:
@@ -269,6 +320,22 @@ def _collect(subset: ResolvedSubset, results: list[ScannedImage]) -> SubsetScan:
     for image in results:
         (scan.images if image.readable else scan.unreadable).append(image)
     return scan
+
+
+def split_for_validation(paths: Sequence[Path], share: float, seed: int) -> tuple[list[Path], list[Path]]:
+    """(training, validation) images of a subset, as sd-scripts' ``split_train_val`` splits them.
+
+    The sorted list is shuffled with ``random.seed(seed)``; training keeps the first
+    ``ceil(n × (1 − share))``, validation the last ``round(n × share)`` (they can share one image when
+    both round up, as in sd-scripts).
+    """
+    if share <= 0:
+        return list(paths), []
+    shuffled = list(paths)
+    random.Random(seed).shuffle(shuffled)
+    train = shuffled[: math.ceil(len(shuffled) * (1 - share))]
+    held_out = shuffled[len(shuffled) - round(len(shuffled) * share) :]
+    return train, held_out
 
 
 def sample_dataset_path() -> Path:

@@ -74,8 +74,9 @@ class CivitaiClient:
         if response.status_code == 401:
             raise DownloadError(
                 f"Civitai refused access to {what}.",
-                TOKEN_FIX if not self.token else "Your Civitai token was refused: set a new one with"
-                " `lorakit models token civitai`.",
+                TOKEN_FIX
+                if not self.token
+                else "Your Civitai token was refused: set a new one with `lorakit models token civitai`.",
             )
         if response.status_code == 403:
             raise DownloadError(
@@ -83,9 +84,7 @@ class CivitaiClient:
                 "Open the model page while logged in; if it is early access, wait or unlock it there.",
             )
         if response.status_code >= 400:
-            raise DownloadError(
-                f"Civitai answered {response.status_code} for {what}.", "Try again in a few minutes."
-            )
+            raise DownloadError(f"Civitai answered {response.status_code} for {what}.", "Try again in a few minutes.")
         try:
             data = response.json()
         except ValueError:

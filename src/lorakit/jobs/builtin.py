@@ -20,6 +20,14 @@ def sleep(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     steps = max(1, min(int(params.get("steps", 10)), 1_000_000))
     seconds = max(0.0, min(float(params.get("seconds", 1.0)), 24 * 3600.0))
     payload = str(params.get("payload", ""))[:10_000]
+    # A wait before the first event, so watchers can attach first (benchmarks measure only live events).
+    delay = max(0.0, min(float(params.get("delay", 0.0)), 600.0))
+    waited = 0.0
+    while waited < delay:
+        if "cancel" in ctx.commands.poll():
+            raise JobCancelled()
+        time.sleep(0.05)
+        waited += 0.05
     for done in range(1, steps + 1):
         pending = ctx.commands.poll()
         if "cancel" in pending:

@@ -15,3 +15,34 @@ register(
     help="Import folders, ZIP files or images into a dataset.",
     requires=("lorakit.data.importer",),
 )
+
+_A = "lorakit.jobs.adapters"
+register(
+    "train",
+    f"{_A}:train",
+    help="Train a LoRA.",
+    gpu=True,
+    resumable=True,
+    requires=("lorakit.train.run", "torch"),
+)
+register("tag", f"{_A}:tag", help="Tag images with a WD14 model.", gpu=True, requires=("lorakit.tagging.wd14",))
+register(
+    "caption",
+    f"{_A}:caption",
+    help="Caption images with an image-to-text model.",
+    gpu=True,
+    requires=("lorakit.tagging.captioner", "transformers"),
+)
+register("dedup", f"{_A}:dedup", help="Find near-duplicate images.", requires=("lorakit.data.dedup",))
+register("download", f"{_A}:download", help="Download a model from a link.", requires=("lorakit.models.download",))
+register("resize", f"{_A}:resize", help="Resize a LoRA to a lower rank.", gpu=True, requires=("lorakit.lora.resize",))
+register("merge", f"{_A}:merge", help="Merge LoRAs into one.", gpu=True, requires=("lorakit.lora.merge",))
+register(
+    "extract",
+    f"{_A}:extract",
+    help="Extract a LoRA from a fine-tuned model.",
+    gpu=True,
+    requires=("lorakit.lora.extract",),
+)
+register("upload", f"{_A}:upload", help="Upload a LoRA to Hugging Face.", requires=("lorakit.hub.upload",))
+register("health", f"{_A}:health", help="Check a dataset's health.", requires=("lorakit.data.health",))

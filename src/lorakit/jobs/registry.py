@@ -20,7 +20,7 @@ from lorakit.events import CANCEL, Commands, Emitter
 from lorakit.jobs.store import JobError
 
 
-class JobCancelled(Exception):  # noqa: N818 - a signal, not an error
+class JobCancelled(Exception):
     """Raised inside a job when the user cancelled it; the worker records the job as cancelled."""
 
 

@@ -57,11 +57,14 @@ class JobRunner:
         max_cpu_jobs: int = 2,
         poll_s: float = 0.1,
         start: bool = True,
+        paused: bool = False,
     ):
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         self.store = JobStore(self.workspace.database_url)
         self.max_cpu_jobs = max_cpu_jobs
         self.poll_s = poll_s
+        # Paused: jobs are queued and watched, but none is started (maintenance, API fuzzing).
+        self.paused = paused
         self._children: dict[str, subprocess.Popen] = {}
         self._cancels: dict[str, tuple[float, float]] = {}  # job id -> (SIGTERM at, SIGKILL at)
         self._lock = threading.RLock()
@@ -235,6 +238,8 @@ class JobRunner:
             self._wake.clear()
 
     def _schedule(self) -> None:
+        if self.paused:
+            return
         with self._lock:
             running = self.store.list(states=(RUNNING,), limit=10_000)
             gpu_busy = any(j.gpu for j in running)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -48,6 +49,20 @@ def _on_sigterm(_signum, _frame) -> None:
     raise JobCancelled()
 
 
+def workspace_relative(data, root: Path):
+    """A result's paths as the front ends name them: relative to the workspace ('outputs/run/lora.safetensors')."""
+    prefix = str(root)
+    if isinstance(data, dict):
+        return {k: workspace_relative(v, root) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [workspace_relative(v, root) for v in data]
+    if isinstance(data, Path):
+        data = str(data)
+    if isinstance(data, str) and data.startswith(prefix):
+        return data[len(prefix) :].lstrip("/")
+    return data
+
+
 def crash_error(error: BaseException) -> dict:
     return {
         "code": "crash",
@@ -83,10 +98,15 @@ def run_job(job_id: str, root: str) -> int:
         kind = get_kind(job.kind)
         function = kind.load()
         with gpu_lock(workspace, emitter) if kind.gpu else contextlib.nullcontext():
-            emitter.emit(STATUS, state=RUNNING, message=f"{kind.help}", pid=_pid())
-            result = function(dict(job.params), ctx) or {}
+            emitter.emit(STATUS, state=RUNNING, message=kind.help, pid=os.getpid())
+            result = workspace_relative(function(dict(job.params), ctx) or {}, workspace.root)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         emitter.emit(RESULT, **result)
+        if store.get(job_id).cancel_requested:
+            # The work heard the cancel itself and returned early (a trainer stops at a safe point).
+            store.finish(job_id, CANCELLED, result=result)
+            emitter.emit(STATUS, state=CANCELLED, message="Cancelled.")
+            return 0
         store.finish(job_id, COMPLETED, result=result)
         emitter.emit(STATUS, state=COMPLETED, message="Finished.")
         return 0
@@ -113,18 +133,14 @@ def run_job(job_id: str, root: str) -> int:
         store.close()
 
 
-def _pid() -> int:
-    import os
-
-    return os.getpid()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m lorakit.jobs.worker <job_id> <workspace>", file=sys.stderr)
+        sys.stderr.write("usage: python -m lorakit.jobs.worker <job_id> <workspace>\n")
         return 2
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return run_job(args[0], args[1])
 
 

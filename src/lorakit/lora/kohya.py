@@ -102,7 +102,6 @@ def training_metadata(
         "ss_tag_frequency": dataset.get("tag_frequency", {}),
         "ss_dataset_dirs": dataset.get("dataset_dirs", {}),
         "ss_bucket_info": dataset.get("bucket_info", {}),
-        "ss_enable_bucket": bool(dataset.get("bucket_info")),
         "ss_training_comment": "trained with lorakit",
         "modelspec.sai_model_spec": "1.0.0",
         "modelspec.architecture": family.modelspec_architecture,

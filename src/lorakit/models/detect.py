@@ -20,6 +20,7 @@ How families are told apart (the tensor shapes that differ between architectures
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import zipfile
@@ -70,10 +71,14 @@ class ModelInfo:
     @property
     def label(self) -> str:
         """A short description in users' words, e.g. ``SDXL refiner checkpoint`` or ``Flux.1 dev LoRA``."""
-        parts = [FAMILY_LABELS.get(self.family or "", self.family or ""), self.variant or "", self.kind]
-        if self.kind == "lora" and self.network and self.network != "lora":
-            parts[-1] = f"{self.network} (LyCORIS)" if self.network in ("loha", "lokr", "locon") else self.network
-        return " ".join(p for p in parts if p).replace("text_encoder", "text encoder")
+        family = FAMILY_LABELS.get(self.family or "", self.family or "")
+        if self.kind == "lora":
+            network = {"lora": "LoRA", "dora": "DoRA", "oft": "OFT"}.get(self.network or "lora")
+            network = network or f"{self.network.capitalize()} (LyCORIS)"  # type: ignore[union-attr]
+            variant = "" if self.variant == "base" else self.variant or ""
+            return " ".join(p for p in (family, variant, network) if p)
+        parts = [family, self.variant or "", self.kind.replace("_", " ")]
+        return " ".join(p for p in parts if p)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"label": self.label}
@@ -218,9 +223,10 @@ def _components(tensors: dict[str, TensorEntry]) -> list[str]:
         "text_encoders.clip_g.": "clip_g",
         "text_encoders.t5xxl.": "t5xxl",
     }
+    names = "\n" + "\n".join(tensors)
     found: list[str] = []
     for prefix, name in prefixes.items():
-        if name not in found and any(k.startswith(prefix) for k in tensors):
+        if name not in found and ("\n" + prefix) in names:  # a substring scan in C, not a loop over keys
             found.append(name)
     return found
 
@@ -251,9 +257,12 @@ def describe_weights(tensors: dict[str, TensorEntry], metadata: dict[str, str], 
     """Fill ``info`` from a header's tensors and metadata (shared by files and diffusers components)."""
     info.metadata = dict(metadata)
     info.tensors = len(tensors)
-    by_dtype: Counter[str] = Counter()
+    raw: Counter[str] = Counter()
     for entry in tensors.values():
-        by_dtype[PRECISION_NAMES.get(entry.dtype, entry.dtype.lower())] += entry.numel
+        raw[entry.dtype] += math.prod(entry.shape)
+    by_dtype: Counter[str] = Counter()
+    for dtype, count in raw.items():
+        by_dtype[PRECISION_NAMES.get(dtype, dtype.lower())] += count
     info.dtypes = dict(by_dtype.most_common())
     info.parameters = sum(by_dtype.values())
     info.precision = by_dtype.most_common(1)[0][0] if by_dtype else None

@@ -12,8 +12,12 @@ from collections import Counter
 
 from lorakit.models.header import TensorEntry
 
-# Substrings that only appear in adapter files (kohya, LyCORIS, diffusers/peft layouts).
-LORA_MARKERS = (
+# Name fragments that only appear in adapter files (kohya, LyCORIS, diffusers/peft layouts). They are
+# searched in all tensor names joined by newlines: a few C-level substring scans, not a loop per name.
+ADAPTER_FRAGMENTS = (
+    "\nlora_unet_",
+    "\nlora_te",
+    "\nlycoris_",
     ".lora_down.",
     ".lora_up.",
     ".lora_A.",
@@ -25,6 +29,7 @@ LORA_MARKERS = (
     ".oft_blocks",
     ".oft_diag",
     ".dora_scale",
+    ".diff\n",
 )
 
 # ss_base_model_version (sd-scripts) and modelspec.architecture values -> (family, variant, prediction)
@@ -51,10 +56,8 @@ _BASE_VERSIONS = {
 
 def is_adapter(keys) -> bool:
     """True when tensor names look like a LoRA/LyCORIS adapter rather than full weights."""
-    return any(
-        k.startswith(("lora_unet_", "lora_te", "lycoris_")) or k.endswith(".diff") or any(m in k for m in LORA_MARKERS)
-        for k in keys
-    )
+    names = "\n" + "\n".join(keys) + "\n"
+    return any(fragment in names for fragment in ADAPTER_FRAGMENTS)
 
 
 def network_type(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> tuple[str, str]:
@@ -135,17 +138,19 @@ def base_of(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> tuple[
         return {"family": "flux", "variant": None, "prediction": None}, "keys (Flux double/single blocks)"
     if has("joint_blocks") or has("transformer_blocks", "context_block"):
         return {"family": "sd3", "variant": None, "prediction": None}, "keys (SD3 joint blocks)"
+    # The cross-attention input width is the surest sign: it is the text encoder's width, fixed per family.
+    context = _in_features(tensors, "attn2", "to_k")
+    if context in (2048, 1280):
+        variant = "base" if context == 2048 else "refiner"
+        return {"family": "sdxl", "variant": variant, "prediction": None}, f"keys (cross-attention width {context})"
+    if context in (768, 1024):
+        family = "sd1" if context == 768 else "sd2"
+        return {"family": family, "variant": None, "prediction": None}, f"keys (cross-attention width {context})"
     if has("lora_te2_") or has("text_encoder_2"):
         return {"family": "sdxl", "variant": "base", "prediction": None}, "keys (two text encoders)"
     if has("input_blocks") or has("output_blocks") or has("middle_block"):
         # kohya writes SDXL UNet keys with the original SGM names; SD1/SD2 use diffusers names.
         return {"family": "sdxl", "variant": "base", "prediction": None}, "keys (SGM UNet names)"
-    context = _in_features(tensors, "attn2", "to_k")
-    if context == 2048:
-        return {"family": "sdxl", "variant": "base", "prediction": None}, "keys (cross-attention width 2048)"
-    if context in (768, 1024):
-        family = "sd1" if context == 768 else "sd2"
-        return {"family": family, "variant": None, "prediction": None}, f"keys (cross-attention width {context})"
     width = _in_features(tensors, "lora_te", "self_attn", "q_proj") or _in_features(tensors, "text_encoder", "q_proj")
     if width in (768, 1024):
         family = "sd1" if width == 768 else "sd2"

@@ -175,3 +175,9 @@ class HashCache:
             _, entry = self._entry(p)
             entry.update(sha256=sha256, short=short_hash(sha256))
             atomic_write_text(self.cache_file, json.dumps(self._load(), indent=1, sort_keys=True))
+
+    def peek(self, path: str | os.PathLike) -> str | None:
+        """The sha256 last recorded for ``path``, even if the file changed since (what ``verify`` compares)."""
+        with self._lock:
+            entry = self._load().get(str(Path(path).resolve())) or {}
+        return entry.get("sha256")

@@ -10,6 +10,7 @@ multi-GB header.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ DTYPE_BYTES = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class TensorEntry:
     """One tensor as the header describes it."""
 
@@ -57,10 +58,7 @@ class TensorEntry:
 
     @property
     def numel(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
 
 @dataclass
@@ -99,13 +97,16 @@ def parse_header(raw_json: bytes, header_len: int, data_len: int | None, name: s
                 header.metadata = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
             continue
         try:
-            start, end = (int(x) for x in value["data_offsets"])
-            entry = TensorEntry(str(value["dtype"]), tuple(int(d) for d in value["shape"]), start, end)
+            start, end = value["data_offsets"]
+            shape, dtype = value["shape"], value["dtype"]
         except (KeyError, TypeError, ValueError):
             raise _bad(name, f"the entry for tensor {key!r} is malformed") from None
+        # Type checks without per-element conversion: this loop runs for every tensor (thousands per file).
+        if type(start) is not int or type(end) is not int or type(shape) is not list or type(dtype) is not str:
+            raise _bad(name, f"the entry for tensor {key!r} is malformed")
         if data_len is not None and (end > data_len or start > end):
             raise _bad(name, f"tensor {key!r} points past the end of the file (it is truncated)")
-        header.tensors[key] = entry
+        header.tensors[key] = TensorEntry(dtype, tuple(shape), start, end)
     return header
 
 

@@ -56,6 +56,16 @@ def _check_source(path: Path, allow_pickle: bool) -> None:
         )
 
 
+def _quiet_libraries() -> None:
+    """Loading bars and notes from diffusers/transformers would break our own progress display."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    for lib in (diffusers_logging, transformers_logging):
+        lib.set_verbosity_error()
+        lib.disable_progress_bar()
+
+
 def _from_folder(folder: Path, family_cls: type[ModelFamily], dtype: torch.dtype) -> Components:
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
@@ -115,6 +125,7 @@ def load_model(
     """
     path = Path(source).expanduser()
     _check_source(path, allow_pickle)
+    _quiet_libraries()
     config_path = Path(config).expanduser() if config else None
     if family is None:
         family = detect_family(path if path.is_dir() else (config_path or path))

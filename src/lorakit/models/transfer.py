@@ -51,9 +51,11 @@ class TransferOptions:
     max_backoff_s: float = 30.0
     connections: int = 4  # parallel range requests for large files
     parallel_min_bytes: int = 64 * 1024 * 1024
+    min_range_bytes: int = 8 * 1024 * 1024  # never split into ranges smaller than this
     block_bytes: int = 1024 * 1024
     timeout_s: float = 60.0
     progress_every_s: float = 0.5
+    save_every_s: float = 1.0  # how often parallel transfers record their ranges in the sidecar
 
 
 class _Retry(Exception):
@@ -235,7 +237,7 @@ class Transfer:
             headers["Range"] = f"bytes={have}-"
             if self._validator():
                 headers["If-Range"] = self._validator() or ""
-        with self._open(headers) as response:
+        with contextlib.closing(self._open(headers)) as response:
             total = self._accept(response, have)
             if total is not None and have >= total:
                 return
@@ -257,7 +259,7 @@ class Transfer:
         self.done, self._start_bytes = have, have
         try:
             with open(self.part, "ab" if have else "wb") as out:
-                for block in response.iter_bytes(self.opt.block_bytes):
+                for block in response.iter_bytes():
                     if first and not have and _HTML_START.match(block):
                         raise self._html_error()
                     first = False
@@ -266,7 +268,8 @@ class Transfer:
                         digest.update(block)
                     self._tick(len(block))
         except (httpx.TransportError, httpx.StreamError) as error:
-            raise _Retry(f"the connection dropped ({error.__class__.__name__})") from None
+            where = f"after {self._have():,} of {total:,} announced bytes " if total else ""
+            raise _Retry(f"the connection ended {where}({error.__class__.__name__})") from None
         received = self._have()
         if total is not None and received != total:
             raise _Retry(f"the server announced {total} bytes but sent {received}")
@@ -291,6 +294,13 @@ class Transfer:
             if not match or int(match.group(1)) != have:
                 raise _Restart("the server answered a different byte range")
             total = int(match.group(3)) if match.group(3) != "*" else None
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) != int(match.group(2)) - int(match.group(1)) + 1:
+                raise DownloadError(
+                    f"The server contradicts itself about the size of {self.dest.name} (Content-Length {length},"
+                    f" Content-Range {match.group(0)}), so the download cannot be trusted.",
+                    "Try again later or download from another source.",
+                )
         elif response.headers.get("content-length", "").isdigit():
             total = int(response.headers["content-length"])
         self.total = total or self.remote.size
@@ -357,7 +367,7 @@ class Transfer:
 
     # --- parallel ranges --------------------------------------------------------------------------
     def _split(self, total: int) -> None:
-        n = max(1, min(self.opt.connections, total // (8 * 1024 * 1024) or 1))
+        n = max(1, min(self.opt.connections, total // self.opt.min_range_bytes))
         step = -(-total // n)
         with open(self.part, "wb") as f:
             f.truncate(total)  # sized up front; each connection fills its own range
@@ -371,7 +381,7 @@ class Transfer:
         with ThreadPoolExecutor(max_workers=self.opt.connections) as pool:
             futures = [pool.submit(self._fill_chunk, chunk) for chunk in todo]
             while True:
-                done, pending = wait(futures, timeout=1.0, return_when=FIRST_EXCEPTION)
+                done, pending = wait(futures, timeout=self.opt.save_every_s, return_when=FIRST_EXCEPTION)
                 self._save_state()
                 failed = [f for f in done if f.exception()]
                 if failed:
@@ -391,7 +401,7 @@ class Transfer:
         headers = {"Range": f"bytes={start + chunk[2]}-{end}"}
         if self._validator():
             headers["If-Range"] = self._validator() or ""
-        with self._open(headers) as response:
+        with contextlib.closing(self._open(headers)) as response:
             if response.status_code != 206:
                 raise _Restart("the server stopped answering byte ranges (the file may have changed)")
             match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
@@ -399,7 +409,7 @@ class Transfer:
                 raise _Restart("the server answered a different byte range")
             fd = os.open(self.part, os.O_WRONLY)
             try:
-                for block in response.iter_bytes(self.opt.block_bytes):
+                for block in response.iter_bytes():
                     block = block[: end + 1 - (start + chunk[2])]
                     self._write(lambda data, at=start + chunk[2]: os.pwrite(fd, data, at), block)
                     with self._lock:

@@ -147,10 +147,7 @@ def select_tags(
     present = {t.lower(): t for t in body}
     first = [present[k] for k in (normalize_tag(t).lower() for t in settings.always_first) if k in present]
     ordered = (
-        first
-        + (rating if settings.rating == "first" else [])
-        + body
-        + (rating if settings.rating == "last" else [])
+        first + (rating if settings.rating == "first" else []) + body + (rating if settings.rating == "last" else [])
     )
     return deduplicate([t for t in ordered if t])
 

@@ -16,9 +16,7 @@ import csv
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +24,12 @@ import numpy as np
 from PIL import Image
 
 from lorakit.data.captions import CaptionEncodingError, caption_path_for, read_caption
-from lorakit.data.images import ImageError, load_rgb
+from lorakit.data.images import load_rgb
 from lorakit.data.journal import Journal
 from lorakit.data.tags import deduplicate, parse_tags
 from lorakit.errors import ModelError
 from lorakit.events import PROGRESS, RESULT, STATUS, WARNING, Commands, Emitter
+from lorakit.tagging.pipeline import prepared_batches
 from lorakit.tagging.providers import choose_providers
 from lorakit.tagging.tag_rules import TagSettings, caption_text, default_threshold, select_tags
 
@@ -113,7 +112,9 @@ class Tagger:
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=chosen)
         except Exception as error:  # onnxruntime raises its own exception types for a bad file
-            raise ModelError(f"{onnx_path} cannot be loaded by onnxruntime ({error}).", "Download it again.") from error
+            raise ModelError(
+                f"{onnx_path} cannot be loaded by onnxruntime ({error}).", "Download it again."
+            ) from error
         self.provider = self.session.get_providers()[0]
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
@@ -158,46 +159,6 @@ class TagReport:
         return vars(self).copy()
 
 
-def prepared_batches(
-    images: list[Path], size: int, batch_size: int, *, workers: int | None = None
-) -> Iterator[tuple[list[Path], np.ndarray, dict[Path, str]]]:
-    """Decode + prepare images in a thread pool, yielding batches while the next ones are being prepared.
-
-    Yields (paths, batch array, errors): unreadable images come back as errors, never as a stopped run.
-    """
-
-    def work(path: Path) -> np.ndarray | str:
-        try:
-            return prepare_image(load_rgb(path), size)
-        except ImageError as error:
-            return error.problem
-
-    workers = workers or max(1, min(8, os.cpu_count() or 1))
-    ahead = max(2 * batch_size, 2 * workers)  # enough queued work that the model never waits
-    with ThreadPoolExecutor(workers, thread_name_prefix="wd14-prepare") as pool:
-        pending: deque[tuple[Path, Future]] = deque()
-        source = iter(images)
-        for path in source:
-            pending.append((path, pool.submit(work, path)))
-            if len(pending) >= ahead:
-                break
-        while pending:
-            paths, arrays, errors = [], [], {}
-            while pending and len(paths) + len(errors) < batch_size:
-                path, future = pending.popleft()
-                for more in source:
-                    pending.append((more, pool.submit(work, more)))
-                    break
-                result = future.result()
-                if isinstance(result, str):
-                    errors[path] = result
-                else:
-                    paths.append(path)
-                    arrays.append(result)
-            batch = np.stack(arrays) if arrays else np.zeros((0, size, size, 3), np.float32)
-            yield paths, batch, errors
-
-
 def tag_images(
     root: str | os.PathLike,
     images: Iterable[str | os.PathLike],
@@ -231,9 +192,13 @@ def tag_images(
 
     new_texts, versions = {}, {}
     started, done = time.perf_counter(), 0
-    for paths, batch, errors in prepared_batches(todo, tagger.size, max(1, settings.batch_size), workers=workers):
+
+    def prepare(path: Path) -> np.ndarray:
+        return prepare_image(load_rgb(path), tagger.size)
+
+    for paths, arrays, errors in prepared_batches(todo, max(1, settings.batch_size), prepare, workers=workers):
         report.skipped.update({str(p): e for p, e in errors.items()})
-        probs = tagger.predict(batch) if len(batch) else []
+        probs = tagger.predict(np.stack(arrays)) if arrays else []
         for path, row in zip(paths, probs, strict=True):
             tags = tagger.tags(row, settings)
             old = existing[path]

@@ -26,7 +26,8 @@ def module_identity(module: torch.nn.Module) -> str:
     digest = hashlib.sha1()
     config = getattr(module, "config", None)
     if config is not None:
-        digest.update(json.dumps(dict(config), sort_keys=True, default=str).encode())
+        as_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)  # transformers vs diffusers
+        digest.update(json.dumps(as_dict, sort_keys=True, default=str).encode())
     for name, tensor in module.state_dict().items():
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())

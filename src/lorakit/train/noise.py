@@ -70,15 +70,17 @@ def multires_noise(
     Low-frequency components let the model change large areas (overall colour, composition).
     """
     b, c, h, w = noise.shape
-    out = noise.float()
+    out = noise.float().clone()  # accumulated in place below; the caller's tensor stays untouched
     for i in range(iterations):
         r = float(_rand(generator, noise)) * 2 + 2
         hn, wn = max(1, int(h / (r**i))), max(1, int(w / (r**i)))
         low = _randn((b, c, hn, wn), generator, noise)
-        out = out + F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False) * discount**i
+        if (hn, wn) != (h, w):  # i = 0 is already full size: resizing it would be an identity copy
+            low = F.interpolate(low, size=(h, w), mode="bilinear", align_corners=False)
+        out.add_(low, alpha=discount**i)
         if hn == 1 or wn == 1:
             break
-    return (out / out.std()).to(noise.dtype)
+    return out.div_(out.std()).to(noise.dtype)
 
 
 def make_noise(

@@ -31,7 +31,10 @@ from lorakit.errors import ConfigError, TrainingError
 _REGISTRY: dict[str, tuple[str, str, dict[str, Any]]] = {
     "adamw": ("torch.optim", "AdamW", {}),
     "adamw8bit": ("bitsandbytes.optim", "AdamW8bit", {}),
+    "pagedadamw": ("bitsandbytes.optim", "PagedAdamW", {}),
     "pagedadamw8bit": ("bitsandbytes.optim", "PagedAdamW8bit", {}),
+    "pagedadamw32bit": ("bitsandbytes.optim", "PagedAdamW32bit", {}),
+    "sgdnesterov8bit": ("bitsandbytes.optim", "SGD8bit", {"nesterov": True, "momentum": 0.9}),
     "lion8bit": ("bitsandbytes.optim", "Lion8bit", {}),
     "pagedlion8bit": ("bitsandbytes.optim", "PagedLion8bit", {}),
     "lion": ("pytorch_optimizer", "Lion", {}),
@@ -40,26 +43,40 @@ _REGISTRY: dict[str, tuple[str, str, dict[str, Any]]] = {
     "prodigy": ("prodigyopt", "Prodigy", {}),
     "dadaptadam": ("pytorch_optimizer", "DAdaptAdam", {}),
     "dadaptlion": ("pytorch_optimizer", "DAdaptLion", {}),
+    "dadaptadagrad": ("pytorch_optimizer", "DAdaptAdaGrad", {}),
+    "dadaptadan": ("pytorch_optimizer", "DAdaptAdan", {}),
+    "dadaptsgd": ("pytorch_optimizer", "DAdaptSGD", {}),
+    # sd-scripts' old name for D-Adaptation Adam
+    "dadaptation": ("pytorch_optimizer", "DAdaptAdam", {}),
+    "dadaptadampreprint": ("pytorch_optimizer", "DAdaptAdam", {}),
     "adafactor": ("transformers.optimization", "Adafactor", {}),
     "came": ("pytorch_optimizer", "CAME", {}),
     "adamwschedulefree": ("pytorch_optimizer", "ScheduleFreeAdamW", {}),
     "radamschedulefree": ("pytorch_optimizer", "ScheduleFreeRAdam", {}),
+    "sgdschedulefree": ("pytorch_optimizer", "ScheduleFreeSGD", {}),
 }
 OPTIMIZERS = (
     "AdamW",
     "AdamW8bit",
+    "PagedAdamW",
     "PagedAdamW8bit",
+    "PagedAdamW32bit",
     "Lion",
     "Lion8bit",
     "PagedLion8bit",
     "SGDNesterov",
+    "SGDNesterov8bit",
     "Prodigy",
     "DAdaptAdam",
     "DAdaptLion",
+    "DAdaptAdaGrad",
+    "DAdaptAdan",
+    "DAdaptSGD",
     "Adafactor",
     "CAME",
     "AdamWScheduleFree",
     "RAdamScheduleFree",
+    "SGDScheduleFree",
 )
 _INSTALL = {
     "bitsandbytes.optim": "pip install bitsandbytes (needs an NVIDIA GPU with CUDA), or choose AdamW",
@@ -82,7 +99,9 @@ def _literal(text: str) -> Any:
         return text
 
 
-def parse_optimizer_args(args: dict[str, Any] | list[str] | str | None, field: str = "optimizer_args") -> dict[str, Any]:
+def parse_optimizer_args(
+    args: dict[str, Any] | list[str] | str | None, field: str = "optimizer_args"
+) -> dict[str, Any]:
     """``["weight_decay=0.01", "betas=(0.9,0.99)"]``, ``"d_coef=2 decouple=True"`` or a dict → a dict."""
     if args is None:
         return {}

@@ -49,6 +49,7 @@ def dataset_metadata(plan, examples, resolution: int) -> dict[str, Any]:
 def training_settings(cfg, plan, optimizer) -> dict[str, Any]:
     """The training values sd-scripts records as ``ss_<name>``."""
     lr, sch, nz, mem, cap, ds = cfg.learning, cfg.schedule, cfg.noise, cfg.memory, cfg.captions, cfg.dataset
+    optimizer = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper holds the real one
     opt_class = f"{type(optimizer).__module__}.{type(optimizer).__name__}"
     return {
         "learning_rate": lr.learning_rate,
@@ -86,6 +87,7 @@ def training_settings(cfg, plan, optimizer) -> dict[str, Any]:
         "min_bucket_reso": ds.min_bucket_reso,
         "max_bucket_reso": ds.max_bucket_reso,
         "bucket_no_upscale": ds.bucket_no_upscale,
+        "enable_bucket": ds.enable_bucket,
         "caption_dropout_rate": cap.caption_dropout_rate,
         "caption_dropout_every_n_epochs": cap.caption_dropout_every_n_epochs,
         "caption_tag_dropout_rate": cap.caption_tag_dropout_rate,

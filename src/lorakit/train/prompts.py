@@ -17,12 +17,12 @@ multiple of 8 (at least 64), steps kept in 1..1000, as sd-scripts.
 from __future__ import annotations
 
 import json
-import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from lorakit.errors import ConfigError
 
@@ -43,6 +43,11 @@ class SamplePrompt:
     index: int = 0  # position in the list; names the sample files
     extra: dict[str, Any] = field(default_factory=dict)  # sd-scripts options we keep but do not use
 
+    @property
+    def negative(self) -> str:
+        """Short name for :attr:`negative_prompt`."""
+        return self.negative_prompt
+
 
 # option → (field, converter). sd-scripts' names; --cn/--ctr/--rcfg/--fs are kept in `extra`.
 _OPTIONS: dict[str, tuple[str, Any]] = {
@@ -56,7 +61,9 @@ _OPTIONS: dict[str, tuple[str, Any]] = {
     "g": ("guidance", float),
 }
 _EXTRA = {"cn": str, "ctr": float, "rcfg": float, "fs": float}
-_HELP = "Options are --n negative, --w width, --h height, --d seed, --l CFG scale, --s steps, --ss sampler, --g guidance."
+_HELP = (
+    "Options are --n negative, --w width, --h height, --d seed, --l CFG scale, --s steps, --ss sampler, --g guidance."
+)
 _TOML_KEYS = {
     "prompt": "prompt",
     "negative_prompt": "negative_prompt",
@@ -67,6 +74,17 @@ _TOML_KEYS = {
     "sample_steps": "steps",
     "sample_sampler": "sampler",
     "guidance_scale": "guidance",
+}
+
+
+_TOML_NAME = {field_name: key for key, field_name in _TOML_KEYS.items()}
+_FIELD_TYPES: dict[str, Any] = {
+    "width": int,
+    "height": int,
+    "seed": int,
+    "steps": int,
+    "cfg_scale": float,
+    "guidance": float,
 }
 
 
@@ -90,10 +108,12 @@ def _finish(prompt: SamplePrompt, where: str) -> SamplePrompt:
     return prompt
 
 
-def parse_prompt_line(line: str, line_no: int | None = None, source: str | None = None, **defaults: Any) -> SamplePrompt:
+def parse_prompt_line(
+    line: str, line_no: int | None = None, source: str | None = None, **defaults: Any
+) -> SamplePrompt:
     """One ``prompt --option value ...`` line → :class:`SamplePrompt`; a bad option raises ConfigError."""
     where = _where(line_no, source)
-    parts = line.strip().split(" --")
+    parts = (" " + line.strip()).split(" --")  # the leading space lets a line that starts with --w fail clearly
     prompt = replace(SamplePrompt(prompt=parts[0].strip()), **defaults)
     prompt.prompt = parts[0].strip()
     prompt.extra = dict(prompt.extra)
@@ -126,17 +146,25 @@ def _from_dict(raw: dict[str, Any], where: str, defaults: dict[str, Any]) -> Sam
             values[_TOML_KEYS[key]] = value
         elif key not in ("enum", "subset"):
             extra[key] = value
-    if "prompt" not in values:
-        raise ConfigError(f"{where} has no 'prompt'.", "Give each sample a prompt = \"...\".")
-    try:
-        prompt = SamplePrompt(**{**values, "extra": extra})
-    except TypeError as exc:
-        raise ConfigError(f"{where} cannot be read: {exc}.", _HELP) from None
-    return _finish(prompt, where)
+    if not isinstance(values.get("prompt"), str):
+        raise ConfigError(f"{where} has no prompt text.", 'Give each sample a prompt = "...".')
+    for name, kind in _FIELD_TYPES.items():
+        value = values.get(name)
+        if value is None:
+            continue
+        try:
+            values[name] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: {_TOML_NAME[name]} = {value!r} is not a number.", _HELP) from None
+    return _finish(SamplePrompt(**{**values, "extra": extra}), where)
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
-    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (n, line.strip())
+        for n, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def parse_prompts(source: str | Path | Iterable[str], **defaults: Any) -> list[SamplePrompt]:
@@ -188,14 +216,17 @@ def _from_file(path: Path, defaults: dict[str, Any]) -> list[SamplePrompt]:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}.", "Fix the TOML syntax.") from None
         common = {k: v for k, v in data.items() if k != "subset"}
-        return [_from_dict({**common, **sub}, f"Entry {i + 1} of {path}", defaults) for i, sub in enumerate(data.get("subset", []))]
+        return [
+            _from_dict({**common, **sub}, f"Entry {i + 1} of {path}", defaults)
+            for i, sub in enumerate(data.get("subset", []))
+        ]
     if suffix == ".json":
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path} is not valid JSON: {exc}.", "Fix the JSON syntax.") from None
         if not isinstance(items, list):
-            raise ConfigError(f"{path} does not hold a list of prompts.", "Write a JSON list: [\"a cat --w 512\", ...].")
+            raise ConfigError(f"{path} does not hold a list of prompts.", 'Write a JSON list: ["a cat --w 512", ...].')
         return [
             parse_prompt_line(item, i + 1, str(path), **defaults)
             if isinstance(item, str)

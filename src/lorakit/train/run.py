@@ -154,7 +154,8 @@ class Run:
 
     def after_epoch(self) -> None:
         out, samples, epoch = self.cfg.output, self.cfg.samples, self.progress.epoch
-        if out.save_every_n_epochs and epoch % out.save_every_n_epochs == 0:
+        last = self.progress.step >= self.total_steps  # the final file is written next
+        if out.save_every_n_epochs and epoch % out.save_every_n_epochs == 0 and not last:
             self.save_checkpoint(kind="epoch")
         if samples.sample_every_n_epochs and epoch % samples.sample_every_n_epochs == 0:
             self.render_samples()
@@ -163,7 +164,7 @@ class Run:
         """An intermediate LoRA file plus the resume state; old ones pruned to ``save_last_n_epochs``."""
         p, name = self.progress, self.cfg.output.output_name
         filename = checkpoint_name(name, epoch=p.epoch) if kind == "epoch" else checkpoint_name(name, step=p.step)
-        path = write_lora(self.run_dir / filename, self, epoch=p.epoch, step=p.step)
+        path = self._write(lambda: write_lora(self.run_dir / filename, self, epoch=p.epoch, step=p.step))
         if filename not in self.saved_files:
             self.saved_files.append(filename)
         keep = self.cfg.output.save_last_n_epochs
@@ -175,18 +176,31 @@ class Run:
         self.save_state()
         return path
 
+    def _write(self, save):
+        """Run a save; a full disk (or any write error) stops the run with the previous files intact."""
+        try:
+            return save()
+        except OSError as error:
+            raise TrainingError(
+                f"Could not save to {self.run_dir} at step {self.progress.step}: {error.strerror or error}.",
+                "Free some disk space (or pick another output_dir); the previous checkpoint is intact, so"
+                f" `lorakit train --resume {self.run_dir}` continues from it.",
+            ) from error
+
     def save_state(self) -> Path:
         progress = self.progress.to_dict()
         scheduler = self.lr_scheduler.state_dict()
         progress["scheduler"] = {k: scheduler[k] for k in _SCHEDULER_KEYS if k in scheduler}
         progress["saved_files"] = list(self.saved_files)
         progress["started_at"] = self.started_at
-        folder = ckpt.save_state(
-            self.run_dir / "state",
-            network_tensors=self.network.kohya_state_dict(torch.float32),
-            optimizer=self.optimizer,
-            progress=progress,
-            keep_last=self.cfg.output.save_last_n_epochs_state or 1,
+        folder = self._write(
+            lambda: ckpt.save_state(
+                self.run_dir / "state",
+                network_tensors=self.network.kohya_state_dict(torch.float32),
+                optimizer=self.optimizer,
+                progress=progress,
+                keep_last=self.cfg.output.save_last_n_epochs_state or 1,
+            )
         )
         self.emitter.emit(ev.CHECKPOINT, path=str(folder), step=self.progress.step, epoch=self.progress.epoch, kind="state")
         return folder
@@ -224,12 +238,8 @@ class Run:
             self.emitter.emit(ev.SAMPLE, path=str(path), prompt=prompt, step=self.progress.step)
 
     def save_final(self) -> Path:
-        path = write_lora(
-            self.run_dir / f"{self.cfg.output.output_name}.safetensors",
-            self,
-            epoch=self.progress.epoch,
-            step=self.progress.step,
-        )
+        final = self.run_dir / f"{self.cfg.output.output_name}.safetensors"
+        path = self._write(lambda: write_lora(final, self, epoch=self.progress.epoch, step=self.progress.step))
         self.emitter.emit(ev.CHECKPOINT, path=str(path), step=self.progress.step, epoch=self.progress.epoch, kind="lora")
         return path
 

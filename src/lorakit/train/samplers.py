@@ -14,6 +14,7 @@ and ``clip_sample`` is left as the model's config says (clipping latents to [-1,
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from lorakit.errors import ConfigError
@@ -34,7 +35,8 @@ _SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
     "dpm_2_karras": ("KDPM2DiscreteScheduler", {"use_karras_sigmas": True}),
     "dpm_2_a": ("KDPM2AncestralDiscreteScheduler", {}),
     "dpm_2_a_karras": ("KDPM2AncestralDiscreteScheduler", {"use_karras_sigmas": True}),
-    "dpmsolver": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver"}),
+    # diffusers only allows a zero final sigma with the ++ variants.
+    "dpmsolver": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver", "final_sigmas_type": "sigma_min"}),
     "dpmsolver++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
     "dpmsingle": ("DPMSolverSinglestepScheduler", {}),
     # A1111 names: DPM++ 2M (Karras), DPM++ 2M SDE (Karras): diffusers' documented equivalents.
@@ -101,6 +103,11 @@ def make_sampler(name: str, training_scheduler: Any, zero_terminal_snr: bool = F
     overrides = dict(overrides)
     if zero_terminal_snr:
         overrides["timestep_spacing"] = "trailing"
-        if "rescale_betas_zero_snr" in cls.__init__.__code__.co_varnames:
+        if "rescale_betas_zero_snr" in inspect.signature(cls.__init__).parameters:
             overrides["rescale_betas_zero_snr"] = True
     return cls.from_config({**config, **overrides})
+
+
+def make_scheduler(name: str, base_config: Any) -> Any:
+    """The same as :func:`make_sampler` (the name the engine's sampling module looks for)."""
+    return make_sampler(name, base_config)

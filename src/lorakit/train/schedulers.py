@@ -32,16 +32,22 @@ SCHEDULERS = (
     "linear",
     "cosine",
     "cosine_with_restarts",
+    "cosine_with_min_lr",
     "polynomial",
     "rex",
     "cosine_annealing_warm_restarts",
     "piecewise_constant",
+    "inverse_sqrt",
+    "warmup_stable_decay",
 )
 _ALIASES = {
     "cosineannealingwarmrestarts": "cosine_annealing_warm_restarts",
     "cosine_annealing_with_warm_restarts": "cosine_annealing_warm_restarts",
     "rex_annealing_warm_restarts": "rex",
     "rexannealingwarmrestarts": "rex",
+    # sd-scripts' "adafactor" schedule only reports Adafactor's own learning rate: the multiplier stays 1.
+    "adafactor": "constant",
+    "wsd": "warmup_stable_decay",
 }
 
 
@@ -95,6 +101,42 @@ def _rex(d: float, cycles: int, gamma: float) -> Callable[[float], float]:
         return gamma**cycle * (1.0 - z) / (1.0 - d * z)
 
     return f
+
+
+def _cosine_cycles(cycles: float) -> Callable[[float], float]:
+    # transformers' cosine_with_min_lr as sd-scripts calls it (num_cycles / 2 there): cycles = 1 is a half cosine.
+    return lambda progress: 0.5 * (1.0 + math.cos(math.pi * cycles * progress))
+
+
+class _InverseSqrt:
+    """transformers' inverse_sqrt: warmup, then 1/√(1 + s/timescale) for s steps after warmup."""
+
+    def __init__(self, warmup_steps: int, timescale: float):
+        self.warmup, self.timescale = warmup_steps, timescale
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return step / max(1, self.warmup)
+        return 1.0 / math.sqrt(1.0 + (step - self.warmup) / self.timescale)
+
+
+class _WarmupStableDecay:
+    """Warmup, a flat stretch at the full rate, then a half-cosine decay to ``floor`` over the last steps.
+
+    Hu et al. 2024, "MiniCPM" (the WSD schedule); transformers' ``get_wsd_schedule`` with cosine decay.
+    """
+
+    def __init__(self, total_steps: int, warmup_steps: int, decay_steps: int, floor: float):
+        self.warmup, self.decay, self.floor = warmup_steps, decay_steps, floor
+        self.decay_start = total_steps - decay_steps
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:  # transformers' WSD warms up from the floor, not from 0
+            return self.floor + (1.0 - self.floor) * step / max(1, self.warmup)
+        if step < self.decay_start:
+            return 1.0
+        progress = min(1.0, (step - self.decay_start) / max(1, self.decay))
+        return self.floor + (1.0 - self.floor) * _cosine(progress)
 
 
 def _polynomial(power: float) -> Callable[[float], float]:
@@ -187,6 +229,12 @@ def _arg(args: dict[str, Any], key: str, default: Any, cast: type) -> Any:
         raise _bad(f"lr_scheduler_args {key}={args.get(key)!r} is not a number.", f"Give {key} as a number.") from None
 
 
+def lr_curve_name(name: str) -> str:
+    """The schedule's name as :data:`SCHEDULERS` spells it (``"Cosine-Annealing-Warm-Restarts"`` too)."""
+    key = name.strip().lower().replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
 def lr_curve(
     name: str,
     total_steps: int,
@@ -201,11 +249,12 @@ def lr_curve(
 
     ``args`` (from ``lr_scheduler_args``): ``rex_d`` (0.5) and ``rex_gamma`` (1.0) for rex;
     ``T_0`` (steps after warmup / num_cycles), ``T_mult`` (1) and ``eta_min`` (an absolute learning rate;
-    needs ``base_lr``) for cosine_annealing_warm_restarts; ``step_rules`` for piecewise_constant.
+    needs ``base_lr``) for cosine_annealing_warm_restarts; ``step_rules`` for piecewise_constant;
+    ``timescale`` (the warmup, or 10000) for inverse_sqrt; ``decay_steps`` (steps, or a fraction of the run;
+    0.1) for warmup_stable_decay.
     """
     args = dict(args or {})
-    key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
+    key = lr_curve_name(name)
     if key not in SCHEDULERS:
         raise _bad(f"Unknown learning-rate schedule {name!r}.", f"Use one of: {', '.join(SCHEDULERS)}.")
     _check(key, total_steps, warmup_steps, num_cycles, power, min_lr_ratio)
@@ -219,6 +268,23 @@ def lr_curve(
         return _Curve(_cosine, total_steps, warmup_steps, min_lr_ratio)
     if key == "cosine_with_restarts":
         return _Curve(_cosine_restarts(num_cycles), total_steps, warmup_steps, min_lr_ratio)
+    if key == "cosine_with_min_lr":
+        return _Curve(_cosine_cycles(num_cycles), total_steps, warmup_steps, min_lr_ratio)
+    if key == "inverse_sqrt":
+        timescale = _arg(args, "timescale", warmup_steps or 10_000, float)
+        if timescale <= 0:
+            raise _bad(f"timescale={timescale} is out of range.", "Use a timescale above 0 steps.")
+        return _InverseSqrt(warmup_steps, timescale)
+    if key == "warmup_stable_decay":
+        decay = _arg(args, "decay_steps", 0.1, float)
+        decay_steps = int(decay * total_steps) if decay < 1 else int(decay)
+        if not 0 <= decay_steps <= total_steps - warmup_steps:
+            raise _bad(
+                f"decay_steps={decay_steps} does not fit after a warmup of {warmup_steps} in {total_steps} steps.",
+                "Use decay_steps between 0 and the steps left after warmup (or a fraction such as 0.1).",
+                "lr_scheduler_args",
+            )
+        return _WarmupStableDecay(total_steps, warmup_steps, decay_steps, min_lr_ratio)
     if key == "rex":
         d = _arg(args, "rex_d", 0.5, float)
         gamma = _arg(args, "rex_gamma", 1.0, float)
@@ -261,6 +327,15 @@ def build_scheduler(
     builds that class with ``args``. Bad values raise :class:`ConfigError` naming the setting.
     """
     kwargs = parse_scheduler_args(args)
+    from lorakit.train.optimizers import is_schedule_free
+
+    if is_schedule_free(optimizer) and lr_curve_name(name) not in ("constant", "constant_with_warmup"):
+        # Schedule-free optimizers replace the decay with weight averaging (Defazio et al. 2024); a decaying
+        # schedule on top would shrink steps twice. sd-scripts silently swaps in a constant schedule.
+        raise _bad(
+            f"The schedule-free optimizer {type(optimizer).__name__} needs a constant learning rate, not {name!r}.",
+            "Set lr_scheduler to constant (or constant_with_warmup for a short warmup).",
+        )
     if "." in name:
         return _dotted_scheduler(name, optimizer, kwargs)
     curves = [
@@ -284,8 +359,12 @@ def _dotted_scheduler(path: str, optimizer: torch.optim.Optimizer, kwargs: dict[
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
-        raise _bad(f"The scheduler class {path!r} cannot be found.", "Check the spelling and that its package is installed.") from None
+        raise _bad(
+            f"The scheduler class {path!r} cannot be found.", "Check the spelling and that its package is installed."
+        ) from None
     try:
         return cls(optimizer, **kwargs)
     except TypeError as exc:
-        raise _bad(f"{path} does not accept the arguments {kwargs}: {exc}.", "Fix lr_scheduler_args.", "lr_scheduler_args") from None
+        raise _bad(
+            f"{path} does not accept the arguments {kwargs}: {exc}.", "Fix lr_scheduler_args.", "lr_scheduler_args"
+        ) from None

@@ -3,6 +3,8 @@
 Public functions (stable):
 
 - ``chunk_token_ids(ids, max_length, bos, eos, pad) -> LongTensor (n_chunks, 77)``
+- ``chunk_tokenized(input_ids, eos, pad) -> LongTensor (B, n_chunks, 77)``: the same for a tokenizer's batch
+  output (``padding="max_length", truncation=True, max_length=75·n + 2``)
 - ``join_chunk_states(states, n_chunks) -> Tensor (B, 2 + 75·n_chunks, D)``
 - ``join_chunk_pooled(pooled, n_chunks) -> Tensor (B, D)`` (SDXL pooled output: the first block's)
 - ``chunk_count(max_length) -> int``
@@ -43,25 +45,37 @@ def chunk_token_ids(ids: Sequence[int] | torch.Tensor, max_length: int, bos: int
     """Token ids of one caption (without BOS/EOS) → ``(n_chunks, 77)`` blocks, each ``BOS … EOS``.
 
     The caption is first laid out as the tokenizer would with ``max_length + 2`` and truncation:
-    ``BOS, ids[:max_length], EOS, pad…``. Each block takes 75 ids of it between its own BOS and the
-    layout's last token. When ``pad`` differs from ``eos`` (SD 2.x, SDXL's second encoder) a block that
-    ends mid-text gets an EOS, and an all-padding block becomes ``BOS EOS pad…`` (sd-scripts' rules).
-    With ``pad == eos`` (SD 1.x) those rules change nothing.
+    ``BOS, ids[:max_length], EOS, pad…``; then cut as :func:`chunk_tokenized` does.
     """
-    n = chunk_count(max_length)
+    chunk_count(max_length)
     body = [int(i) for i in (ids.tolist() if isinstance(ids, torch.Tensor) else ids)][:max_length]
-    total = max_length + 2
-    layout = torch.tensor([bos, *body, eos] + [pad] * (total - len(body) - 2), dtype=torch.long)
+    layout = torch.tensor([bos, *body, eos] + [pad] * (max_length - len(body)), dtype=torch.long)
+    return chunk_tokenized(layout[None], eos, pad)[0]
+
+
+def chunk_tokenized(input_ids: torch.Tensor, eos: int, pad: int) -> torch.Tensor:
+    """A tokenizer's output ``(B, 75·n + 2)`` (``padding="max_length"``, truncation) → ``(B, n, 77)``.
+
+    Each block takes 75 ids between the caption's BOS and the layout's last token (sd-scripts'
+    ``get_input_ids``). When ``pad`` differs from ``eos`` (SD 2.x, SDXL's second encoder) a block that ends
+    mid-text gets an EOS, and an all-padding block becomes ``BOS EOS pad…``. With ``pad == eos`` (SD 1.x)
+    those rules change nothing. One block (77 ids) is returned as it is.
+    """
+    length = input_ids.shape[-1]
+    if (length - 2) % _BLOCK or length < CLIP_LENGTH:
+        raise ValueError(f"expected 75·n + 2 token ids per caption, got {length}")
+    n = (length - 2) // _BLOCK
     blocks = []
     for k in range(n):
         start = 1 + k * _BLOCK
-        block = torch.cat([layout[:1], layout[start : start + _BLOCK], layout[-1:]])
-        if block[-2] != eos and block[-2] != pad:
-            block[-1] = eos  # the text runs past this block: close it with EOS
-        if block[1] == pad:
-            block[1] = eos  # an empty block: BOS EOS pad…
+        block = torch.cat([input_ids[:, :1], input_ids[:, start : start + _BLOCK], input_ids[:, -1:]], dim=1)
+        if n > 1:
+            block = block.clone()
+            mid_text = (block[:, -2] != eos) & (block[:, -2] != pad)
+            block[mid_text, -1] = eos  # the text runs past this block: close it with EOS
+            block[block[:, 1] == pad, 1] = eos  # an empty block: BOS EOS pad…
         blocks.append(block)
-    return torch.stack(blocks)
+    return torch.stack(blocks, dim=1)
 
 
 def join_chunk_states(states: torch.Tensor, n_chunks: int) -> torch.Tensor:

@@ -148,8 +148,7 @@ class TrainingLoop:
                 p.epoch += 1
                 p.position = 0
                 run.emitter.emit(ev.EPOCH, epoch=p.epoch, total_epochs=run.total_epochs, avg_loss=_mean(p.losses))
-                if p.step < run.total_steps:
-                    run.after_epoch()
+                run.after_epoch()
 
 
 def _mean(values: list[float]) -> float | None:

@@ -56,7 +56,7 @@ def create_app(
         title="lorakit",
         version=__version__,
         description="Train LoRA adapters: files, datasets, configs, plans, jobs and LoRA tools. "
-        "Errors are always {\"error\": {\"code\", \"message\", \"fix\", \"field\"}}. "
+        'Errors are always {"error": {"code", "message", "fix", "field"}}. '
         "Live job events: the WebSocket /ws (see docs/web.md).",
         lifespan=lifespan,
     )

@@ -7,6 +7,7 @@ server log).
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,21 @@ STATUS_BY_CODE = {
 }
 
 
+OS_ERRORS = {
+    errno.ENAMETOOLONG: (400, "A file name is too long.", "Use a shorter name."),
+    errno.ENOENT: (404, "The file or folder is not there (any more).", "Reload the list."),
+    errno.EEXIST: (409, "Something with that name is already there.", "Choose another name."),
+    errno.ENOTDIR: (400, "A part of the path is a file, not a folder.", "Check the path."),
+    errno.EISDIR: (400, "That is a folder, not a file.", "Pick a file."),
+    errno.ENOTEMPTY: (409, "The folder is not empty.", "Empty it first, or move it to the trash."),
+    errno.EACCES: (403, "lorakit is not allowed to use that file.", "Check the file's permissions."),
+    errno.EPERM: (403, "lorakit is not allowed to do that to the file.", "Check the file's permissions."),
+    errno.ENOSPC: (507, "The disk is full.", "Free some space (empty the trash?) and try again."),
+    errno.EXDEV: (400, "That move crosses disks.", "Copy the file instead."),
+    errno.EINVAL: (400, "The file system does not accept that name.", "Use a simpler name."),
+}
+
+
 class ApiError(LorakitError):
     """An API-level problem with its own HTTP status (a conflict, a missing file, a too-large upload)."""
 
@@ -46,12 +62,30 @@ def error_response(status: int, code: str, message: str, fix: str | None = None,
     return JSONResponse(error_body(code, message, fix, field), status_code=status)
 
 
+def _workspace_relative(data, root: str):
+    """The core names files by absolute path; the browser knows them by their workspace path."""
+    if isinstance(data, dict):
+        return {k: _workspace_relative(v, root) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_workspace_relative(v, root) for v in data]
+    if isinstance(data, str):
+        return data.replace(root + "/", "").replace(root, "the workspace")
+    return data
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(LorakitError)
-    async def _lorakit(_request: Request, error: LorakitError):
-        return JSONResponse({"error": error.to_dict()}, status_code=STATUS_BY_CODE.get(error.code, 400))
+    async def _lorakit(request: Request, error: LorakitError):
+        body = error.to_dict()
+        issues = getattr(error, "issues", None)
+        if issues:  # a config with several problems: all of them, so the form can mark every field at once
+            body["issues"] = [issue.to_dict() for issue in issues]
+        workspace = getattr(request.app.state, "workspace", None)
+        if workspace is not None:
+            body = _workspace_relative(body, str(workspace.root))
+        return JSONResponse({"error": body}, status_code=STATUS_BY_CODE.get(error.code, 400))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError):
@@ -59,7 +93,7 @@ def install(app: FastAPI) -> None:
         first = problems[0] if problems else {}
         if first.get("type") == "json_invalid":
             return error_response(
-                400, "bad_json", "The request body is not valid JSON.", "Send a JSON object, e.g. {\"name\": \"x\"}."
+                400, "bad_json", "The request body is not valid JSON.", 'Send a JSON object, e.g. {"name": "x"}.'
             )
         where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
         field = ".".join(where) or None
@@ -75,6 +109,16 @@ def install(app: FastAPI) -> None:
         if error.status_code == 405:
             return error_response(405, "method", "This address does not accept that method.", "See /docs.")
         return error_response(error.status_code, "http", str(error.detail))
+
+    @app.exception_handler(OSError)
+    async def _os(request: Request, error: OSError):
+        # The file system said no: name the reason in plain words, never the server's own folders.
+        status, message, fix = OS_ERRORS.get(
+            error.errno or 0, (500, f"The file system refused: {error.strerror or 'unknown error'}.", "Try again.")
+        )
+        if status == 500:
+            log.exception("file system error on %s %s", request.method, request.url.path)
+        return error_response(status, "file_system", message, fix)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, error: Exception):

@@ -25,17 +25,22 @@ log = logging.getLogger("lorakit.web.hub")
 Message = dict[str, Any]
 
 
+def encode(message: Message) -> str:
+    return json.dumps(message, default=str, ensure_ascii=False)
+
+
 class Subscriber:
     """One WebSocket connection's outbox (bounded: a client too slow to keep up is asked to resync)."""
 
     def __init__(self, limit: int = 20_000):
-        self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=limit)
+        # Messages are queued already encoded: one event is encoded once for all of its subscribers.
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=limit)
         self.jobs_feed = False
         self.overflowed: set[str] = set()
 
-    def put(self, message: Message) -> bool:
+    def put(self, message: Message | str) -> bool:
         try:
-            self.queue.put_nowait(message)
+            self.queue.put_nowait(message if isinstance(message, str) else encode(message))
             return True
         except asyncio.QueueFull:
             return False
@@ -93,8 +98,9 @@ class Tailer:
         self.hub.tailers.pop(self.job_id, None)
 
 
-def event_message(job_id: str, event: Event) -> Message:
-    return {"type": "event", "job_id": job_id, "event": {"seq": event.seq, "type": event.type, "data": event.data, "time": event.time}}
+def event_message(job_id: str, event: Event) -> str:
+    body = {"seq": event.seq, "type": event.type, "data": event.data, "time": event.time}
+    return encode({"type": "event", "job_id": job_id, "event": body})
 
 
 class EventHub:
@@ -140,7 +146,7 @@ class EventHub:
 
     async def push_job(self, job_id: str, subscribers: set[Subscriber]) -> None:
         job = await asyncio.to_thread(self.runner.get, job_id)
-        message = {"type": "job", "job": json.loads(job.model_dump_json())}
+        message = encode({"type": "job", "job": json.loads(job.model_dump_json())})
         for subscriber in list(subscribers):
             subscriber.put(message)
 
@@ -163,7 +169,7 @@ class EventHub:
                 if seen.get(job.id) != job.state:
                     seen[job.id] = job.state
                     if not first:
-                        message = {"type": "job", "job": json.loads(job.model_dump_json())}
+                        message = encode({"type": "job", "job": json.loads(job.model_dump_json())})
                         for subscriber in list(self.feed):
                             subscriber.put(message)
             first = False

@@ -162,7 +162,8 @@ class OutputSection(Section):
     )
     save_every_n_epochs: int | None = setting(
         None,
-        help="Also save a LoRA every N epochs, so you can pick the best one. 1-2 for short runs. Empty = only at the end.",
+        help="Also save a LoRA every N epochs, so you can pick the best one. 1-2 for short runs."
+        " Empty = only at the end.",
         kohya="save_every_n_epochs",
         ge=1,
         unit="epochs",
@@ -192,7 +193,7 @@ class OutputSection(Section):
     )
     save_last_n_epochs_state: int | None = setting(
         None,
-        help="Keep only the newest N training states.",
+        help="Keep only the newest N training states and delete older ones (each can be several GB).",
         kohya="save_last_n_epochs_state",
         level="advanced",
         ge=1,
@@ -240,5 +241,8 @@ class OutputSection(Section):
         level="advanced",
     )
     training_comment: str | None = setting(
-        None, help="A free note stored in the LoRA file.", kohya="training_comment", level="expert"
+        None,
+        help="A free note stored in the LoRA file, e.g. what you were testing.",
+        kohya="training_comment",
+        level="expert",
     )

@@ -101,7 +101,7 @@ class NetworkSection(Section):
     )
     train_norm: bool = setting(
         False,
-        help="LyCORIS: also train normalization layers.",
+        help="LyCORIS: also train normalization layers. Can help styles; makes the file a little bigger.",
         kohya="train_norm",
         level="expert",
     )
@@ -125,7 +125,7 @@ class NetworkSection(Section):
     )
     train_text_encoder_only: bool = setting(
         False,
-        help="Train only the text encoder (rarely useful).",
+        help="Train only the text encoder, not the image model (rarely useful; for prompt-only concepts).",
         kohya="network_train_text_encoder_only",
         level="advanced",
     )
@@ -151,10 +151,16 @@ class NetworkSection(Section):
         None, help="An alpha per UNet block (same count as block_dims).", kohya="block_alphas", level="expert"
     )
     conv_block_dims: list[int] | None = setting(
-        None, help="A convolution rank per UNet block.", kohya="conv_block_dims", level="expert"
+        None,
+        help="A convolution rank per UNet block (same count as block_dims).",
+        kohya="conv_block_dims",
+        level="expert",
     )
     conv_block_alphas: list[float] | None = setting(
-        None, help="A convolution alpha per UNet block.", kohya="conv_block_alphas", level="expert"
+        None,
+        help="A convolution alpha per UNet block (same count as conv_block_dims).",
+        kohya="conv_block_alphas",
+        level="expert",
     )
     down_lr_weight: list[float] | None = setting(
         None,

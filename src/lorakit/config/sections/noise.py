@@ -116,8 +116,7 @@ class NoiseSection(Section):
     )
     loss_type: LossType = setting(
         "l2",
-        help="How the error is measured. 'l2' is standard; 'huber' and 'smooth_l1' are less thrown off by odd"
-        " images.",
+        help="How the error is measured. 'l2' is standard; 'huber' and 'smooth_l1' are less thrown off by odd images.",
         kohya="loss_type",
         level="advanced",
         recommended="l2",

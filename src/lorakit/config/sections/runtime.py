@@ -96,7 +96,7 @@ class MemorySection(Section):
     )
     cache_text_encoder_outputs_to_disk: bool = setting(
         False,
-        help="Keep cached caption encodings on disk.",
+        help="Keep cached caption encodings on disk so the next run starts faster.",
         kohya="cache_text_encoder_outputs_to_disk",
         level="expert",
     )
@@ -189,7 +189,11 @@ class SamplesSection(Section):
         unit="epochs",
     )
     sample_every_n_steps: int | None = setting(
-        None, help="Render previews every N steps.", kohya="sample_every_n_steps", ge=1, unit="steps"
+        None,
+        help="Render previews every N steps (for long runs with few epochs).",
+        kohya="sample_every_n_steps",
+        ge=1,
+        unit="steps",
     )
     sample_at_first: bool = setting(
         False,
@@ -211,11 +215,15 @@ class SamplesSection(Section):
         lt=1.0,
     )
     validate_every_n_steps: int | None = setting(
-        None, help="Measure the validation loss every N steps.", kohya="validate_every_n_steps", level="expert", ge=1
+        None,
+        help="Measure the validation loss every N steps (a curve that shows overfitting).",
+        kohya="validate_every_n_steps",
+        level="expert",
+        ge=1,
     )
     validate_every_n_epochs: int | None = setting(
         None,
-        help="Measure the validation loss every N epochs.",
+        help="Measure the validation loss every N epochs (a curve that shows overfitting).",
         kohya="validate_every_n_epochs",
         level="expert",
         ge=1,
@@ -231,16 +239,19 @@ class LoggingSection(Section):
         kohya="log_with",
     )
     logging_dir: Path | None = setting(
-        None, help="Folder for TensorBoard logs.", kohya="logging_dir", level="advanced"
+        None, help="Folder for TensorBoard logs (with log_with = tensorboard).", kohya="logging_dir", level="advanced"
     )
     log_prefix: str | None = setting(
-        None, help="Text put before each log folder's name.", kohya="log_prefix", level="expert"
+        None, help="Text put before each log folder's name, to tell runs apart.", kohya="log_prefix", level="expert"
     )
     log_tracker_name: str | None = setting(
-        None, help="Project name shown in TensorBoard or W&B.", kohya="log_tracker_name", level="advanced"
+        None, help="Project name shown in TensorBoard or Weights & Biases.", kohya="log_tracker_name", level="advanced"
     )
     wandb_run_name: str | None = setting(
-        None, help="Name of this run in Weights & Biases.", kohya="wandb_run_name", level="advanced"
+        None,
+        help="Name of this run in Weights & Biases (empty = a generated name).",
+        kohya="wandb_run_name",
+        level="advanced",
     )
     wandb_api_key: str | None = setting(
         None,
@@ -286,16 +297,30 @@ class MultiGPUSection(Section):
         unit="GPUs",
     )
     num_machines: int = setting(
-        1, help="How many machines take part.", kohya=LORAKIT_ONLY, level="expert", ge=1, le=1024
+        1,
+        help="How many machines take part in multi-machine training (1 = just this one).",
+        kohya=LORAKIT_ONLY,
+        level="expert",
+        ge=1,
+        le=1024,
     )
     machine_rank: int = setting(
-        0, help="This machine's number (0 = the main one).", kohya=LORAKIT_ONLY, level="expert", ge=0
+        0,
+        help="This machine's number in multi-machine training (0 = the main one).",
+        kohya=LORAKIT_ONLY,
+        level="expert",
+        ge=0,
     )
     main_process_ip: str | None = setting(
-        None, help="Address of the main machine.", kohya=LORAKIT_ONLY, level="expert"
+        None, help="Network address of the main machine in multi-machine training.", kohya=LORAKIT_ONLY, level="expert"
     )
     main_process_port: int | None = setting(
-        None, help="Port of the main machine.", kohya=LORAKIT_ONLY, level="expert", ge=1, le=65535
+        None,
+        help="Network port of the main machine in multi-machine training.",
+        kohya=LORAKIT_ONLY,
+        level="expert",
+        ge=1,
+        le=65535,
     )
     ddp_timeout: int | None = setting(
         None,
@@ -306,12 +331,17 @@ class MultiGPUSection(Section):
         unit="minutes",
     )
     ddp_gradient_as_bucket_view: bool = setting(
-        False, help="A DDP memory saver.", kohya="ddp_gradient_as_bucket_view", level="expert"
+        False,
+        help="Multi-GPU (DDP): share gradient memory with communication buffers, saving some memory.",
+        kohya="ddp_gradient_as_bucket_view",
+        level="expert",
     )
     ddp_static_graph: bool = setting(
         False, help="A DDP speed-up for models whose graph never changes.", kohya="ddp_static_graph", level="expert"
     )
-    deepspeed: bool = setting(False, help="Use DeepSpeed.", kohya="deepspeed", level="expert")
+    deepspeed: bool = setting(
+        False, help="Use DeepSpeed to spread training memory over several GPUs.", kohya="deepspeed", level="expert"
+    )
     zero_stage: Literal[0, 1, 2, 3] = setting(
         2, help="DeepSpeed ZeRO stage: higher saves more memory.", kohya="zero_stage", level="expert"
     )

@@ -276,7 +276,7 @@ class OptimizerSection(Section):
     )
     loraplus_text_encoder_lr_ratio: float | None = setting(
         None,
-        help="LoRA+ ratio for the text encoder only.",
+        help="LoRA+ ratio for the text encoder only (overrides loraplus_lr_ratio there).",
         kohya="loraplus_text_encoder_lr_ratio",
         level="expert",
         gt=0.0,
@@ -294,4 +294,6 @@ class OptimizerSection(Section):
             return by_lower[v.lower()]
         close = difflib.get_close_matches(v, OPTIMIZERS, n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown optimizer {v!r}.{hint} Choose one of {', '.join(OPTIMIZERS)}, or a dotted class path")
+        raise ValueError(
+            f"unknown optimizer {v!r}.{hint} Choose one of {', '.join(OPTIMIZERS)}, or a dotted class path"
+        )

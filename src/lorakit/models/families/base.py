@@ -38,6 +38,11 @@ class Components:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def text_encoder_name_path(module_path: str) -> str:
+    """Kohya text-encoder names start at ``text_model`` (transformers 5's CLIPTextModel dropped that level)."""
+    return module_path if module_path.startswith("text_model.") else f"text_model.{module_path}"
+
+
 class ModelFamily:
     """Base class of the SD-style families; subclasses register in :mod:`lorakit.models.families`."""
 
@@ -87,7 +92,7 @@ class ModelFamily:
             )
         if train_text_encoder:
             for name, prefix in zip(self.text_encoder_names, self.text_encoder_prefixes, strict=True):
-                specs[name] = ComponentTargets(name, prefix, TEXT_ENCODER_BLOCKS)
+                specs[name] = ComponentTargets(name, prefix, TEXT_ENCODER_BLOCKS, name_path=text_encoder_name_path)
         return specs
 
     # -- encoding -----------------------------------------------------------------------------
@@ -113,7 +118,7 @@ class ModelFamily:
         out = encoder(ids.reshape(batch * chunks, length).to(encoder.device), output_hidden_states=True)
         hidden = out.hidden_states[layer]
         if final_norm:
-            hidden = encoder.text_model.final_layer_norm(hidden)
+            hidden = getattr(encoder, "text_model", encoder).final_layer_norm(hidden)
         pooled = getattr(out, "text_embeds", None)
         hidden = hidden.reshape(batch, chunks, length, -1)
         if chunks > 1:

@@ -72,7 +72,9 @@ def _dataset(workspace, name: str):
         raise ApiError("invalid", f"{name!r} is not a dataset name.", "Use the folder name under datasets/.")
     root = workspace.resolve_inside(f"datasets/{name}")
     if not root.is_dir():
-        raise ApiError("not_found", f"There is no dataset {name!r}.", "Create it or import images first.", field="name")
+        raise ApiError(
+            "not_found", f"There is no dataset {name!r}.", "Create it or import images first.", field="name"
+        )
     return root
 
 
@@ -108,19 +110,20 @@ def images_page(
     offset: int = Query(0, ge=0),
     limit: int = Query(200, ge=1, le=1000),
 ) -> ImagePage:
-    from lorakit.data.captions import caption_path_for, read_caption
+    from lorakit.data.captions import read_caption
 
     root = _dataset(workspace, name)
-    images = _listing(request).images(root)
+    entries = _listing(request).entries(root)
     items = []
-    for image in images[offset : offset + limit]:
-        rel = image.relative_to(root).as_posix()
+    for rel, caption_path in entries[offset : offset + limit]:
         try:
-            caption = read_caption(caption_path_for(image))
-            items.append(ImageItem(path=rel, caption=caption.text if caption.exists else None, version=caption.version))
+            caption = read_caption(caption_path)
+            text = caption.text if caption.exists else None
+            items.append({"path": rel, "caption": text, "version": caption.version, "caption_error": None})
         except Exception as error:  # one unreadable caption must not hide the page
-            items.append(ImageItem(path=rel, caption=None, version="", caption_error=str(error)))
-    return ImagePage(dataset=name, total=len(images), offset=offset, items=items)
+            items.append({"path": rel, "caption": None, "version": "", "caption_error": str(error)})
+    # Built as plain JSON: validating 200 items again through the response model would double the time.
+    return JSONResponse({"dataset": name, "total": len(entries), "offset": offset, "items": items})
 
 
 @router.get("/{name}/thumbnail", summary="An image's thumbnail (WebP, cached)", response_class=FileResponse)
@@ -218,17 +221,37 @@ def undo(name: str, body: UndoIn, workspace: WorkspaceDep) -> list[dict[str, Any
     ]
 
 
+class DedupIn(BaseModel):
+    threshold: int | None = Field(None, ge=0, le=64, description="How different two images may be (0 = identical).")
+    remove: bool = Field(False, description="Move all but one of each group (and their captions) to the trash.")
+
+
+class HealthIn(BaseModel):
+    resolution: int | None = Field(None, ge=64, le=4096)
+    trigger_word: str | None = Field(None, max_length=200)
+
+
 @router.post("/{name}/dedup", status_code=201, summary="Find near-duplicate images (a job)")
-def dedup(name: str, workspace: WorkspaceDep, runner: RunnerDep):
+def dedup(name: str, body: DedupIn, workspace: WorkspaceDep, runner: RunnerDep):
     _dataset(workspace, name)
-    return runner.submit("dedup", {"dataset": f"datasets/{name}"}, title=f"Find duplicates in {name}")
+    params = {"dataset": f"datasets/{name}", **body.model_dump(exclude_none=True)}
+    return runner.submit("dedup", params, title=f"Find duplicates in {name}")
+
+
+@router.post("/{name}/health", status_code=201, summary="Check the dataset's health (a job)")
+def health(name: str, body: HealthIn, workspace: WorkspaceDep, runner: RunnerDep):
+    _dataset(workspace, name)
+    params = {"dataset": f"datasets/{name}", **body.model_dump(exclude_none=True)}
+    return runner.submit("health", params, title=f"Check {name}")
 
 
 def _relative_report(data: Any, root) -> Any:
     """Paths in a core report, shown relative to the dataset (the API never shows the server's folders)."""
     prefix = str(root) + "/"
     if isinstance(data, dict):
-        return {(k.removeprefix(prefix) if isinstance(k, str) else k): _relative_report(v, root) for k, v in data.items()}
+        return {
+            (k.removeprefix(prefix) if isinstance(k, str) else k): _relative_report(v, root) for k, v in data.items()
+        }
     if isinstance(data, list | tuple):
         return [_relative_report(v, root) for v in data]
     if isinstance(data, str):

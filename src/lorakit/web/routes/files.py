@@ -169,7 +169,9 @@ def make_folder(body: PathBody, workspace: WorkspaceDep) -> Entry:
 
 def _check_name(name: str) -> str:
     if name in (".", "..") or any(c in name for c in "/\\\0") or name != name.strip():
-        raise ApiError("invalid", f"{name!r} cannot be a file name.", "Use a plain name without slashes.", field="name")
+        raise ApiError(
+            "invalid", f"{name!r} cannot be a file name.", "Use a plain name without slashes.", field="name"
+        )
     return name
 
 
@@ -216,7 +218,9 @@ def _trash_entry(workspace: Workspace, item) -> TrashEntry:
         original = Path(item.original_path).relative_to(workspace.root).as_posix()
     except ValueError:
         original = item.name
-    return TrashEntry(id=item.id, original_path=original, trashed_at=item.trashed_at, name=item.name, is_dir=item.is_dir)
+    return TrashEntry(
+        id=item.id, original_path=original, trashed_at=item.trashed_at, name=item.name, is_dir=item.is_dir
+    )
 
 
 @router.get("/trash", response_model=list[TrashEntry], summary="What is in the trash, newest first")
@@ -251,7 +255,10 @@ def upload_state(workspace: WorkspaceDep, path: str = PathQuery) -> UploadState:
     response_model=UploadState,
     summary="Upload one chunk of a file",
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
     },
 )
 async def upload_chunk(
@@ -271,7 +278,9 @@ async def upload_chunk(
         )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > min(CHUNK_LIMIT, total - offset):
-        raise ApiError("too_large", "This chunk is larger than allowed.", f"Send chunks of at most {CHUNK_LIMIT} bytes.")
+        raise ApiError(
+            "too_large", "This chunk is larger than allowed.", f"Send chunks of at most {CHUNK_LIMIT} bytes."
+        )
     target = workspace.resolve_inside(path)
     if target.is_dir() or (target.exists() and not overwrite):
         raise ApiError("conflict", f"{path!r} already exists.", "Upload under another name, or pass overwrite=true.")

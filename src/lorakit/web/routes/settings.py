@@ -54,3 +54,41 @@ def change_settings(body: SettingsChange, workspace: WorkspaceDep) -> dict:
         setattr(settings, name, value)
     workspace.save_settings(settings)
     return _public(workspace)
+
+
+class CredentialOut(BaseModel):
+    service: str
+    source: str | None = Field(description="Where the token comes from ('settings file', '$HF_TOKEN') or null.")
+    masked: str | None = Field(description="Enough of the token to recognise it, never enough to use it.")
+
+
+class TokenIn(BaseModel):
+    token: str = Field(min_length=8, max_length=512)
+
+
+@router.get("/credentials", response_model=list[CredentialOut], summary="Service tokens (masked)")
+def credentials() -> list[dict]:
+    from lorakit import credentials as creds
+
+    return [
+        {"service": s, "source": creds.token_source(s), "masked": creds.mask(creds.get_token(s))}
+        for s in creds.SERVICES
+    ]
+
+
+@router.put("/credentials/{service}", response_model=CredentialOut, summary="Save a service token")
+def set_credential(service: str, body: TokenIn) -> dict:
+    from lorakit import credentials as creds
+
+    creds.set_token(service, body.token.strip())
+    key = creds.service_name(service)
+    return {"service": key, "source": creds.token_source(key), "masked": creds.mask(creds.get_token(key))}
+
+
+@router.delete("/credentials/{service}", response_model=CredentialOut, summary="Forget a saved service token")
+def delete_credential(service: str) -> dict:
+    from lorakit import credentials as creds
+
+    creds.delete_token(service)
+    key = creds.service_name(service)
+    return {"service": key, "source": creds.token_source(key), "masked": creds.mask(creds.get_token(key))}

@@ -7,7 +7,8 @@ Client -> server (JSON text frames)::
     {"op": "jobs"}                                           # every job's state changes
     {"op": "ping"}
 
-Server -> client: ``{"type": "subscribed", "job_id", "job", "replayed"}``, ``{"type": "event", "job_id",
+Server -> client (a frame holds one message, or a JSON array of messages when several are waiting):
+``{"type": "subscribed", "job_id", "job"}``, ``{"type": "event", "job_id",
 "event": {"seq", "type", "data", "time"}}``, ``{"type": "job", "job"}`` on state changes,
 ``{"type": "resync", "job_id"}`` (too slow: subscribe again with your last seq), ``{"type": "error",
 "error": {...}}``, ``{"type": "pong"}``.
@@ -46,8 +47,13 @@ async def events_socket(websocket: WebSocket) -> None:
 
     async def pump() -> None:
         while True:
-            message = await subscriber.queue.get()
-            await websocket.send_text(json.dumps(message, default=str))
+            first = await subscriber.queue.get()
+            more = []
+            # A client that fell behind gets what is waiting in one frame (a JSON array): one send instead
+            # of hundreds lets it catch up, instead of falling further behind.
+            while len(more) < 500 and not subscriber.queue.empty():
+                more.append(subscriber.queue.get_nowait())
+            await websocket.send_text(f"[{first},{','.join(more)}]" if more else first)
             for job_id in list(subscriber.overflowed):
                 subscriber.overflowed.discard(job_id)
                 await websocket.send_text(json.dumps({"type": "resync", "job_id": job_id}))
@@ -66,17 +72,12 @@ async def events_socket(websocket: WebSocket) -> None:
                 job_id = str(message.get("job_id", ""))
                 try:
                     since = max(0, int(message.get("since") or 0))
-                    replayed = 0
                     job = await asyncio.to_thread(hub.runner.get, job_id)
-                    subscriber.put(
-                        {"type": "subscribed", "job_id": job_id, "job": json.loads(job.model_dump_json())}
-                    )
-                    replayed = hub.subscribe(subscriber, job_id, since)
+                    subscriber.put({"type": "subscribed", "job_id": job_id, "job": json.loads(job.model_dump_json())})
+                    hub.subscribe(subscriber, job_id, since)
                 except (LorakitError, ValueError, TypeError) as error:
                     info = error.to_dict() if isinstance(error, LorakitError) else {"message": str(error)}
                     subscriber.put(_error(info.get("code", "invalid"), info["message"], info.get("fix")))
-                    continue
-                del replayed
             elif op == "unsubscribe":
                 hub.unsubscribe(subscriber, str(message.get("job_id", "")))
             elif op == "jobs":

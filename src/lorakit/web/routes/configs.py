@@ -1,0 +1,159 @@
+"""Training configs and presets: list, read, save, delete, new from a preset, validate, explain, the
+form schema, and sd-scripts export/import. Configs live in the workspace's ``configs/`` as TOML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from lorakit.config import io as config_io  # noqa: F401 - an ImportError here leaves these routes out
+from lorakit.web.deps import WorkspaceDep, existing
+from lorakit.web.errors import ApiError
+from lorakit.workspace import confine_config
+
+router = APIRouter(prefix="/api/configs", tags=["configs"])
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$"
+
+
+class ConfigBody(BaseModel):
+    config: dict[str, Any] = Field(description="The config as JSON (the TOML's tables), e.g. {'network': {'dim': 16}}")
+
+
+class NewConfigBody(BaseModel):
+    preset: str | None = Field(None, max_length=100)
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted keys: {'network.dim': 32}.")
+
+
+class ImportKohyaBody(BaseModel):
+    paths: list[str] = Field(min_length=1, max_length=3, description="config.toml, dataset.toml, lorakit.toml")
+    name: str = Field(pattern=NAME, description="Save the imported config under this name.")
+
+
+def _file(workspace, name: str):
+    import re
+
+    if not re.match(NAME, name) or ".." in name:
+        raise ApiError(
+            "invalid", f"{name!r} is not a config name.", "Use letters, digits, spaces, _ - and .", field="name"
+        )
+    return workspace.configs / (name if name.endswith(".toml") else f"{name}.toml")
+
+
+def _as_json(cfg) -> dict[str, Any]:
+    from lorakit.config.io import config_to_dict
+
+    return config_to_dict(cfg)
+
+
+@router.get("", summary="Saved configs")
+def list_configs(workspace: WorkspaceDep) -> list[dict[str, Any]]:
+    return [
+        {"name": p.stem, "path": workspace.relative(p), "modified": p.stat().st_mtime}
+        for p in sorted(workspace.configs.glob("*.toml"))
+    ]
+
+
+@router.get("/presets", summary="Built-in and saved presets")
+def presets(workspace: WorkspaceDep) -> list[dict[str, Any]]:
+    from lorakit.config.presets import list_presets
+
+    out = []
+    for info in list_presets(workspace.configs / "presets"):
+        data = info.to_dict()
+        data.pop("path", None)  # the server's folders are not the client's business
+        out.append(data)
+    return out
+
+
+@router.get("/schema", summary="Every setting, grouped by section, for building forms")
+def form(level: str | None = Query(None, pattern="^(basic|advanced|expert)$")) -> dict[str, Any]:
+    from lorakit.config.schema_export import form_schema
+
+    schema = form_schema()
+    if level is None:
+        return schema
+    order = ("basic", "advanced", "expert")
+    keep = set(order[: order.index(level) + 1])
+    sections = [{**s, "fields": [f for f in s["fields"] if f["level"] in keep]} for s in schema["sections"]]
+    return {**schema, "sections": sections}
+
+
+@router.get("/explain/{name}", summary="Plain-words help on one setting")
+def explain(name: str) -> dict[str, Any]:
+    from lorakit.config.schema_export import explain as explain_field
+
+    return explain_field(name).to_dict()
+
+
+@router.post("/new", summary="A new config from a preset with changes (not saved)")
+def new(body: NewConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.presets import new_config
+
+    cfg = new_config(body.preset, body.overrides, user_folder=workspace.configs / "presets")
+    return {"config": _as_json(cfg)}
+
+
+@router.post("/validate", summary="Check a config: problems (must fix) and warnings (may ignore)")
+def validate(body: ConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.io import config_from_dict
+    from lorakit.config.validate import validate as check
+
+    cfg = confine_config(workspace, config_from_dict(body.config))
+    return check(cfg).to_dict()
+
+
+@router.get("/{name}", summary="A saved config")
+def read(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.io import load_config
+
+    path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
+    cfg = load_config(path, relative_to_file=False)
+    return {"name": path.stem, "config": _as_json(cfg), "toml": path.read_text(encoding="utf-8")}
+
+
+@router.put("/{name}", summary="Save a config (checked first; nothing is written when it is invalid)")
+def save(name: str, body: ConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.io import config_from_dict, save_config
+
+    cfg = config_from_dict(body.config)
+    confine_config(workspace, cfg)  # refuse paths outside the workspace before saving
+    path = save_config(cfg, _file(workspace, name))
+    return {"name": path.stem, "path": workspace.relative(path), "config": _as_json(cfg)}
+
+
+@router.delete("/{name}", summary="Move a saved config to the trash")
+def delete(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.trash import Trash
+
+    path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
+    return {"trashed": Trash(workspace.trash).move(path).id}
+
+
+@router.post("/{name}/export-kohya", summary="Write sd-scripts files (config.toml, dataset.toml) for a config")
+def export_kohya(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.io import load_config
+    from lorakit.config.kohya import export_kohya as export
+
+    path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
+    folder = workspace.outputs / "sd-scripts" / path.stem
+    written = export(load_config(path, relative_to_file=False), folder)
+    return {"folder": workspace.relative(folder), "files": [workspace.relative(p) for p in written]}
+
+
+@router.post("/import-kohya", summary="Make a config from sd-scripts TOML files in the workspace")
+def import_kohya(body: ImportKohyaBody, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.io import save_config
+    from lorakit.config.kohya import import_kohya as read_kohya
+
+    files = [existing(workspace, p, field="paths") for p in body.paths]
+    result = read_kohya(*files)
+    path = save_config(result.config, _file(workspace, body.name))
+    return {
+        "name": path.stem,
+        "path": workspace.relative(path),
+        "notes": result.notes,
+        "config": _as_json(result.config),
+    }
