@@ -102,12 +102,16 @@ def main() -> None:
         assert len(edit.result.changed) == len(paths) == len(undone.restored)
 
     ratio = (check_s + dedup_s) / decode_s
+    steps = report.steps.get("total_steps")
     rows = [
         ("images", f"{len(paths)}"),
         ("threads", f"{workers}"),
         ("generate dataset (not timed)", f"{generate_s:.1f} s"),
         ("reference: decode every image", f"{decode_s:.2f} s"),
-        ("health check", f"{check_s:.2f} s ({len(report.findings)} findings, {report.steps.get('total_steps')} steps)"),
+        (
+            "health check",
+            f"{check_s:.2f} s ({len(report.findings)} findings, {steps} steps)",
+        ),
         ("dedup (hashes cached by the check)", f"{dedup_s:.2f} s ({len(dedup.groups)} groups)"),
         ("(check + dedup) / decode", f"{ratio:.2f} (target <= {TARGET_RATIO})"),
         ("bulk tag edit, every caption", f"{edit_s:.3f} s (target < {TARGET_EDIT_S} s)"),

@@ -269,3 +269,25 @@ def test_missing_keys_mean_sd_scripts_defaults(tmp_path):
     assert cfg.memory.cache_latents is False and cfg.memory.attention == "none"
     assert cfg.dataset.train_data_dir == Path("/data/train") and cfg.dataset.resolution == (512, 640)
     assert cfg.optimizer.optimizer_type == "AdamW"
+
+
+@pytest.mark.parametrize(
+    ("files", "words"),
+    [
+        ({"config.toml": 'dataset_config = "gone.toml"\n'}, "does not exist"),
+        ({"config.toml": 'network_module = "networks.oft"\n'}, "not one lorakit trains"),
+        ({"config.toml": "network_dim = \n"}, "not valid TOML"),
+        ({"config.toml": "network_dim = 0\n"}, "network.dim"),
+        ({"a.toml": "x = 1\n", "b.toml": "y = 2\n"}, "Two config files"),
+    ],
+)
+def test_bad_sd_scripts_files_are_clear(files, words, tmp_path):
+    from lorakit.errors import ConfigError
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        import_kohya(*[tmp_path / name for name in files])
+    error = caught.value
+    assert words in " ".join([error.problem, error.fix or ""] + [i.problem for i in error.issues])
+    assert error.fix

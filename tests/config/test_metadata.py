@@ -130,3 +130,26 @@ def test_ss_datasets_from_a_dataset_config_run():
     assert subsets == [("ohwx", 8, "ohwx woman", False), ("reg", 1, "woman", True)]
     resolved = cfg.resolved_subsets()
     assert [r.flip_aug for r in resolved] == [False, True] and all(r.keep_tokens == 1 for r in resolved)
+
+
+@pytest.mark.parametrize("junk", ["", "abc", "[1,2]", '{"a": 1}', "1e999", "[", '[{"x": 1}]'])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ss_network_dim",
+        "ss_datasets",
+        "ss_dataset_dirs",
+        "ss_network_args",
+        "ss_text_encoder_lr",
+        "ss_optimizer",
+        "ss_resolution",
+        "ss_lr_scheduler",
+    ],
+)
+def test_damaged_metadata_never_crashes(key, junk):
+    try:
+        result = import_lora_metadata(METADATA | {key: junk})
+    except ConfigError as error:  # a value that cannot be a setting: named, with a fix
+        assert error.fix
+    else:
+        assert result.config.network.dim in (32, 4)

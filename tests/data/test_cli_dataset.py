@@ -63,7 +63,7 @@ def test_cli_flow(tmp_path, photos):
 
 
 def test_cli_tag_with_local_model(tmp_path):
-    from tests.tagging.conftest import build_tagger  # noqa: PLC0415
+    from tests.tagging.conftest import build_tagger
 
     model = build_tagger(tmp_path / "model")
     ds = tmp_path / "ds"

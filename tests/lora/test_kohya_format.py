@@ -90,8 +90,9 @@ def test_round_trip_into_a_fresh_network(tmp_path, tiny_sd1):
     other = load_model(tiny_sd1)
     fresh = build_network(other.trainable_parts(), other.lora_targets(True, True), settings)
     assert fresh.load_kohya_state_dict(load_lora_file(path).tensors) == sum(len(t) for t in network.targets.values())
+    want = network.kohya_state_dict(torch.float16)
     for key, value in fresh.kohya_state_dict(torch.float16).items():
-        torch.testing.assert_close(value, network.kohya_state_dict(torch.float16)[key])
+        torch.testing.assert_close(value, want[key])
 
 
 def test_starting_weights_with_another_alpha_keep_the_same_delta(tmp_path, tiny_sd1):

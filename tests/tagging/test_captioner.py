@@ -6,7 +6,28 @@ from PIL import Image
 from lorakit.data.journal import Journal
 from lorakit.tagging.captioner import CaptionSettings, caption_images, clean_caption, combine
 
-VOCAB = "[PAD] [UNK] [CLS] [SEP] [MASK] [DEC] a photo of cat dog red blue sitting on the table person with hat".split()
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "[DEC]",
+    "a",
+    "photo",
+    "of",
+    "cat",
+    "dog",
+    "red",
+    "blue",
+    "sitting",
+    "on",
+    "the",
+    "table",
+    "person",
+    "with",
+    "hat",
+]
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +80,14 @@ def test_caption_batched_written_and_undoable(tmp_path, tiny_blip):
     (tmp_path / "broken.png").write_bytes(b"nope")
     (tmp_path / "coffee.txt").write_text("1girl, cup")
     images = sorted(tmp_path.glob("*.png"))
-    settings = CaptionSettings(prefix="ohwx,", suffix="", mode="after_tags", batch_size=2, min_new_tokens=3, num_beams=1)
+    settings = CaptionSettings(
+        prefix="ohwx,", suffix="", mode="after_tags", batch_size=2, min_new_tokens=3, num_beams=1
+    )
     report = caption_images(tmp_path, images, tiny_blip, settings)
     assert set(report.skipped) == {str(tmp_path / "broken.png")}
     assert len(report.captioned) == 3
     # Batched generation equals one-at-a-time generation.
-    single = [
-        tiny_blip.caption([Image.open(tmp_path / n).convert("RGB")], settings)[0] for n in ("astronaut.png",)
-    ]
+    single = [tiny_blip.caption([Image.open(tmp_path / n).convert("RGB")], settings)[0] for n in ("astronaut.png",)]
     assert report.captioned[str(tmp_path / "astronaut.png")] == f"ohwx, {single[0]}"
     words = set(VOCAB)
     assert single[0] and set(single[0].split()) <= words

@@ -177,3 +177,46 @@ def test_character_mcut_floor():
     # MCut alone would put the threshold at 0.07 and take "a"; the 0.15 floor keeps weak guesses out.
     assert select_tags(np.array([0.12, 0.02, 0.01]), names, categories, settings, general_threshold=0.3) == []
     assert select_tags(np.array([0.5, 0.45, 0.01]), names, categories, settings, general_threshold=0.3) == ["a", "b"]
+
+
+def test_repo_id_goes_through_the_hub_cache(tmp_path, monkeypatch):
+    import shutil
+
+    import huggingface_hub
+
+    built = build_tagger(tmp_path / "built")
+    calls = []
+
+    def fake_download(repo_id, filename, **kwargs):
+        calls.append((repo_id, filename))
+        target = tmp_path / "hub" / repo_id.replace("/", "--") / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(built / filename, target)
+        return str(target)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    tagger = Tagger("SmilingWolf/wd-eva02-large-tagger-v3")
+    assert calls == [
+        ("SmilingWolf/wd-eva02-large-tagger-v3", "model.onnx"),
+        ("SmilingWolf/wd-eva02-large-tagger-v3", "selected_tags.csv"),
+    ]
+    assert tagger.default_threshold == 0.53
+
+    def offline(repo_id, filename, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    with pytest.raises(ModelError, match="Could not download"):
+        Tagger("SmilingWolf/other-tagger")
+
+
+def test_gpu_without_gpu_runtime_is_explained(monkeypatch):
+    from lorakit.tagging import providers
+
+    monkeypatch.setattr(providers, "gpu_present", lambda: "nvidia")
+    chosen, note = providers.choose_providers()
+    assert chosen[-1] == "CPUExecutionProvider"
+    if chosen[0] == "CPUExecutionProvider":
+        assert "onnxruntime-gpu" in note and "GPU" in note
+    with pytest.raises(ModelError, match="cannot use"):
+        providers.choose_providers(["NoSuchExecutionProvider"])

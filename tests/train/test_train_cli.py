@@ -31,6 +31,8 @@ def test_train_cli_writes_the_run_folder_and_a_loadable_lora(tmp_path, tiny_conf
         output__save_last_n_epochs=2,
         network__dim=4,
         network__alpha=2.0,
+        samples__sample_prompts=["kitbot, robot cat --w 64 --h 64 --s 2 --d 3 --ss ddim"],
+        samples__sample_every_n_epochs=1,
     )
     config_path = save_config(cfg, tmp_path / "train.toml")
     run_dir = tmp_path / "run"
@@ -42,11 +44,14 @@ def test_train_cli_writes_the_run_folder_and_a_loadable_lora(tmp_path, tiny_conf
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "config.toml",
         "events.jsonl",
+        "samples",
         "state",
         "tiny-step00000004.safetensors",
         "tiny-step00000006.safetensors",
         "tiny.safetensors",
     ]
+    # A preview after each epoch (steps 4 and 8).
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["tiny_000004_00.png", "tiny_000008_00.png"]
     assert sorted(p.name for p in (run_dir / "state").iterdir()) == ["latest.json", "step-00000006"]
     assert sorted(p.name for p in (run_dir / "state" / "step-00000006").iterdir()) == [
         "network.safetensors",

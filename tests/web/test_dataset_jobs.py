@@ -46,5 +46,5 @@ def test_zip_import_then_dedup_and_health(client, runner, workspace):
     assert len(groups) == 1
     assert groups[0]["keeper"].endswith("a.png") and [p[-5:] for p in groups[0]["duplicates"]] == ["b.png"]
     assert health.state == "completed", health.error
-    assert str(workspace.root) not in str(health.result)
+    assert str(workspace.root) not in str(health.result), health.result
     assert any(e["type"] == "progress" for e in client.get(f"/api/jobs/{health.id}/events").json())

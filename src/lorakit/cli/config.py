@@ -25,8 +25,7 @@ def register(app: typer.Typer) -> None:
 
 def _overrides(pairs: list[str] | None) -> dict:
     """``["network.dim=32", "learning.lr_scheduler=cosine"]`` -> ``{"network.dim": 32, ...}`` (TOML values)."""
-    import tomllib
-
+    from lorakit.config.io import tomllib
     from lorakit.errors import ConfigError
 
     values: dict = {}

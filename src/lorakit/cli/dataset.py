@@ -123,7 +123,9 @@ def check_command(
         print_json({**report.to_dict(), "fixes": [f.to_dict() for f in fixes]})
         return
     for result in fixes:
-        typer.echo(f"Fix {result.fix_id}: {result.message}" + (" (undo: lorakit dataset undo)" if result.journal_id else ""))
+        typer.echo(
+            f"Fix {result.fix_id}: {result.message}" + (" (undo: lorakit dataset undo)" if result.journal_id else "")
+        )
     typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)
@@ -133,7 +135,9 @@ def check_command(
 def dedup_command(
     folder: Path = FOLDER,
     threshold: int = typer.Option(6, help="How different two images may be and still count as duplicates (0-64)."),
-    remove: bool = typer.Option(False, "--remove", help="Move all but the suggested keeper of each group to the trash."),
+    remove: bool = typer.Option(
+        False, "--remove", help="Move all but the suggested keeper of each group to the trash."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Find near-duplicate images (perceptual hashes); optionally move the extras to the restorable trash."""
@@ -146,7 +150,9 @@ def dedup_command(
     if as_json:
         print_json({**report.to_dict(), "trashed": [m.to_dict() for m in moved]})
         return
-    typer.echo(f"{report.images} images, {len(report.groups)} groups of near-duplicates ({report.duplicate_count} extra).")
+    typer.echo(
+        f"{report.images} images, {len(report.groups)} groups of near-duplicates ({report.duplicate_count} extra)."
+    )
     for group in report.groups:
         typer.echo(f"  keep {group.keeper.name}: " + ", ".join(p.name for p in group.duplicates))
     if moved:
@@ -211,7 +217,9 @@ def tag_command(
     if as_json:
         print_json(report.to_dict())
         return
-    typer.echo(f"Tagged {len(report.tagged)} images ({report.images_per_second} images/s); skipped {len(report.skipped)}.")
+    typer.echo(
+        f"Tagged {len(report.tagged)} images ({report.images_per_second} images/s); skipped {len(report.skipped)}."
+    )
     _show_skipped(report.skipped)
 
 
@@ -243,7 +251,7 @@ def caption_command(
     as_json: bool = JSON,
 ) -> None:
     """Write sentence captions with a transformers model (BLIP, Florence-2, ...). Undoable."""
-    from lorakit.tagging.captioner import CaptionSettings, Captioner, caption_images
+    from lorakit.tagging.captioner import Captioner, CaptionSettings, caption_images
 
     settings = CaptionSettings(prefix=prefix, suffix=suffix, mode=mode, prompt=prompt, batch_size=batch_size)
     captioner = Captioner(model, trust_remote_code=trust_remote_code)
@@ -279,7 +287,12 @@ def undo_command(
         return
     results = journal.undo(count, force=force)
     if as_json:
-        print_json([{"id": r.entry.id, "restored": len(r.restored), "conflicts": [str(p) for p in r.conflicts]} for r in results])
+        print_json(
+            [
+                {"id": r.entry.id, "restored": len(r.restored), "conflicts": [str(p) for p in r.conflicts]}
+                for r in results
+            ]
+        )
         return
     if not results:
         typer.echo("Nothing to undo.")

@@ -41,9 +41,7 @@ class ProgressRenderer:
                 self.task = self.bar.add_task("training", total=d["total_steps"], loss="-", speed="")
             avg = d.get("avg_loss")
             speed = f"{d['it_s']:.2f} it/s" if d.get("it_s") else ""
-            self.bar.update(
-                self.task, completed=d["step"], loss=f"{avg:.4f}" if avg is not None else "-", speed=speed
-            )
+            self.bar.update(self.task, completed=d["step"], loss=f"{avg:.4f}" if avg is not None else "-", speed=speed)
         elif event.type == "status":
             if d.get("state") in ("completed", "failed", "stopped") and self.task is not None:
                 self.bar.stop()
@@ -93,7 +91,9 @@ def train(
         result = _run(lambda emitter: resume_run(resume, emitter))
     else:
         if config is None:
-            raise ConfigError("No config given.", "Run `lorakit train my-config.toml`, or `lorakit demo` to try it out.")
+            raise ConfigError(
+                "No config given.", "Run `lorakit train my-config.toml`, or `lorakit demo` to try it out."
+            )
         from lorakit.config.io import load_config
         from lorakit.train.run import train as train_run
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,9 +30,14 @@ class FieldSpec:
     name: str  # "dim"
     info: FieldInfo
 
-    @property
+    @cached_property
     def meta(self) -> dict[str, Any]:
         return meta_of(self.info)
+
+    @cached_property
+    def default(self) -> Any:
+        """The default value (a fresh one from a factory, computed once: treat it as read-only)."""
+        return None if self.info.is_required() else self.info.get_default(call_default_factory=True)
 
     @property
     def kohya(self) -> str | None:
@@ -81,9 +86,10 @@ def all_fields() -> tuple[FieldSpec, ...]:
     return tuple(specs)
 
 
-def top_fields() -> list[FieldSpec]:
+@lru_cache(maxsize=1)
+def top_fields() -> tuple[FieldSpec, ...]:
     """The settings of TrainConfig without the per-subset ones."""
-    return [s for s in all_fields() if not s.path.startswith(SUBSET_PREFIX)]
+    return tuple(s for s in all_fields() if not s.path.startswith(SUBSET_PREFIX))
 
 
 @lru_cache(maxsize=1)

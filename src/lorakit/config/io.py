@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import tomli_w
-import tomllib
 from pydantic import ValidationError
 
 from lorakit.config.catalog import SUBSET_PREFIX, all_fields
@@ -22,6 +22,11 @@ from lorakit.config.migrate import migrate
 from lorakit.config.schema import TrainConfig
 from lorakit.errors import ConfigError
 from lorakit.fileio import atomic_write_text
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser as the tomli package
+    import tomli as tomllib  # type: ignore[no-redef]
 
 log = logging.getLogger(__name__)
 
@@ -66,36 +71,43 @@ def config_from_dict(data: dict[str, Any], *, source: str = "The config") -> Tra
         raise_invalid(error, source)
 
 
-def _path_specs() -> list[str]:
-    return [s.path for s in all_fields() if "Path" in str(s.info.annotation)]
-
-
-def _resolve_relative(cfg: TrainConfig, base: Path) -> TrainConfig:
-    """Relative paths in a file mean 'next to this file', so a config works from any current folder."""
-    data = cfg.model_dump()
-    for path in _path_specs():
-        if path.startswith(SUBSET_PREFIX):
-            name = path.rsplit(".", 1)[1]
-            for subset in data["dataset"]["subsets"]:
-                subset[name] = _rebase(subset[name], base)
-            continue
-        section, name = path.split(".") if "." in path else ("", path)
-        table = data[section] if section else data
-        table[name] = _rebase(table[name], base)
-    for name in ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae"):
-        # Model fields may also be Hugging Face ids ("org/name"): rebase only what exists next to the file.
-        value = data["model"][name]
-        if value and not Path(value).expanduser().is_absolute() and (base / value).exists():
-            data["model"][name] = str(base / value)
-    return TrainConfig.model_validate(data)
+@lru_cache(maxsize=1)
+def _path_fields() -> dict[str, tuple[str, ...]]:
+    """Section -> names of its fields that hold paths (``"subsets"`` for the subsets' image_dir)."""
+    found: dict[str, list[str]] = {}
+    for spec in all_fields():
+        if "Path" in str(spec.info.annotation) and not spec.path.startswith(SUBSET_PREFIX):
+            found.setdefault(spec.section, []).append(spec.name)
+    return {section: tuple(names) for section, names in found.items()}
 
 
 def _rebase(value: Any, base: Path) -> Any:
     if isinstance(value, Path):
-        return value if value.is_absolute() else base / value
+        return value if value.expanduser().is_absolute() else base / value
     if isinstance(value, list):
         return [_rebase(v, base) for v in value]
     return value
+
+
+def _resolve_relative(cfg: TrainConfig, base: Path) -> TrainConfig:
+    """Relative paths in a file mean 'next to this file', so a config works from any current folder."""
+    sections: dict[str, Any] = {}
+    for section, names in _path_fields().items():
+        table = getattr(cfg, section)
+        update = {name: _rebase(getattr(table, name), base) for name in names}
+        if section == "dataset":
+            update["subsets"] = [
+                s.model_copy(update={"image_dir": _rebase(s.image_dir, base)}) for s in cfg.dataset.subsets
+            ]
+        sections[section] = table.model_copy(update=update)
+    model_update = {}
+    for name in ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae"):
+        # Model fields may also be Hugging Face ids ("org/name"): rebase only what exists next to the file.
+        value = getattr(cfg.model, name)
+        if value and not Path(value).expanduser().is_absolute() and (base / value).exists():
+            model_update[name] = str(base / value)
+    sections["model"] = cfg.model.model_copy(update=model_update)
+    return cfg.model_copy(update=sections)
 
 
 def load_config(path: str | os.PathLike, *, relative_to_file: bool = True) -> TrainConfig:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lorakit.config.schema import TrainConfig
+from lorakit.errors import ConfigError
 
 # sd-scripts' script for each family (written as a comment at the top of config.toml).
 SCRIPTS = {
@@ -249,10 +250,16 @@ def parse_arg_value(text: str) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def parse_args_list(items: Any) -> dict[str, Any]:
+def parse_args_list(items: Any, key: str = "network_args") -> dict[str, Any]:
     """``["k=v", ...]`` (or one space-separated string) -> ``{k: v}``."""
     if isinstance(items, str):
         items = items.split()
+    if not isinstance(items, list):
+        raise ConfigError(
+            f"{key} = {items!r} is not a list of key=value texts.",
+            f'Write it like {key} = ["conv_dim=8", "conv_alpha=4"].',
+            field=key,
+        )
     parsed: dict[str, Any] = {}
     for item in items or []:
         key, sep, value = str(item).partition("=")

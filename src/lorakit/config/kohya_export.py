@@ -7,6 +7,7 @@ or a secret that is never written; tests/config/test_kohya_coverage.py checks th
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def _should_write(path: str, value: Any, default: Any) -> bool:
 
 
 def _default(spec: FieldSpec) -> Any:
-    return spec.info.get_default(call_default_factory=True)
+    return spec.default
 
 
 def _value(cfg: TrainConfig, spec: FieldSpec) -> Any:
@@ -247,13 +248,18 @@ _PLACED_AFTER = {
 }
 
 
-def _ordered(out: dict[str, Any]) -> dict[str, Any]:
-    """config.toml keys in the order of the sections (model, output, dataset, ...), for people reading it."""
+@lru_cache(maxsize=1)
+def _positions() -> dict[str, float]:
     specs = top_fields()
     position: dict[str, float] = {spec.kohya: i for i, spec in reversed(list(enumerate(specs))) if spec.kohya}
     by_path = {spec.path: i for i, spec in enumerate(specs)}
-    position |= {key: by_path[path] + 0.5 for key, path in _PLACED_AFTER.items()}
-    return dict(sorted(out.items(), key=lambda item: position.get(item[0], len(specs))))
+    return position | {key: by_path[path] + 0.5 for key, path in _PLACED_AFTER.items()}
+
+
+def _ordered(out: dict[str, Any]) -> dict[str, Any]:
+    """config.toml keys in the order of the sections (model, output, dataset, ...), for people reading it."""
+    position = _positions()
+    return dict(sorted(out.items(), key=lambda item: position.get(item[0], len(position))))
 
 
 def _dataset(cfg: TrainConfig, out: dict[str, Any], extra: dict[str, Any], dataset_config: str) -> dict | None:

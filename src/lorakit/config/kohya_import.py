@@ -39,6 +39,24 @@ _NOT_SETTINGS = frozenset(
 )
 
 
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{where} = {value!r} should be a table.", f"Write [{where}] with settings under it.", field=where
+        )
+    return value
+
+
+def _tables(value: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ConfigError(
+            f"{where} should be a list of tables.",
+            f"Write each one as [[{where}]] with its settings under it.",
+            field=where,
+        )
+    return value
+
+
 def flatten(config: dict[str, Any]) -> dict[str, Any]:
     """sd-scripts reads every ``[table]`` of config.toml as top-level arguments; so do we."""
     args = {key: value for key, value in config.items() if not isinstance(value, dict)}
@@ -66,7 +84,7 @@ def _network(args: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> No
     module = args.pop("network_module", "networks.lora")
     if module == k.FLUX_LORA_MODULE:  # the family was read from it already
         module = "networks.lora"
-    net_args = k.parse_args_list(args.pop("network_args", []))
+    net_args = k.parse_args_list(args.pop("network_args", []), "network_args")
     algo = str(net_args.pop("algo", "lora")).lower() if module == k.LYCORIS else None
     dora = bool(net_args.pop("dora_wd", False)) if module == k.LYCORIS else False
     found = None
@@ -104,7 +122,7 @@ def _optimizer(args: dict[str, Any], tree: dict[str, Any]) -> None:
         name = name or "Lion"
     if name:
         _put(tree, "optimizer.optimizer_type", k.OPTIMIZER_FROM_KOHYA.get(name.lower(), name))
-    opt_args = k.parse_args_list(args.pop("optimizer_args", []))
+    opt_args = k.parse_args_list(args.pop("optimizer_args", []), "optimizer_args")
     for field_name in k.OPTIMIZER_ARGS:
         if field_name in opt_args:
             _put(tree, f"optimizer.{field_name}", opt_args.pop(field_name))
@@ -117,8 +135,8 @@ def _dataset_from_toml(
 ) -> None:
     # sd-scripts looks a dataset option up in the subset, its [[datasets]], [general], and last in the
     # training arguments (config.toml): those are the bottom layer here too.
-    general = fallback | dict(dataset.get("general", {}))
-    datasets = list(dataset.get("datasets", []))
+    general = fallback | _table(dataset.get("general", {}), "general")
+    datasets = _tables(dataset.get("datasets", []), "datasets")
     if not datasets:
         raise ConfigError(
             "The dataset TOML has no [[datasets]] table.",
@@ -143,7 +161,7 @@ def _dataset_from_toml(
     subsets = []
     for table in datasets:
         own = {key: value for key, value in table.items() if key not in ("subsets",)}
-        for raw in table.get("subsets", []):
+        for raw in _tables(table.get("subsets", []), "datasets.subsets"):
             subset = dict(raw)
             for name in _SUBSET_OPTIONS:
                 # A [[datasets]] value that differs from [general] applies to its subsets.
@@ -172,7 +190,7 @@ def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[
     flux_keys = any(key in args for key in ("ae", "t5xxl", "clip_l"))
     if family == "auto" and (flux_keys or args.get("network_module") == k.FLUX_LORA_MODULE):
         family = "flux"
-    family = (lorakit or {}).get("model", {}).get("family", family)
+    family = _table((lorakit or {}).get("model", {}), "model").get("family", family)
     for path, value in k.KOHYA_DEFAULTS.items():
         if path not in k.FLUX_ONLY or family == "flux":  # other scripts have no Flux arguments at all
             _put(tree, path, value)
@@ -191,7 +209,7 @@ def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[
     if te_lr is not None:
         _put(tree, "learning.text_encoder_lr", te_lr)
     if "lr_scheduler_args" in args:
-        _put(tree, "learning.lr_scheduler_args", k.parse_args_list(args.pop("lr_scheduler_args")))
+        _put(tree, "learning.lr_scheduler_args", k.parse_args_list(args.pop("lr_scheduler_args"), "lr_scheduler_args"))
     if "lr_scheduler" in args:
         _put(tree, "learning.lr_scheduler", args.pop("lr_scheduler"))
     _optimizer(args, tree)
@@ -238,6 +256,8 @@ def build(config: dict[str, Any], dataset: dict[str, Any] | None, lorakit: dict[
         lorakit = dict(lorakit)
         names = lorakit.pop("subset_names", None)
         unset = lorakit.pop("unset", [])
+        if not isinstance(names, (list, type(None))) or not isinstance(unset, list):
+            raise ConfigError("lorakit.toml is damaged (subset_names or unset).", "Export again from lorakit.")
         tree = deep_merge(tree, lorakit)
         for path in unset:  # values sd-scripts needed spelled out that lorakit leaves empty
             _put(tree, path, None)
@@ -277,6 +297,12 @@ def read(*paths: str | os.PathLike) -> k.ImportResult:
         named = Path(str(config["dataset_config"])).expanduser()
         if not named.is_absolute() and config_path is not None:
             named = config_path.parent / named
+        if not named.is_file():
+            raise ConfigError(
+                f"config.toml names dataset_config = {str(config['dataset_config'])!r}, but {named} does not exist.",
+                "Give the dataset TOML too (lorakit config import config.toml dataset.toml), or fix dataset_config.",
+                field="dataset_config",
+            )
         found["dataset"] = (named, read_toml(named))
     if "lorakit" not in found and config_path is not None and (config_path.parent / "lorakit.toml").is_file():
         found["lorakit"] = (config_path.parent / "lorakit.toml", read_toml(config_path.parent / "lorakit.toml"))

@@ -256,7 +256,7 @@ def build(metadata: dict[str, str]) -> k.ImportResult:
             continue
         try:
             args[name] = parse(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             notes.append(f"{key} = {text!r} could not be read and was skipped.")
 
     version = metadata.get("ss_base_model_version", "")

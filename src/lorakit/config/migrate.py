@@ -71,7 +71,10 @@ def migrate(data: RawConfig, *, source: str = "this config") -> tuple[RawConfig,
             field="config_version",
         )
     notes = []
-    data = copy.deepcopy(data)
+    if version < CONFIG_VERSION:
+        data = copy.deepcopy(data)  # migrations edit in place; the caller's dict stays as it was
+    else:
+        data = dict(data)
     while version < CONFIG_VERSION:
         what, step = MIGRATIONS[version]
         data = step(data)

@@ -1,12 +1,13 @@
 """Near-duplicate images: perceptual hashes, grouping by Hamming distance, a suggested keeper per group.
 
-Hashes (imagehash's pHash and dHash, 64 bits each, the same bits computed faster) are computed in a thread pool (Pillow decodes and
-resizes outside the GIL) and cached in ``<dataset>/.lorakit/hashes.json`` by path, size and mtime, so a
-second look at 10,000 images takes no decoding. The health check fills the same cache while it decodes.
+Hashes (imagehash's pHash and dHash, 64 bits each, the same bits computed faster) are computed in a
+thread pool (Pillow decodes and resizes outside the GIL) and cached in
+``<dataset>/.lorakit/hashes.json`` by path, size and mtime, so a second look at 10,000 images takes no
+decoding. The health check fills the same cache while it decodes.
 
 Grouping uses a BK-tree (a metric tree over Hamming distance): each image asks only for neighbours
-within the threshold, which visits a small part of the tree instead of comparing every pair.
-Removing duplicates moves them (and their captions) to the restorable trash; nothing is deleted.
+within the threshold, which visits a small part of the tree instead of comparing every pair. Removing
+duplicates moves them (and their captions) to the restorable trash; nothing is deleted.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class HashCache:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).expanduser().resolve()
+        self._prefixes = (os.path.abspath(Path(root).expanduser()) + os.sep, str(self.root) + os.sep)
         self.path = self.root / CACHE_FILE
         self._lock = threading.Lock()
         self._dirty = False
@@ -104,10 +106,12 @@ class HashCache:
             self._data = {}
 
     def _key(self, path: Path) -> str:
-        try:
-            return Path(path).resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            return str(Path(path).resolve())
+        # String prefixes, not resolve(): a realpath() per file is a measurable part of a 10,000-image check.
+        absolute = os.path.abspath(path)
+        for prefix in self._prefixes:
+            if absolute.startswith(prefix):
+                return absolute[len(prefix) :].replace(os.sep, "/")
+        return os.path.realpath(path)
 
     def get(self, path: Path) -> ImageHashes | None:
         try:

@@ -3,9 +3,10 @@
 The journal lives in ``<dataset>/.lorakit/journal/``, one JSON file per edit. An entry is made durable
 *before* any caption changes (state ``writing``) and marked ``done`` after the files are synced, so a
 crash mid-edit can still be undone, half-written files included. That is what lets bulk edits write
-captions in place (fast) instead of one temp file and rename per caption (slow on ext4). :meth:`Journal.undo` puts the old
-bytes back byte for byte (or removes a caption the edit created). A file changed again after the edit
-(by hand, by another tool) is not overwritten: undo reports it as a conflict unless forced.
+captions in place (fast) instead of one temp file and rename per caption (slow on ext4).
+:meth:`Journal.undo` puts the old bytes back byte for byte (or removes a caption the edit created). A
+file changed again after the edit (by hand, by another tool) is not overwritten: undo reports it as a
+conflict unless forced.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lorakit.errors import DatasetError
 from lorakit.fileio import atomic_write_text
 
 JOURNAL_FOLDER = Path(".lorakit") / "journal"
+KEEP_ENTRIES = 200  # older edits are forgotten (a caption editor saving every keystroke must not fill a disk)
 
 
 @dataclass
@@ -144,6 +146,7 @@ class Journal:
                 overwrite_in_place(path, new)
             sync_files([path for path, _, _ in plan])
             self._save(entry, "done")
+            self._prune()
             return EditResult(entry, [path for path, _, _ in plan], conflicts)
 
     def _save(self, entry: JournalEntry, state: str) -> None:
@@ -157,6 +160,11 @@ class Journal:
             "files": entry.files,
         }
         atomic_write_text(self.folder / f"{entry.id}.json", json.dumps(data, ensure_ascii=False))
+
+    def _prune(self) -> None:
+        names = sorted(p.name for p in self.folder.glob("*.json"))  # ids start with a timestamp
+        for name in names[:-KEEP_ENTRIES]:
+            (self.folder / name).unlink(missing_ok=True)
 
     def entries(self) -> list[JournalEntry]:
         """Recorded edits, newest first."""

@@ -58,8 +58,8 @@ def workspace_relative(data, root: Path):
         return [workspace_relative(v, root) for v in data]
     if isinstance(data, Path):
         data = str(data)
-    if isinstance(data, str) and data.startswith(prefix):
-        return data[len(prefix) :].lstrip("/")
+    if isinstance(data, str) and prefix in data:
+        return "" if data == prefix else data.replace(prefix + "/", "")
     return data
 
 

@@ -119,7 +119,7 @@ def _longest_prefix(path: str, table: Mapping[str, str]) -> str | None:
 
 
 def sdxl_unet_to_sgm(module_path: str, unet_config: Mapping[str, Any]) -> str:
-    """Map a diffusers SDXL UNet module path to its SGM path (``down_blocks.1.attentions.0.x`` → ``input_blocks.4.1.x``)."""
+    """A diffusers SDXL UNet module path as its SGM path: ``down_blocks.1.attentions.0.x`` → ``input_blocks.4.1.x``."""
     if module_path in _TOP_LEVEL:
         return _TOP_LEVEL[module_path]
     to_sgm, _ = _block_tables(unet_config)

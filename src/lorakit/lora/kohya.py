@@ -168,7 +168,9 @@ def save_peft_folder(network, folder: str | os.PathLike) -> Path:
 
     state = {}
     for name, model in network.components.items():
-        prefix = "unet" if name == "unet" else {"te": "text_encoder", "te1": "text_encoder", "te2": "text_encoder_2"}[name]
+        prefix = (
+            "unet" if name == "unet" else {"te": "text_encoder", "te1": "text_encoder", "te2": "text_encoder_2"}[name]
+        )
         for key, value in get_peft_model_state_dict(model).items():
             state[f"{prefix}.{key}"] = value.detach().cpu().contiguous()
     folder = Path(folder)

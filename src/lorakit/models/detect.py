@@ -115,7 +115,8 @@ def detect(path: str | os.PathLike) -> ModelInfo:
         # Not zip or pickle magic, but a pickle-style name: still refuse to guess further.
         return _pickle_info(p, magic, base)
     header = read_header(p)
-    return describe_weights(header.tensors, header.metadata, ModelInfo(**base, kind="unknown", format="safetensors"))
+    info = ModelInfo(**base, kind="unknown", format="safetensors")
+    return describe_weights(header.tensors, header.metadata, info, header.params_by_dtype)
 
 
 def _pickle_info(p: Path, magic: bytes, base: dict) -> ModelInfo:
@@ -253,13 +254,20 @@ def _prediction(info: ModelInfo, tensors: dict[str, TensorEntry]) -> None:
         )
 
 
-def describe_weights(tensors: dict[str, TensorEntry], metadata: dict[str, str], info: ModelInfo) -> ModelInfo:
-    """Fill ``info`` from a header's tensors and metadata (shared by files and diffusers components)."""
+def describe_weights(
+    tensors: dict[str, TensorEntry],
+    metadata: dict[str, str],
+    info: ModelInfo,
+    params_by_dtype: dict[str, int] | None = None,
+) -> ModelInfo:
+    """Fill ``info`` from a header's tensors and metadata (``params_by_dtype`` when the header counted them)."""
     info.metadata = dict(metadata)
     info.tensors = len(tensors)
-    raw: Counter[str] = Counter()
-    for entry in tensors.values():
-        raw[entry.dtype] += math.prod(entry.shape)
+    raw = params_by_dtype
+    if raw is None:
+        raw = {}
+        for entry in tensors.values():
+            raw[entry.dtype] = raw.get(entry.dtype, 0) + math.prod(entry.shape)
     by_dtype: Counter[str] = Counter()
     for dtype, count in raw.items():
         by_dtype[PRECISION_NAMES.get(dtype, dtype.lower())] += count

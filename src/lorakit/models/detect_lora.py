@@ -7,17 +7,14 @@ knew; key heuristics cover files written by tools that keep no metadata.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 
 from lorakit.models.header import TensorEntry
 
-# Name fragments that only appear in adapter files (kohya, LyCORIS, diffusers/peft layouts). They are
-# searched in all tensor names joined by newlines: a few C-level substring scans, not a loop per name.
+# Name fragments that only appear in adapter files (kohya, LyCORIS, diffusers/peft layouts).
 ADAPTER_FRAGMENTS = (
-    "\nlora_unet_",
-    "\nlora_te",
-    "\nlycoris_",
     ".lora_down.",
     ".lora_up.",
     ".lora_A.",
@@ -29,8 +26,11 @@ ADAPTER_FRAGMENTS = (
     ".oft_blocks",
     ".oft_diag",
     ".dora_scale",
-    ".diff\n",
 )
+ADAPTER_PREFIXES = ("lora_unet_", "lora_te", "lycoris_")
+# An adapter file holds adapter tensors only (plus at most a few bundled embeddings), and a full model none,
+# so the first few hundred names decide: scanning all of a 2,500-tensor checkpoint would cost milliseconds.
+_SAMPLE = 256
 
 # ss_base_model_version (sd-scripts) and modelspec.architecture values -> (family, variant, prediction)
 _BASE_VERSIONS = {
@@ -56,8 +56,10 @@ _BASE_VERSIONS = {
 
 def is_adapter(keys) -> bool:
     """True when tensor names look like a LoRA/LyCORIS adapter rather than full weights."""
-    names = "\n" + "\n".join(keys) + "\n"
-    return any(fragment in names for fragment in ADAPTER_FRAGMENTS)
+    for key in itertools.islice(keys, _SAMPLE):
+        if key.startswith(ADAPTER_PREFIXES) or key.endswith(".diff") or any(f in key for f in ADAPTER_FRAGMENTS):
+            return True
+    return False
 
 
 def network_type(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> tuple[str, str]:

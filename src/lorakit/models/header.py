@@ -69,6 +69,7 @@ class SafetensorsHeader:
     tensors: dict[str, TensorEntry] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    params_by_dtype: dict[str, int] = field(default_factory=dict)  # safetensors dtype name -> element count
 
     @property
     def data_start(self) -> int:
@@ -91,6 +92,7 @@ def parse_header(raw_json: bytes, header_len: int, data_len: int | None, name: s
     if not isinstance(raw, dict):
         raise _bad(name, "its header is not a JSON object")
     header = SafetensorsHeader(header_len=header_len, raw=raw)
+    counts = header.params_by_dtype
     for key, value in raw.items():
         if key == "__metadata__":
             if isinstance(value, dict):
@@ -107,6 +109,8 @@ def parse_header(raw_json: bytes, header_len: int, data_len: int | None, name: s
         if data_len is not None and (end > data_len or start > end):
             raise _bad(name, f"tensor {key!r} points past the end of the file (it is truncated)")
         header.tensors[key] = TensorEntry(dtype, tuple(shape), start, end)
+        # Counted here, in the one pass over all tensors, rather than in a second loop later.
+        counts[dtype] = counts.get(dtype, 0) + math.prod(shape)
     return header
 
 

@@ -24,7 +24,6 @@ import re
 import shutil
 import threading
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +36,10 @@ from lorakit.fileio import atomic_write_text
 from lorakit.hub.civitai import TOKEN_FIX
 from lorakit.models.hashes import sha256_file
 from lorakit.models.links import RemoteFile
+from lorakit.models.ranges import CONTENT_RANGE, ParallelRanges, Restart, Retry
 
 log = logging.getLogger(__name__)
 _HTML_START = re.compile(rb"^\s*<(!doctype html|html|head|body)", re.IGNORECASE)
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 FREE_SPACE_MARGIN = 64 * 1024 * 1024  # leave the disk a little room beyond the file itself
 
 
@@ -56,18 +55,6 @@ class TransferOptions:
     timeout_s: float = 60.0
     progress_every_s: float = 0.5
     save_every_s: float = 1.0  # how often parallel transfers record their ranges in the sidecar
-
-
-class _Retry(Exception):
-    """A failure worth retrying (429, 5xx, a dropped connection)."""
-
-    def __init__(self, why: str, wait_s: float | None = None):
-        super().__init__(why)
-        self.wait_s = wait_s
-
-
-class _Restart(Exception):
-    """The server ignored our range or the file changed: start from byte 0."""
 
 
 class Stopped(DownloadError):
@@ -86,7 +73,7 @@ def human_size(n: float | None) -> str:
     return f"{n:.1f} GB"
 
 
-class Transfer:
+class Transfer(ParallelRanges):
     """Download ``remote`` to ``dest`` (the final path). ``run()`` returns the sha256 of the file."""
 
     def __init__(
@@ -113,6 +100,7 @@ class Transfer:
         self._started = time.monotonic()
         self._start_bytes = 0
         self._last_emit = 0.0
+        self._last_poll = float("-inf")
 
     # --- state ------------------------------------------------------------------------------------
     def _load_state(self) -> None:
@@ -152,11 +140,11 @@ class Transfer:
                     else:
                         self._single()
                     break
-                except _Restart as why:
+                except Restart as why:
                     log.info("restarting %s: %s", self.dest.name, why)
                     self.emitter.emit(STATUS, state="running", message=f"Restarting {self.dest.name}: {why}")
                     self._reset()
-                except _Retry as why:
+                except Retry as why:
                     attempt += 1
                     if attempt > self.opt.retries:
                         raise DownloadError(
@@ -185,7 +173,7 @@ class Transfer:
             request = self.http.build_request("GET", self.remote.url, headers=headers)
             response = self.http.send(request, stream=True)
         except httpx.TransportError as error:
-            raise _Retry(f"connection problem ({error.__class__.__name__})") from None
+            raise Retry(f"connection problem ({error.__class__.__name__})") from None
         status = response.status_code
         if status in (200, 206, 416):
             return response
@@ -193,7 +181,7 @@ class Transfer:
         if status == 429 or status >= 500:
             retry_after = response.headers.get("retry-after", "")
             wait_s = min(float(retry_after), self.opt.max_backoff_s) if retry_after.isdigit() else None
-            raise _Retry(f"the server answered {status}", wait_s)
+            raise Retry(f"the server answered {status}", wait_s)
         raise self._http_error(status)
 
     def _http_error(self, status: int) -> DownloadError:
@@ -242,7 +230,7 @@ class Transfer:
             if total is not None and have >= total:
                 return
             if response.status_code == 200 and have:
-                raise _Restart("the server sent the whole file again (it changed, or does not resume)")
+                raise Restart("the server sent the whole file again (it changed, or does not resume)")
             ranges = response.headers.get("accept-ranges", "").lower() == "bytes"
             go_parallel = not have and ranges and (total or 0) >= self.opt.parallel_min_bytes
             if not (go_parallel and self.opt.connections > 1):
@@ -269,10 +257,10 @@ class Transfer:
                     self._tick(len(block))
         except (httpx.TransportError, httpx.StreamError) as error:
             where = f"after {self._have():,} of {total:,} announced bytes " if total else ""
-            raise _Retry(f"the connection ended {where}({error.__class__.__name__})") from None
+            raise Retry(f"the connection ended {where}({error.__class__.__name__})") from None
         received = self._have()
         if total is not None and received != total:
-            raise _Retry(f"the server announced {total} bytes but sent {received}")
+            raise Retry(f"the server announced {total} bytes but sent {received}")
         self.state["size"] = received
         if digest:
             self.state["sha256_of_part"] = digest.hexdigest()
@@ -287,12 +275,12 @@ class Transfer:
             size = self.state.get("size")
             if size is not None and have == size:
                 return size
-            raise _Restart("the server refused our resume point")
+            raise Restart("the server refused our resume point")
         total = None
         if response.status_code == 206:
-            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+            match = CONTENT_RANGE.match(response.headers.get("content-range", ""))
             if not match or int(match.group(1)) != have:
-                raise _Restart("the server answered a different byte range")
+                raise Restart("the server answered a different byte range")
             total = int(match.group(3)) if match.group(3) != "*" else None
             length = response.headers.get("content-length", "")
             if length.isdigit() and int(length) != int(match.group(2)) - int(match.group(1)) + 1:
@@ -343,9 +331,13 @@ class Transfer:
             due = now - self._last_emit >= self.opt.progress_every_s
             if due:
                 self._last_emit = now
+            # The commands inbox may be a file: look at it a few times a second, not once per network read.
+            poll = self.commands is not None and now - self._last_poll >= 0.2
+            if poll:
+                self._last_poll = now
         if due:
             self._emit_progress()
-        if self.commands and (self.commands.poll() & {STOP, CANCEL}):
+        if poll and self.commands and (self.commands.poll() & {STOP, CANCEL}):
             self._stop.set()
         if self._stop.is_set():
             self._stopped()
@@ -364,65 +356,6 @@ class Transfer:
             f"Download of {self.dest.name} stopped; {human_size(self._have())} kept.",
             "Run the same command again to resume.",
         )
-
-    # --- parallel ranges --------------------------------------------------------------------------
-    def _split(self, total: int) -> None:
-        n = max(1, min(self.opt.connections, total // self.opt.min_range_bytes))
-        step = -(-total // n)
-        with open(self.part, "wb") as f:
-            f.truncate(total)  # sized up front; each connection fills its own range
-        self.state.update(mode="parallel", chunks=[[i, min(i + step, total) - 1, 0] for i in range(0, total, step)])
-        self._save_state()
-
-    def _parallel(self) -> None:
-        self.total = self.state.get("size")
-        self.done = self._start_bytes = self._have()
-        todo = [c for c in self.state["chunks"] if c[0] + c[2] <= c[1]]
-        with ThreadPoolExecutor(max_workers=self.opt.connections) as pool:
-            futures = [pool.submit(self._fill_chunk, chunk) for chunk in todo]
-            while True:
-                done, pending = wait(futures, timeout=self.opt.save_every_s, return_when=FIRST_EXCEPTION)
-                self._save_state()
-                failed = [f for f in done if f.exception()]
-                if failed:
-                    self._stop.set()  # ask the other connections to stop at their next block
-                    wait(pending)
-                    self._save_state()
-                    self._stop.clear()
-                    raise failed[0].exception()  # type: ignore[misc]
-                if not pending:
-                    break
-        received = self._have()
-        if received != self.total:
-            raise _Retry(f"the server announced {self.total} bytes but sent {received}")
-
-    def _fill_chunk(self, chunk: list[int]) -> None:
-        start, end = chunk[0], chunk[1]
-        headers = {"Range": f"bytes={start + chunk[2]}-{end}"}
-        if self._validator():
-            headers["If-Range"] = self._validator() or ""
-        with contextlib.closing(self._open(headers)) as response:
-            if response.status_code != 206:
-                raise _Restart("the server stopped answering byte ranges (the file may have changed)")
-            match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
-            if not match or int(match.group(1)) != start + chunk[2]:
-                raise _Restart("the server answered a different byte range")
-            fd = os.open(self.part, os.O_WRONLY)
-            try:
-                for block in response.iter_bytes():
-                    block = block[: end + 1 - (start + chunk[2])]
-                    self._write(lambda data, at=start + chunk[2]: os.pwrite(fd, data, at), block)
-                    with self._lock:
-                        chunk[2] += len(block)
-                    self._tick(len(block))
-                    if start + chunk[2] > end:
-                        break
-            except (httpx.TransportError, httpx.StreamError) as error:
-                raise _Retry(f"the connection dropped ({error.__class__.__name__})") from None
-            finally:
-                os.close(fd)
-        if start + chunk[2] <= end:
-            raise _Retry("the server closed a range early")
 
     # --- verify and move into place ---------------------------------------------------------------
     def _finish(self) -> str:

@@ -119,7 +119,9 @@ class Run:
             folder = cache_root / "latents" if mem.cache_latents_to_disk else None
             self.feed.latent_cache = LatentCache(module_identity(self.family.components.vae), folder)
             self.status("starting", "Caching latents")
-            self.feed.precache(lambda done, total: self.emitter.emit(ev.PROGRESS, done=done, total=total, unit="image"))
+            self.feed.precache(
+                lambda done, total: self.emitter.emit(ev.PROGRESS, done=done, total=total, unit="image")
+            )
         fixed = all(captions_are_fixed(e) for e in self.examples)
         if mem.cache_text_encoder_outputs and fixed and not self.network.settings.train_text_encoder:
             encoders = self.family.components.text_encoders
@@ -178,6 +180,10 @@ class Run:
 
     def _write(self, save):
         """Run a save; a full disk (or any write error) stops the run with the previous files intact."""
+        from lorakit.train.optimizers import optimizer_mode
+
+        raw_optimizer = getattr(self.optimizer, "optimizer", self.optimizer)
+        optimizer_mode(raw_optimizer, training=False)  # schedule-free optimizers save their averaged weights
         try:
             return save()
         except OSError as error:
@@ -186,6 +192,8 @@ class Run:
                 "Free some disk space (or pick another output_dir); the previous checkpoint is intact, so"
                 f" `lorakit train --resume {self.run_dir}` continues from it.",
             ) from error
+        finally:
+            optimizer_mode(raw_optimizer, training=True)
 
     def save_state(self) -> Path:
         progress = self.progress.to_dict()
@@ -202,7 +210,9 @@ class Run:
                 keep_last=self.cfg.output.save_last_n_epochs_state or 1,
             )
         )
-        self.emitter.emit(ev.CHECKPOINT, path=str(folder), step=self.progress.step, epoch=self.progress.epoch, kind="state")
+        self.emitter.emit(
+            ev.CHECKPOINT, path=str(folder), step=self.progress.step, epoch=self.progress.epoch, kind="state"
+        )
         return folder
 
     def restore_state(self) -> None:
@@ -219,28 +229,37 @@ class Run:
         self.status("running", f"Resumed at step {self.progress.step} of {self.total_steps}")
 
     def render_samples(self) -> None:
+        from lorakit.train.optimizers import optimizer_mode
         from lorakit.train.sampling import read_prompts, render_samples
 
         s = self.cfg.samples
-        prompts = read_prompts(s.sample_prompts, self.cfg.dataset.resolution_wh[0])
+        prompts = read_prompts(s.sample_prompts, self.cfg.dataset.resolution_wh[0], str(s.sample_sampler))
         if not prompts:
             return
-        written = render_samples(
-            self.family,
-            prompts,
-            self.run_dir / "samples",
-            name=self.cfg.output.output_name,
-            step=self.progress.step,
-            sampler=str(s.sample_sampler),
-            seed=self.seed,
-        )
+        raw_optimizer = getattr(self.optimizer, "optimizer", self.optimizer)
+        optimizer_mode(raw_optimizer, training=False)  # schedule-free: sample with the averaged weights
+        try:
+            written = render_samples(
+                self.family,
+                prompts,
+                self.run_dir / "samples",
+                name=self.cfg.output.output_name,
+                step=self.progress.step,
+                sampler=str(s.sample_sampler),
+                seed=self.seed,
+                zero_terminal_snr=self.cfg.noise.zero_terminal_snr,
+            )
+        finally:
+            optimizer_mode(raw_optimizer, training=True)
         for path, prompt in written:
             self.emitter.emit(ev.SAMPLE, path=str(path), prompt=prompt, step=self.progress.step)
 
     def save_final(self) -> Path:
         final = self.run_dir / f"{self.cfg.output.output_name}.safetensors"
         path = self._write(lambda: write_lora(final, self, epoch=self.progress.epoch, step=self.progress.step))
-        self.emitter.emit(ev.CHECKPOINT, path=str(path), step=self.progress.step, epoch=self.progress.epoch, kind="lora")
+        self.emitter.emit(
+            ev.CHECKPOINT, path=str(path), step=self.progress.step, epoch=self.progress.epoch, kind="lora"
+        )
         return path
 
 

@@ -55,7 +55,10 @@ def _nan_cause(run) -> str:
     cfg = run.cfg
     if str(cfg.memory.mixed_precision) == "fp16" and run.family.name == "sdxl" and not cfg.memory.no_half_vae:
         return "SDXL's VAE overflows in fp16: turn on no_half_vae, or use bf16 mixed precision."
-    if cfg.learning.learning_rate > 5e-4 and str(cfg.optimizer.optimizer_type).lower() not in ("prodigy", "dadaptadam"):
+    if cfg.learning.learning_rate > 5e-4 and str(cfg.optimizer.optimizer_type).lower() not in (
+        "prodigy",
+        "dadaptadam",
+    ):
         return f"the learning rate ({cfg.learning.learning_rate}) is likely too high: try 1e-4 or lower."
     return "a bad image in this batch, or fp16 overflow: check the images listed, or switch to bf16."
 

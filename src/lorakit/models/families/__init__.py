@@ -20,7 +20,9 @@ def register(cls: type) -> type:
 
 def get(name: str) -> type:
     """The family class called ``name`` (``sd1``, ``sd2``, ``sdxl``)."""
-    key = {"sd15": "sd1", "sd1.5": "sd1", "sd_v1": "sd1", "sd2-v": "sd2", "sd21": "sd2"}.get(name.lower(), name.lower())
+    key = {"sd15": "sd1", "sd1.5": "sd1", "sd_v1": "sd1", "sd2-v": "sd2", "sd21": "sd2"}.get(
+        name.lower(), name.lower()
+    )
     if key not in _REGISTRY:
         raise ConfigError(
             f"Unknown model family {name!r}.", f"Use one of: {', '.join(sorted(_REGISTRY))}.", field="model_family"

@@ -97,8 +97,10 @@ class ModelFamily:
 
     # -- encoding -----------------------------------------------------------------------------
     def tokenize(self, tokenizer, captions: list[str], max_token_length: int = TOKENS_PER_CHUNK) -> torch.Tensor:
-        """Token ids (batch, chunks, 77): long prompts split in 75-token chunks as sd-scripts does."""
-        chunks = max(1, max_token_length // TOKENS_PER_CHUNK)
+        """Token ids (batch, chunks, 77): long prompts cut in 75-token blocks as sd-scripts does."""
+        from lorakit.train.tokens import chunk_count, chunk_tokenized
+
+        chunks = chunk_count(max_token_length)
         ids = tokenizer(
             captions,
             padding="max_length",
@@ -106,29 +108,19 @@ class ModelFamily:
             max_length=chunks * TOKENS_PER_CHUNK + 2,
             return_tensors="pt",
         ).input_ids
-        if chunks == 1:
-            return ids[:, None, :]
-        bos, body, eos = ids[:, :1], ids[:, 1:-1], ids[:, -1:]
-        pieces = [torch.cat([bos, body[:, i * 75 : (i + 1) * 75], eos], dim=1) for i in range(chunks)]
-        return torch.stack(pieces, dim=1)
+        return chunk_tokenized(ids, tokenizer.eos_token_id, tokenizer.pad_token_id)
 
     def _encode_chunks(self, encoder, ids: torch.Tensor, layer: int, final_norm: bool):
-        """Run the encoder over each 77-token chunk and join them (BOS of the first, EOS of the last)."""
+        """Run the encoder over each 77-token block and join them (sd-scripts' get_hidden_states)."""
+        from lorakit.train.tokens import join_chunk_pooled, join_chunk_states
+
         batch, chunks, length = ids.shape
         out = encoder(ids.reshape(batch * chunks, length).to(encoder.device), output_hidden_states=True)
         hidden = out.hidden_states[layer]
         if final_norm:
             hidden = getattr(encoder, "text_model", encoder).final_layer_norm(hidden)
         pooled = getattr(out, "text_embeds", None)
-        hidden = hidden.reshape(batch, chunks, length, -1)
-        if chunks > 1:
-            middle = [hidden[:, i, 1:-1] for i in range(chunks)]
-            hidden = torch.cat([hidden[:, 0, :1], *middle, hidden[:, -1, -1:]], dim=1)
-        else:
-            hidden = hidden[:, 0]
-        if pooled is not None:
-            pooled = pooled.reshape(batch, chunks, -1)[:, 0]
-        return hidden, pooled
+        return join_chunk_states(hidden, chunks), (join_chunk_pooled(pooled, chunks) if pooled is not None else None)
 
     def encode_prompts(self, captions: list[str], clip_skip: int = 1, max_token_length: int = 75) -> Conditioning:
         """Captions → the UNet's text conditioning. SD1/SD2: clip skip picks the layer, then the final norm."""

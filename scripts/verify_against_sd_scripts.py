@@ -1,0 +1,113 @@
+"""Check lorakit's buckets and validation split against sd-scripts' own code, on many random cases.
+
+lorakit does not ship or copy sd-scripts; this script reads the functions from a checkout you point it
+at (``library/model_util.py`` make_bucket_resolutions, ``library/train_util.py`` BucketManager and
+split_train_val), runs them side by side with ours and stops at the first difference. Run it after
+changing ``data/buckets.py`` or when sd-scripts changes:
+
+    git clone https://github.com/kohya-ss/sd-scripts /tmp/sd-scripts
+    .venv/bin/python scripts/verify_against_sd_scripts.py /tmp/sd-scripts
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import random
+import types
+import typing
+from pathlib import Path
+
+import numpy as np
+
+from lorakit.data.buckets import BucketSet, BucketSettings
+from lorakit.data.scan import split_for_validation
+
+SETTINGS = [  # (resolution, min, max, step, no_upscale)
+    ((512, 512), 256, 1024, 64, False),
+    ((1024, 1024), 256, 2048, 64, False),
+    ((1024, 1024), 256, 2048, 32, False),
+    ((768, 768), 320, 1536, 64, False),
+    ((768, 512), 256, 1024, 64, False),
+    ((512, 512), 256, 1024, 64, True),
+    ((1024, 1024), 256, 2048, 32, True),
+]
+
+
+def _block(source: str, start: str) -> str:
+    """One top-level definition: from ``start`` to the next line that is not indented."""
+    lines = source[source.index(start) :].splitlines()
+    end = next(
+        (i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace() and line[0] not in "#)"),
+        len(lines),
+    )
+    return "\n".join(lines[:end])
+
+
+def load_sd_scripts(root: Path) -> dict[str, typing.Any]:
+    model_util = (root / "library" / "model_util.py").read_text(encoding="utf-8")
+    train_util = (root / "library" / "train_util.py").read_text(encoding="utf-8")
+    names: dict[str, typing.Any] = {"math": math, "np": np, "random": random, "logging": logging}
+    names.update(Tuple=tuple, List=list, Optional=typing.Optional)
+    exec(_block(model_util, "def make_bucket_resolutions"), names)
+    names["model_util"] = types.SimpleNamespace(make_bucket_resolutions=names["make_bucket_resolutions"])
+    exec(_block(train_util, "class BucketManager"), names)
+    exec(_block(train_util, "def split_train_val("), names)
+    return names
+
+
+def check_buckets(sd: dict[str, typing.Any], cases: int, rng: random.Random) -> int:
+    checked = 0
+    for resolution, low, high, step, no_upscale in SETTINGS:
+        theirs = sd["BucketManager"](no_upscale, resolution, low, high, step)
+        if not no_upscale:
+            theirs.make_buckets()
+        ours = BucketSet(BucketSettings(resolution, True, low, high, step, no_upscale))
+        if not no_upscale:
+            assert ours.resolutions == theirs.predefined_resos, f"bucket list differs for {resolution}"
+        for _ in range(cases):
+            w, h = rng.randint(64, 5000), rng.randint(64, 5000)
+            if ours.resolutions and rng.random() < 0.1:
+                w, h = rng.choice(ours.resolutions)
+            try:
+                bucket, resized, error = theirs.select_bucket(w, h)
+            except ZeroDivisionError:
+                continue  # very thin images with no_upscale: sd-scripts crashes; lorakit places or reports them
+            if min(bucket) <= 0:
+                continue  # sd-scripts would fail later; lorakit reports such images instead
+            placed = ours.place(w, h)
+            assert placed.bucket == tuple(bucket) and placed.resized == tuple(resized), (w, h, bucket, resized, placed)
+            assert abs(placed.aspect_error - error) < 1e-12
+            assert placed.sdxl_crop_ltrb == theirs.get_crop_ltrb(bucket, (w, h))
+            checked += 1
+    return checked
+
+
+def check_split(sd: dict[str, typing.Any]) -> int:
+    checked = 0
+    for n in range(1, 60):
+        paths = [f"/d/{i:03d}.png" for i in range(n)]
+        for share in (0.05, 0.1, 0.15, 0.2, 0.25, 0.33, 0.5):
+            for seed in (0, 1, 42, 1234):
+                train, _ = sd["split_train_val"](paths, [None] * n, True, share, seed)
+                held, _ = sd["split_train_val"](paths, [None] * n, False, share, seed)
+                ours_train, ours_held = split_for_validation([Path(p) for p in paths], share, seed)
+                assert [str(p) for p in ours_train] == train and [str(p) for p in ours_held] == held
+                checked += 1
+    return checked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sd_scripts", type=Path, help="an sd-scripts checkout (the folder with library/)")
+    parser.add_argument("--cases", type=int, default=20000, help="random image sizes per bucket setting")
+    args = parser.parse_args()
+    sd = load_sd_scripts(args.sd_scripts)
+    buckets = check_buckets(sd, args.cases, random.Random(0))
+    splits = check_split(sd)
+    print(f"identical: {buckets} bucket placements over {len(SETTINGS)} settings, {splits} validation splits")
+
+
+if __name__ == "__main__":
+    main()
