@@ -291,3 +291,38 @@ def test_bad_sd_scripts_files_are_clear(files, words, tmp_path):
     error = caught.value
     assert words in " ".join([error.problem, error.fix or ""] + [i.problem for i in error.issues])
     assert error.fix
+
+
+def _paths(obj, prefix=()):
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else []
+    for key, value in items:
+        yield (*prefix, key)
+        yield from _paths(value, (*prefix, key))
+
+
+def test_damaged_sd_scripts_files_never_crash():
+    """Every value of a real export replaced by a wrong kind of value: always a ConfigError, never a traceback."""
+    import contextlib
+    import copy
+
+    from lorakit.config.io import tomllib
+    from lorakit.config.kohya import from_kohya
+    from lorakit.errors import ConfigError
+
+    docs = [
+        tomllib.loads((GOLDEN / "sd15-style" / name).read_text())
+        for name in ("config.toml", "dataset.toml", "lorakit.toml")
+    ]
+    tried = 0
+    for which, doc in enumerate(docs):
+        for path in list(_paths(doc)):
+            for junk in (5, "x", [1, 2], {"a": 1}, 1.5):
+                damaged = copy.deepcopy(docs)
+                table = damaged[which]
+                for key in path[:-1]:
+                    table = table[key]
+                table[path[-1]] = junk
+                tried += 1
+                with contextlib.suppress(ConfigError):
+                    from_kohya(*damaged)
+    assert tried > 200

@@ -31,8 +31,15 @@ BAD = [
     ),
     ({"network": {"dim": "big"}}, "network.dim", "'big'", "whole number"),
     ({"learning": {"learning_rate": "fast"}}, "learning.learning_rate", "'fast'", "a number"),
-    ({"network": {"dim": 0}}, "network.dim", "= 0", "at least 1"),
-    ({"captions": {"caption_dropout_rate": 1.5}}, "captions.caption_dropout_rate", "1.5", "at most 1"),
+    ({"network": {"dim": 0}}, "network.dim", "= 0", "1 or more"),
+    ({"captions": {"caption_dropout_rate": 1.5}}, "captions.caption_dropout_rate", "1.5", "1.0 or less"),
+    ({"network": {"type": "lorra"}}, "network.type", "not one of the choices", "Did you mean 'lora'"),
+    (
+        {"memory": {"gradient_checkpointing": "maybe"}},
+        "memory.gradient_checkpointing",
+        "true or false",
+        "gradient_checkpointing = true",
+    ),
     ({"memory": {"mixed_precision": "fp32"}}, "memory.mixed_precision", "'fp32'", "'bf16'"),
     ({"optimizer": {"optimizer_type": "prodgy"}}, "optimizer.optimizer_type", "Did you mean 'Prodigy'", ""),
     ({"dataset": {"resolution": "huge"}}, "dataset.resolution", "'huge'", "whole number"),
@@ -126,3 +133,13 @@ def test_model_files_next_to_the_config_are_found(tmp_path):
     cfg = load_config(path)
     assert cfg.model.pretrained_model_name_or_path == str(tmp_path / "models" / "base.safetensors")
     assert cfg.model.vae == "org/vae-repo"  # a Hugging Face id stays as written
+
+
+def test_saved_subsets_are_blocks_with_their_repeats(tmp_path):
+    cfg = config_from_dict(
+        {"dataset": {"subsets": [{"image_dir": "/a"}, {"image_dir": "/b", "num_repeats": 5, "is_reg": True}]}}
+    )
+    text = to_toml(cfg, only_changed=True)
+    assert text.count("[[dataset.subsets]]") == 2
+    assert 'image_dir = "/a"\nnum_repeats = 1\n' in text and "is_reg = true" in text
+    assert load_config(save_config(cfg, tmp_path / "c.toml", only_changed=True), relative_to_file=False) == cfg

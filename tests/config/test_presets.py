@@ -95,3 +95,17 @@ def test_user_presets_save_and_load(tmp_path):
 def test_user_preset_names_are_checked(name, tmp_path):
     with pytest.raises(ConfigError):
         save_user_preset(TrainConfig(), name, tmp_path)
+
+
+def test_tiny_demo_on_the_bundled_sample_data_is_ready_to_train():
+    """What `lorakit demo` runs: no problems or warnings, files checked."""
+    from pathlib import Path
+
+    import lorakit
+    from lorakit.config.validate import validate
+
+    sample = Path(lorakit.__file__).parent / "sample_data"
+    cfg = new_config("tiny-demo", {"dataset.train_data_dir": str(sample)})
+    report = validate(cfg)
+    assert report.problems == [] and report.warnings == []
+    assert [(s.num_repeats, s.class_tokens) for s in cfg.resolved_subsets()] == [(10, "kitbot")]

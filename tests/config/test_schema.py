@@ -204,3 +204,9 @@ def test_assignment_is_validated():
     cfg = TrainConfig()
     with pytest.raises(ValueError):
         cfg.network.dim = 0
+
+
+def test_secrets_do_not_show_in_repr():
+    cfg = TrainConfig.model_validate({"logging": {"wandb_api_key": "wb-SECRET", "huggingface_token": "hf_SECRET"}})
+    assert "SECRET" not in repr(cfg) and "SECRET" not in str(cfg.logging)
+    assert cfg.logging.huggingface_token == "hf_SECRET"  # still there for the code that uploads

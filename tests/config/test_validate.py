@@ -138,6 +138,7 @@ CASES = [
     ({"noise.min_timestep": 500, "noise.max_timestep": 400}, None, "problem", "noise.min_timestep", ""),
     ({"memory.fused_backward_pass": True}, None, "problem", "memory.fused_backward_pass", "Adafactor"),
     ({"learning.lr_scheduler": "piecewise_constant"}, None, "problem", "learning.lr_scheduler_args", "step_rules"),
+    ({"captions.keep_tokens": 2}, None, "warning", "captions.keep_tokens", "shuffle_caption"),
     ({"learning.lr_scheduler": "adafactor"}, None, "problem", "learning.lr_scheduler", "Adafactor"),
     ({"learning.lr_warmup_steps": 100}, None, "warning", "learning.lr_warmup_steps", "constant_with_warmup"),
     ({"model.v_parameterization": False}, "sd2-v", "problem", "model.v_parameterization", "Remove"),

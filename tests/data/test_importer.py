@@ -106,3 +106,10 @@ def test_single_files_and_missing(tmp_path):
     report = import_images([one, tmp_path / "nope.png"], tmp_path / "ds")
     assert (tmp_path / "ds" / "one.txt").read_text() == "webp caption"
     assert report.skipped[0][1].startswith("does not exist")
+
+
+def test_import_into_a_subfolder_of_the_source(tmp_path):
+    write(tmp_path / "a.png", noise_image(1), "a")
+    report = import_images([tmp_path], tmp_path / "dataset")
+    assert [Path(f.image).name for f in report.imported] == ["a.png"]
+    assert report.to_dict()["imported"][0]["caption"].endswith("a.txt")

@@ -93,6 +93,13 @@ CHECKPOINTS = [
         ("checkpoint", "sd2", None, "v"),
         1.3e9,
     ),
+    (
+        "sd15-inpainting.safetensors",
+        lambda: layouts.ldm_unet(**layouts.UNETS["sd1"], in_ch=9) | layouts.ldm_vae(),
+        None,
+        ("checkpoint", "sd1", "inpaint", "epsilon"),
+        0.94e9,
+    ),
     ("sd2-unknown.safetensors", lambda: layouts.sd_checkpoint("sd2"), None, ("checkpoint", "sd2", None, None), 1.3e9),
     (
         "sdxl.safetensors",

@@ -22,7 +22,7 @@ from lorakit.models.transfer import Stopped, TransferOptions
 
 from .servers import LoopbackServer, Served, serve_file
 
-FAST = TransferOptions(retries=3, backoff_s=0.01, block_bytes=64 * 1024, progress_every_s=0.0)
+FAST = TransferOptions(retries=3, backoff_s=0.01, progress_every_s=0.0)
 
 
 def lora_bytes(numel: int = 300_000, seed: int = 0) -> bytes:
@@ -72,6 +72,10 @@ def test_civitai_download_with_token_redirect_and_verification(tmp_path, civitai
         )
     assert not (tmp_path / "models" / "loras" / "my_style.safetensors").exists()
 
+    credentials.set_token("civitai", "an-old-expired-token")
+    with pytest.raises(DownloadError, match="wrong or expired") as caught:
+        download("https://civitai.com/api/download/models/11", tmp_path / "models", civitai_base_url=civitai.api.url)
+    assert "an-old-expired-token" not in str(caught.value)
     credentials.set_token("civitai", civitai.token)
     seen, emitter = _events()
     result = download(
@@ -265,3 +269,33 @@ def test_stop_command_keeps_the_part(tmp_path, files):
     assert (tmp_path / "s.safetensors.part").exists() and not (tmp_path / "s.safetensors").exists()
     download(url, to=tmp_path, options=FAST)
     assert (tmp_path / "s.safetensors").read_bytes() == data
+
+
+def test_plain_link_without_a_file_name_uses_content_disposition(tmp_path, files):
+    data = lora_bytes(seed=12)
+    served = Served(data, name="nice name.safetensors")
+    files.server.route("*", r"/get", lambda h, m, match, q: serve_file(h, m, served))
+    result = download(f"{files.server.url}/get?id=7", to=tmp_path, options=FAST)
+    assert result.path == str(tmp_path / "nice name.safetensors")
+    assert (tmp_path / "nice name.safetensors").read_bytes() == data
+
+
+def test_one_downloader_per_file(tmp_path, files):
+    import subprocess
+    import sys
+
+    data = lora_bytes(seed=13)
+    url = files.add(Served(data, name="locked.safetensors"))
+    # A live process holds the lock: refuse, and leave its partial file alone.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (tmp_path / "locked.safetensors.part.lock").write_text(str(sleeper.pid))
+        with pytest.raises(DownloadError, match="already being downloaded"):
+            download(url, to=tmp_path, options=FAST)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # Its owner is gone: the stale lock is taken over.
+    download(url, to=tmp_path, options=FAST)
+    assert (tmp_path / "locked.safetensors").read_bytes() == data
+    assert not (tmp_path / "locked.safetensors.part.lock").exists()

@@ -26,6 +26,6 @@ schema.app = _app
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_no_server_errors(case):
     case.call_and_validate(checks=[not_a_server_error], headers={"Host": "127.0.0.1"})

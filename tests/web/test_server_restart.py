@@ -43,7 +43,7 @@ def test_server_killed_mid_job(tmp_path):
     root = tmp_path / "ws"
     server, client = _start(root, free_port())
     try:
-        survivor = client.post("/api/jobs", json={"kind": "sleep", "params": {"steps": 30, "seconds": 3}}).json()
+        survivor = client.post("/api/jobs", json={"kind": "sleep", "params": {"steps": 20, "seconds": 2}}).json()
         orphan = client.post("/api/jobs", json={"kind": "sleep", "params": {"steps": 300, "seconds": 60}}).json()
 
         def progressed(job_id):
@@ -63,11 +63,11 @@ def test_server_killed_mid_job(tmp_path):
         lost = client.get(f"/api/jobs/{orphan['id']}").json()
         assert lost["state"] == "interrupted" and lost["error"]["message"] and lost["error"]["fix"]
         done = _wait(lambda: (j := client.get(f"/api/jobs/{survivor['id']}").json())["state"] == "completed" and j)
-        assert done["result"] == {"steps": 30, "stopped": False}
+        assert done["result"] == {"steps": 20, "stopped": False}
         events = client.get(f"/api/jobs/{survivor['id']}/events").json()
         assert events[: len(before)] == before  # nothing lost or rewritten
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-        assert sum(e["type"] == "progress" for e in events) == 30
+        assert sum(e["type"] == "progress" for e in events) == 20
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

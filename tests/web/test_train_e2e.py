@@ -54,3 +54,20 @@ def test_tiny_training_job_through_the_api(client, live, workspace, runner):
     assert lora.is_file() and lora.is_relative_to(workspace.outputs)
     assert done.run_dir and Path(done.run_dir).is_relative_to(workspace.outputs)
     assert client.get("/api/files", params={"path": "outputs/e2e"}).status_code == 200
+
+    # The LoRA it made, through the LoRA tools and the model library.
+    rel = done.result["lora"]
+    inspected = client.get("/api/lora/inspect", params={"path": rel})
+    assert inspected.status_code == 200, inspected.text
+    detected = client.get("/api/models/detect", params={"path": rel}).json()
+    assert detected["kind"] == "lora" and detected["family"] == "sd1"
+    resize = client.post(
+        "/api/lora/resize", json={"source": rel, "rank": 2, "output": "models/loras/e2e-r2.safetensors"}
+    )
+    assert resize.status_code == 201, resize.text
+    resized = runner.wait(resize.json()["id"], 180)
+    assert resized.state == "completed", resized.error
+    assert resized.result["output"] == "models/loras/e2e-r2.safetensors"
+    library = client.get("/api/models", params={"folder": "loras"}).json()
+    assert [e["path"] for e in library] == ["models/loras/e2e-r2.safetensors"]
+    assert library[0]["info"]["rank"] == 2

@@ -139,8 +139,11 @@ def explain_cmd(
     from rich.table import Table
 
     from lorakit.cli.render import console
+    from lorakit.config.schema import SECTIONS
     from lorakit.config.schema_export import explain, form_schema
 
+    if field in SECTIONS:  # `lorakit config explain network` lists that section
+        field, section = None, field
     if field:
         info = explain(field)
         console.print(f"[bold]{info.path}[/]  ({info.level}, {info.type})", highlight=False)

@@ -6,9 +6,12 @@ unknown keys get a "did you mean" suggestion.
 
 from __future__ import annotations
 
+import difflib
 import typing
+from pathlib import Path
 from typing import Any, get_args, get_origin
 
+import tomli_w
 from pydantic import BaseModel, ValidationError
 
 from lorakit.config.catalog import find_field, suggest
@@ -89,43 +92,103 @@ def _unknown_key_fix(path: str, owner: type[BaseModel] | None, name: str) -> str
     return "Remove it (see `lorakit config explain` for the settings that exist)."
 
 
+def _example(path: str) -> str:
+    """`` e.g. name = <default>`` in TOML spelling, from the field's default, or ''."""
+    spec = find_field(path)
+    if spec is None or spec.default in (None, [], {}) or spec.secret:
+        return ""
+    try:
+        line = tomli_w.dumps({spec.name: _plain(spec.default)}).strip()
+    except TypeError:
+        return ""
+    return f", e.g. {line}" if "\n" not in line else ""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 def _fix_for(error: dict[str, Any], path: str, owner: type[BaseModel] | None, name: str | None) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         return _unknown_key_fix(path, owner, name or "")
     if kind == "missing":
-        return f"Add {path}."
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        words = {
-            "greater_than_equal": "at least",
-            "greater_than": "above",
-            "less_than_equal": "at most",
-            "less_than": "below",
-        }[kind]
-        return f"Use a value {words} {next(iter(ctx.values()))}."
+        return f"Add {path}{_example(path)}."
+    bounds = {
+        "greater_than_equal": "Use {} or more.",
+        "greater_than": "Use a value above {}.",
+        "less_than_equal": "Use {} or less.",
+        "less_than": "Use a value below {}.",
+    }
+    if kind in bounds and ctx:
+        return bounds[kind].format(next(iter(ctx.values())))
     if kind == "literal_error":
-        return f"Use one of {ctx.get('expected', 'the listed choices')}."
-    if kind.startswith(("int_", "float_", "bool_", "string_", "list_", "tuple_", "dict_", "path_", "model_")):
-        return f"Write {path} as {_expected(kind)}."
+        choices = [c.strip().strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
+        close = difflib.get_close_matches(str(error.get("input")), choices, n=1, cutoff=0.6)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        return f"{hint}Use one of {ctx.get('expected', 'the listed choices')}."
+    expected = _expected(kind)
+    if expected:
+        return f"Write {path} as {expected}{_example(path)}."
     return "Change the value (see `lorakit config explain " + (name or path) + "`)."
 
 
 def _expected(kind: str) -> str:
     for prefix, words in (
-        ("int_", "a whole number, e.g. 16"),
-        ("float_", "a number, e.g. 0.0001"),
+        ("int_", "a whole number"),
+        ("float_", "a number"),
         ("bool_", "true or false"),
         ("string_", "text in quotes"),
-        ("list_", "a list in brackets, e.g. [1, 2]"),
-        ("tuple_", "a list in brackets, e.g. [1, 2]"),
-        ("dict_", "a table, e.g. {key = 1}"),
-        ("model_", "a table, e.g. [section] with settings under it"),
+        ("list_", "a list in brackets"),
+        ("tuple_", "a list in brackets"),
+        ("dict_", "a table"),
+        ("model_", "a table ([section] with settings under it)"),
         ("path_", "a path in quotes"),
     ):
         if kind.startswith(prefix):
             return words
-    return "the right kind of value"
+    return ""
+
+
+# pydantic's error types in plain words ({...} filled from the error's context).
+_PLAIN = {
+    "greater_than_equal": "is too small (the smallest allowed is {ge})",
+    "greater_than": "is too small (it must be above {gt})",
+    "less_than_equal": "is too large (the largest allowed is {le})",
+    "less_than": "is too large (it must be below {lt})",
+    "literal_error": "is not one of the choices",
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "int_type": "is not a whole number",
+    "float_parsing": "is not a number",
+    "float_type": "is not a number",
+    "bool_parsing": "is not true or false",
+    "bool_type": "is not true or false",
+    "string_type": "is not text",
+    "list_type": "is not a list",
+    "tuple_type": "is not a list",
+    "dict_type": "is not a table",
+    "model_type": "is not a table",
+    "model_attributes_type": "is not a table",
+    "path_type": "is not a path",
+    "too_long": "has too many items",
+    "too_short": "has too few items",
+}
+
+
+def _plain_message(detail: dict[str, Any]) -> str:
+    template = _PLAIN.get(detail["type"])
+    if template is not None:
+        try:
+            return template.format(**(detail.get("ctx") or {}))
+        except (KeyError, IndexError):
+            pass
+    return str(detail["msg"]).removeprefix("Value error, ")
 
 
 def issues_from(error: ValidationError, root: type[BaseModel] = TrainConfig) -> list[ConfigError]:
@@ -144,13 +207,13 @@ def issues_from(error: ValidationError, root: type[BaseModel] = TrainConfig) -> 
         elif item["type"] == "extra_forbidden":
             problem = f"{path} = {value}: is not a known setting."
         else:
-            problem = f"{path} = {value}: {item['msg'].removeprefix('Value error, ')}."
+            problem = f"{path} = {value}: {_plain_message(item)}."
         fix = _fix_for(item, path, owner, name)
         kinds = {e["type"] for e, _, _ in errors}
         if len(kinds) > 1:  # a union such as resolution: int or [width, height]
-            expected = dict.fromkeys(_expected(k) for k in sorted(kinds) if _expected(k) != "the right kind of value")
+            expected = dict.fromkeys(_expected(k) for k in sorted(kinds) if _expected(k))
             problem = f"{path} = {value}: not a valid value."
-            fix = f"Write {path} as " + " or as ".join(expected) + "." if expected else fix
+            fix = f"Write {path} as {' or as '.join(expected)}{_example(path)}." if expected else fix
         issues.append(ConfigError(problem, fix, field=path or None))
     return issues
 

@@ -39,7 +39,8 @@ def setting(
     The section is the pydantic model the field lives in.
     """
     meta = {"level": level, "kohya": kohya, "unit": unit, "recommended": recommended, "secret": secret, **extra}
-    kwargs: dict[str, Any] = {"description": help, "json_schema_extra": {"x-lorakit": meta}}
+    # A secret never shows in repr() either, so logging a config cannot leak it.
+    kwargs: dict[str, Any] = {"description": help, "json_schema_extra": {"x-lorakit": meta}, "repr": not secret}
     for name, bound in (("ge", ge), ("le", le), ("gt", gt), ("lt", lt)):
         if bound is not None:
             kwargs[name] = bound

@@ -149,8 +149,17 @@ def config_to_dict(cfg: TrainConfig, *, only_changed: bool = False, include_secr
 def to_toml(cfg: TrainConfig, *, only_changed: bool = False) -> str:
     """The config as TOML text (without secrets)."""
     data = config_to_dict(cfg, only_changed=only_changed)
+    subsets = data.get("dataset", {}).pop("subsets", [])
+    if "dataset" in data and not data["dataset"]:
+        del data["dataset"]
     ordered = {"config_version": data.pop("config_version"), **data}
-    return HEADER + tomli_w.dumps(ordered)
+    text = HEADER + tomli_w.dumps(ordered)
+    # The image folders last, each as its own [[dataset.subsets]] block, however short: easy to find and copy.
+    for subset, model in zip(subsets, cfg.dataset.subsets, strict=True):
+        # Repeats are always written, so nobody has to know the default to read them.
+        subset = {"image_dir": subset.pop("image_dir"), "num_repeats": model.num_repeats, **subset}
+        text += "\n[[dataset.subsets]]\n" + tomli_w.dumps(subset)
+    return text
 
 
 def save_config(cfg: TrainConfig, path: str | os.PathLike, *, only_changed: bool = False) -> Path:

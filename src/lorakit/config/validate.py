@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lorakit.config import checks as _checks  # noqa: F401  (registers the checks)
+from lorakit.config import checks_training as _training_checks  # noqa: F401
 from lorakit.config.dataset import IMAGE_EXTENSIONS
 from lorakit.config.report import CHECKS, ConfigWarning, ValidationReport
 from lorakit.config.schema import TrainConfig

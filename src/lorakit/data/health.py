@@ -21,6 +21,7 @@ from lorakit.data.captions import CaptionEncodingError, caption_path_for, decode
 from lorakit.data.dedup import DEFAULT_THRESHOLD, HashCache, ImageHashes, default_workers, group_duplicates, hash_image
 from lorakit.data.images import ImageError, ImageInfo, describe_image, list_images, open_image
 from lorakit.data.tags import normalize_tag, parse_tags
+from lorakit.errors import DatasetError
 from lorakit.events import PROGRESS, Emitter
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -153,11 +154,23 @@ def check_dataset(
     from lorakit.data import health_checks as checks
 
     root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"The dataset folder {root} does not exist.", "Check the path, or import images first.")
     images = list_images(root)
     results = scan_health(images, extension=extension, hash_cache=HashCache(root), workers=workers, emitter=emitter)
     readable = [r for r in results if r.info]
     report = HealthReport(str(root), len(images), len(readable))
     add = report.findings.extend
+    if not images:
+        report.findings.append(
+            Finding(
+                "no_images",
+                ERROR,
+                f"{root} has no images.",
+                "Import some with 'lorakit dataset import SOURCE --to FOLDER' (PNG, JPEG, WebP, BMP, GIF, AVIF).",
+            )
+        )
+        return report
     add(checks.image_findings(results, resolution=resolution, alpha_mask=alpha_mask))
     add(checks.duplicate_stem_findings(images))
     add(checks.caption_findings(results, max_token_length=max_token_length))

@@ -107,10 +107,8 @@ def image_findings(results: list[ImageCheck], *, resolution: int, alpha_mask: bo
     ):
         hits = [r for r in ok if getattr(r.info, attr)]
         if hits:
-            out.append(
-                Finding(kind, INFO if kind == "greyscale" else WARNING, f"{len(hits)} {title}.", fix,
-                        [str(r.path) for r in hits], fix_id)
-            )  # fmt: skip
+            severity = INFO if kind == "greyscale" else WARNING
+            out.append(Finding(kind, severity, f"{len(hits)} {title}.", fix, [str(r.path) for r in hits], fix_id))
     return out
 
 

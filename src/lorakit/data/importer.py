@@ -132,7 +132,7 @@ def _import_folder(
 
     if shown_root is None and _is_repeat_folder(root.name):
         subset_dirs = [root]  # "10_name" itself was picked: keep it as one subset
-        groups = [(root, dest / root.name, set())]
+        groups = [(root, dest / root.name, {dest.resolve()})]
     else:
         # A folder holding <repeats>_<name> folders is an sd-scripts training folder: keep each subset apart.
         try:
@@ -141,8 +141,9 @@ def _import_folder(
             report.skipped.append((shown(root), "folder cannot be read (permissions?)"))
             return
         subset_dirs = [c for c in children if _is_repeat_folder(c.name)]
-        groups = [(root, dest, {c.resolve() for c in subset_dirs})]
-        groups += [(c, dest / c.name, set()) for c in subset_dirs]
+        # The destination may lie inside the source (importing into a subfolder): never walk into it.
+        groups = [(root, dest, {c.resolve() for c in subset_dirs} | {dest.resolve()})]
+        groups += [(c, dest / c.name, {dest.resolve()}) for c in subset_dirs]
     for folder in subset_dirs:
         repeats, tokens = parse_repeat_folder(folder.name) or (1, "")
         target = dest / folder.name

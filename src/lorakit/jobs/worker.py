@@ -53,7 +53,7 @@ def workspace_relative(data, root: Path):
     """A result's paths as the front ends name them: relative to the workspace ('outputs/run/lora.safetensors')."""
     prefix = str(root)
     if isinstance(data, dict):
-        return {k: workspace_relative(v, root) for k, v in data.items()}
+        return {workspace_relative(k, root): workspace_relative(v, root) for k, v in data.items()}
     if isinstance(data, list | tuple):
         return [workspace_relative(v, root) for v in data]
     if isinstance(data, Path):

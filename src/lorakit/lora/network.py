@@ -36,6 +36,8 @@ class NetworkSettings:
     dropout: float = 0.0
     train_unet: bool = True
     train_text_encoder: bool = False
+    # Only layers with these names (``to_q``, ``ff.net.2``, or a full path); empty = the usual targets.
+    target_modules: tuple[str, ...] = ()
 
 
 @dataclass
@@ -60,6 +62,10 @@ class Target:
     kohya: str
 
 
+def _wanted(path: str, names: tuple[str, ...]) -> bool:
+    return not names or any(path == name or path.endswith(f".{name}") for name in names)
+
+
 def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSettings) -> list[Target]:
     """The modules of ``model`` that get a LoRA, with their rank and alpha, in model order."""
     found: dict[str, Target] = {}
@@ -74,7 +80,7 @@ def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSett
             if not sub_path:
                 continue
             path = f"{owner_path}.{sub_path}" if owner_path else sub_path
-            if path in found:
+            if path in found or not _wanted(path, settings.target_modules):
                 continue
             if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1)):
                 rank, alpha = settings.rank, settings.alpha

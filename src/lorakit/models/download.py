@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from lorakit import credentials
 from lorakit.errors import DownloadError, ModelError
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 HASH_CACHE_NAME = ".lorakit-hashes.json"
 DOWNLOADS = "downloads"  # where files of not-yet-known kind arrive before detection files them
 DIFFUSERS_FILES = ["model_index.json", "*/*.json", "*/*.txt", "*/*.model", "*/*.safetensors"]
+MODEL_SUFFIXES = {".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin", ".onnx", ".gguf", ".csv", ".json"}
 VARIANT = re.compile(r"\.(fp16|bf16|fp32|non_ema|ema)\.safetensors$")
 
 
@@ -104,8 +106,26 @@ def resolve(
         with CivitaiClient(token, civitai_base_url or DEFAULT_BASE_URL) as client:
             return client.resolve(link)
     if link.source == "url":
-        return RemoteFile(url=link.url, filename=link.filename or "download")
+        name = link.filename or ""
+        if Path(name).suffix.lower() not in MODEL_SUFFIXES:
+            name = _name_from_server(link.url) or name or "download"
+        return RemoteFile(url=link.url, filename=name)
     raise DownloadError(f"{link.url} is a Hugging Face link; use download() for it.", None)
+
+
+def _name_from_server(url: str) -> str | None:
+    """The file name the server gives in Content-Disposition (links like ``.../download?id=3`` carry none)."""
+    import httpx
+
+    try:
+        response = httpx.head(url, follow_redirects=True, timeout=15.0)
+    except httpx.HTTPError:
+        return None  # the download itself will report the problem in plain words
+    disposition = response.headers.get("content-disposition", "")
+    match = re.search(r"filename\*=UTF-8''([^;]+)", disposition, re.IGNORECASE) or re.search(
+        r'filename="?([^";]+)"?', disposition, re.IGNORECASE
+    )
+    return unquote(match.group(1)).strip() if match else None
 
 
 def download(
@@ -176,8 +196,7 @@ def download(
                 info=remote.info,
                 notes=list(remote.notes),
             )
-    if not result.skipped:
-        _file_into_library(result, root if to is None else None, hash_cache)
+    _file_into_library(result, root if to is None else None, hash_cache)
     emitter.emit(RESULT, **result.to_dict())
     return result
 

@@ -122,8 +122,9 @@ def download_hf(
     from huggingface_hub.hf_api import RepoFile
 
     repo_id, revision = link.repo_id or "", link.revision or "main"
+    # Ours (settings file, then HF_TOKEN); None lets huggingface_hub use a login made with its own CLI.
     token = credentials.get_token("huggingface", settings_folder)
-    api = HfApi(endpoint=endpoint, token=token or False)
+    api = HfApi(endpoint=endpoint, token=token or None)
     try:
         entries = [
             e for e in api.list_repo_tree(repo_id, recursive=True, revision=revision) if isinstance(e, RepoFile)
@@ -153,7 +154,7 @@ def download_hf(
                     revision=revision,
                     local_dir=target,
                     allow_patterns=chosen,
-                    token=token or False,
+                    token=token or None,
                     endpoint=endpoint,
                     tqdm_class=progress,
                 )
@@ -165,7 +166,7 @@ def download_hf(
                     chosen[0],
                     revision=revision,
                     local_dir=target,
-                    token=token or False,
+                    token=token or None,
                     endpoint=endpoint,
                     tqdm_class=progress,
                 )

@@ -56,7 +56,7 @@ def _check_source(path: Path, allow_pickle: bool) -> None:
         )
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Loading bars and notes from diffusers/transformers would break our own progress display."""
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
@@ -125,7 +125,7 @@ def load_model(
     """
     path = Path(source).expanduser()
     _check_source(path, allow_pickle)
-    _quiet_libraries()
+    quiet_libraries()
     config_path = Path(config).expanduser() if config else None
     if family is None:
         family = detect_family(path if path.is_dir() else (config_path or path))

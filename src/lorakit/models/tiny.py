@@ -17,7 +17,7 @@ from lorakit.fileio import atomic_write_text
 VOCAB_DIR = Path(__file__).parent / "tiny_vocab"
 TINY_FAMILIES = ("sd1", "sdxl")
 # Bump when the configs below change, so a cached tiny model is rebuilt.
-TINY_VERSION = 1
+TINY_VERSION = 2
 _MARKER = "lorakit_tiny.json"
 
 _SCHEDULER = dict(
@@ -27,6 +27,7 @@ _SCHEDULER = dict(
     num_train_timesteps=1000,
     clip_sample=False,
     prediction_type="epsilon",
+    steps_offset=1,  # as the published SD1.5/SDXL scheduler configs
 )
 # Four VAE levels so latents are 1/8 of the image, as in the real models (bucket geometry matches).
 _VAE = dict(
@@ -130,7 +131,7 @@ def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
         tokenizer=tokenizer,
         tokenizer_2=_tokenizer(),
         unet=unet,
-        scheduler=DDPMScheduler(**_SCHEDULER, steps_offset=1, timestep_spacing="leading"),
+        scheduler=DDPMScheduler(**_SCHEDULER, timestep_spacing="leading"),
     )
 
 
@@ -145,6 +146,9 @@ def build_tiny_model(family: str, folder: str | Path, seed: int = 0) -> Path:
                 return folder
         except (OSError, ValueError):
             pass
+    from lorakit.models.loading import quiet_libraries
+
+    quiet_libraries()
     pipe = build_tiny_pipeline(family, seed)
     pipe.save_pretrained(folder, safe_serialization=True)
     atomic_write_text(marker, json.dumps(want))  # written last: a half-built folder is rebuilt

@@ -51,7 +51,6 @@ class TransferOptions:
     connections: int = 4  # parallel range requests for large files
     parallel_min_bytes: int = 64 * 1024 * 1024
     min_range_bytes: int = 8 * 1024 * 1024  # never split into ranges smaller than this
-    block_bytes: int = 1024 * 1024
     timeout_s: float = 60.0
     progress_every_s: float = 0.5
     save_every_s: float = 1.0  # how often parallel transfers record their ranges in the sidecar
@@ -61,6 +60,16 @@ class Stopped(DownloadError):
     """The user stopped the download; the ``.part`` file is kept so it resumes next time."""
 
     code = "stopped"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def human_size(n: float | None) -> str:
@@ -125,13 +134,47 @@ class Transfer(ParallelRanges):
             text = json.dumps(self.state)
         atomic_write_text(self.sidecar, text)
 
+    # --- one downloader per file -------------------------------------------------------------------
+    def _lock_file(self) -> Path:
+        return self.dest.with_name(self.dest.name + ".part.lock")
+
+    def _acquire(self) -> None:
+        """Make sure no other process is writing the same ``.part`` (two writers would corrupt it)."""
+        lock = self._lock_file()
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                try:
+                    pid = int(lock.read_text(encoding="utf-8").strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and pid != os.getpid() and _alive(pid):
+                    raise DownloadError(
+                        f"{self.dest.name} is already being downloaded by another lorakit process ({pid}).",
+                        "Wait for that download to finish, or stop it; then run this again to resume.",
+                    ) from None
+                lock.unlink(missing_ok=True)  # left by a process that died: take over its partial file
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(str(os.getpid()))
+            return
+        raise DownloadError(f"Could not lock {lock}.", "Remove the file if no download is running.")
+
     # --- the transfer -----------------------------------------------------------------------------
     def run(self) -> str:
         self.dest.parent.mkdir(parents=True, exist_ok=True)
+        self._acquire()
+        try:
+            return self._run()
+        finally:
+            self._lock_file().unlink(missing_ok=True)
+
+    def _run(self) -> str:
         self._load_state()
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         timeout = httpx.Timeout(self.opt.timeout_s, connect=min(self.opt.timeout_s, 15.0))
-        attempt = 0
+        attempt = restarts = 0
         with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as self.http:
             while True:
                 try:
@@ -141,6 +184,12 @@ class Transfer(ParallelRanges):
                         self._single()
                     break
                 except Restart as why:
+                    restarts += 1
+                    if restarts > self.opt.retries:
+                        raise DownloadError(
+                            f"The server for {self.dest.name} keeps changing its answers ({why}).",
+                            "Try again later, or download from another source.",
+                        ) from None
                     log.info("restarting %s: %s", self.dest.name, why)
                     self.emitter.emit(STATUS, state="running", message=f"Restarting {self.dest.name}: {why}")
                     self._reset()

@@ -65,6 +65,7 @@ def network_settings(cfg) -> NetworkSettings:
         dropout=n.network_dropout or 0.0,
         train_unet=not n.train_text_encoder_only,
         train_text_encoder=not n.train_unet_only and _text_encoder_lr(cfg) != 0,
+        target_modules=tuple(n.target_modules or ()),
     )
 
 
