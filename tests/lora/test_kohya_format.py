@@ -79,6 +79,29 @@ def test_saved_file_matches_diffusers_loading(tmp_path, tiny_model, family_name,
     torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-5)
 
 
+def test_peft_folder_loads_in_diffusers_with_the_same_effect(tmp_path, tiny_sd1):
+    from diffusers import StableDiffusionPipeline
+
+    from lorakit.lora.kohya import save_peft_folder
+
+    family = load_model(tiny_sd1)
+    settings = NetworkSettings(rank=4, alpha=1.0)  # alpha != rank: the scale must be carried
+    network = build_network({"unet": family.components.unet}, family.lora_targets(), settings)
+    _non_identity(network, seed=5)
+    latents, t, cond = _unet_inputs(family)
+    with torch.no_grad():
+        ours = family.predict(latents, t, cond)
+    folder = save_peft_folder(network, tmp_path / "peft")
+
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_sd1, safety_checker=None, requires_safety_checker=False)
+    pipe.load_lora_weights(str(folder))
+    fresh = load_model(tiny_sd1)
+    fresh.components.unet = pipe.unet
+    with torch.no_grad():
+        theirs = fresh.predict(latents, t, cond)
+    torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-5)
+
+
 def test_round_trip_into_a_fresh_network(tmp_path, tiny_sd1):
     family = load_model(tiny_sd1)
     settings = NetworkSettings(rank=4, alpha=1.0, train_text_encoder=True)

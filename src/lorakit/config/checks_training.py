@@ -175,7 +175,7 @@ def _schedule_and_noise(cfg: TrainConfig, family: str | None, r: ValidationRepor
         r.warn(
             "schedule.max_train_steps",
             "Both max_train_epochs and max_train_steps are set; epochs win and max_train_steps is ignored.",
-            "Remove one of them.",
+            "To train by steps, empty schedule.max_train_epochs; otherwise remove max_train_steps.",
         )
     noise = cfg.noise
     if noise.min_timestep is not None and noise.max_timestep is not None and noise.min_timestep >= noise.max_timestep:

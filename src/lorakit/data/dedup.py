@@ -13,6 +13,7 @@ duplicates moves them (and their captions) to the restorable trash; nothing is d
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from lorakit.events import PROGRESS, Emitter
 from lorakit.fileio import atomic_write_text
 from lorakit.trash import Trash, TrashItem
 
+log = logging.getLogger(__name__)
 CACHE_FILE = Path(".lorakit") / "hashes.json"
 HASH_BASE = 128
 DEFAULT_THRESHOLD = 6  # of 64 bits: resized, re-encoded or lightly edited copies; not merely similar images
@@ -134,7 +136,10 @@ class HashCache:
         with self._lock:
             if not self._dirty:
                 return
-            atomic_write_text(self.path, json.dumps({"version": 1, "files": self._data}))
+            try:
+                atomic_write_text(self.path, json.dumps({"version": 1, "files": self._data}))
+            except OSError as error:  # a read-only dataset: the cache is a convenience, the check goes on
+                log.warning("could not save the hash cache %s: %s", self.path, error)
             self._dirty = False
 
 

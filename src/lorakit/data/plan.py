@@ -391,7 +391,7 @@ def plan_for_config(
 ) -> TrainPlan:
     """The plan for a :class:`~lorakit.config.schema.TrainConfig` (its subsets, buckets and schedule).
 
-    ``max_train_steps``, when set, is used instead of the epochs (as the config's help promises);
+    Epochs win over ``max_train_steps`` when both are set, as in sd-scripts (and the config's check warns);
     ``lr_warmup_steps`` below 1 is a share of all steps, as in sd-scripts.
     """
     data, schedule, learning = cfg.dataset, cfg.schedule, cfg.learning
@@ -409,7 +409,7 @@ def plan_for_config(
         ),
         Schedule(
             batch_size=schedule.train_batch_size,
-            epochs=None if schedule.max_train_steps else schedule.max_train_epochs,
+            epochs=schedule.max_train_epochs,
             max_train_steps=schedule.max_train_steps,
             gradient_accumulation_steps=schedule.gradient_accumulation_steps,
             num_processes=cfg.multigpu.num_processes,

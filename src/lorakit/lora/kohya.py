@@ -162,17 +162,25 @@ def load_lora_file(path: str | os.PathLike) -> LoraFile:
 
 
 def save_peft_folder(network, folder: str | os.PathLike) -> Path:
-    """The adapter in peft/diffusers layout (``pytorch_lora_weights.safetensors``) for diffusers users."""
-    import safetensors.torch
-    from peft.utils import get_peft_model_state_dict
+    """The adapter in diffusers' peft layout (``pytorch_lora_weights.safetensors``, keys ``unet.<path>.lora_A``).
 
+    That layout has no alpha (diffusers then applies the delta at scale 1), so each module's
+    ``alpha / rank`` is folded into its ``lora_B`` weights: the applied delta is the same as the kohya file's.
+    """
+    import safetensors.torch
+
+    from lorakit.lora.network import ADAPTER
+
+    prefixes = {"unet": "unet", "te": "text_encoder", "te1": "text_encoder", "te2": "text_encoder_2"}
     state = {}
-    for name, model in network.components.items():
-        prefix = (
-            "unet" if name == "unet" else {"te": "text_encoder", "te1": "text_encoder", "te2": "text_encoder_2"}[name]
-        )
-        for key, value in get_peft_model_state_dict(model).items():
-            state[f"{prefix}.{key}"] = value.detach().cpu().contiguous()
+    for component, targets in network.targets.items():
+        model = network.components[component]
+        for t in targets:
+            layer = model.get_submodule(t.path)
+            down = layer.lora_A[ADAPTER].weight.detach().float().cpu()
+            up = layer.lora_B[ADAPTER].weight.detach().float().cpu() * (t.alpha / t.rank)
+            state[f"{prefixes[component]}.{t.path}.lora_A.weight"] = down.contiguous()
+            state[f"{prefixes[component]}.{t.path}.lora_B.weight"] = up.contiguous()
     folder = Path(folder)
     atomic_write_bytes(folder / "pytorch_lora_weights.safetensors", safetensors.torch.save(state))
     return folder

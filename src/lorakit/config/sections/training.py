@@ -69,7 +69,7 @@ class ScheduleSection(Section):
     )
     max_train_steps: int | None = setting(
         None,
-        help="Stop after this many steps instead of counting epochs. Leave empty to use epochs.",
+        help="Stop after this many steps. Used only when max_train_epochs is empty (epochs win, as in sd-scripts).",
         kohya="max_train_steps",
         level="advanced",
         ge=1,
