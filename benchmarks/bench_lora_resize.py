@@ -31,18 +31,29 @@ def sdxl_module_shapes() -> dict[str, tuple[int, ...]]:
     from lorakit.lora.keys import sdxl_unet_to_sgm
 
     unet_config = dict(
-        sample_size=128, cross_attention_dim=2048, transformer_layers_per_block=[1, 2, 10],
-        block_out_channels=[320, 640, 1280], attention_head_dim=[5, 10, 20], use_linear_projection=True,
+        sample_size=128,
+        cross_attention_dim=2048,
+        transformer_layers_per_block=[1, 2, 10],
+        block_out_channels=[320, 640, 1280],
+        attention_head_dim=[5, 10, 20],
+        use_linear_projection=True,
         down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
         up_block_types=["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"],
-        addition_embed_type="text_time", addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816,
-    )  # fmt: skip
+        addition_embed_type="text_time",
+        addition_time_embed_dim=256,
+        projection_class_embeddings_input_dim=2816,
+    )
     with torch.device("meta"):
         unet = UNet2DConditionModel(**unet_config)
         te1 = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12))
         te2 = CLIPTextModelWithProjection(
-            CLIPTextConfig(hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=20,
-                           projection_dim=1280)  # fmt: skip
+            CLIPTextConfig(
+                hidden_size=1280,
+                intermediate_size=5120,
+                num_hidden_layers=32,
+                num_attention_heads=20,
+                projection_dim=1280,
+            )
         )
     shapes = {}
     config = dict(unet.config)
@@ -136,13 +147,19 @@ def main() -> None:
     rows = [
         ("layers / parameters", f"{len(state.modules)} / {params / 1e6:.1f} M (rank {args.rank})"),
         (f"naive dense SVD, {len(sample_names)} layers", f"{naive_s:.2f} s"),
-        (f"lorakit, same {len(sample_names)} layers", f"{ours_sample_s:.2f} s ({naive_s / ours_sample_s:.1f}x faster)"),
+        (
+            f"lorakit, same {len(sample_names)} layers",
+            f"{ours_sample_s:.2f} s ({naive_s / ours_sample_s:.1f}x faster)",
+        ),
         ("retained-energy agreement", f"max |Δ| {agreement:.2e}"),
         (f"lorakit fixed rank {args.target}, all layers", f"{fixed_s:.2f} s"),
         ("  Frobenius kept mean / min", f"{fixed.mean_retained_fro:.4f} / {fixed.min_retained_fro:.4f}"),
         (f"lorakit sv_fro {args.fro}, all layers", f"{dynamic_s:.2f} s"),
-        ("  ranks mean / min / max", f"{dyn['mean_rank']:.1f} / {min(m.new_rank for m in dynamic.modules)} / "
-                                     f"{max(m.new_rank for m in dynamic.modules)}"),  # fmt: skip
+        (
+            "  ranks mean / min / max",
+            f"{dyn['mean_rank']:.1f} / {min(m.new_rank for m in dynamic.modules)} / "
+            f"{max(m.new_rank for m in dynamic.modules)}",
+        ),
         ("  Frobenius kept mean / min", f"{dynamic.mean_retained_fro:.4f} / {dynamic.min_retained_fro:.4f}"),
     ]
     width = max(len(r[0]) for r in rows)

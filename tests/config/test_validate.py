@@ -121,7 +121,20 @@ CASES = [
         "dataset.subsets[0].random_crop",
         "cache_latents",
     ),
-    ({"schedule.max_train_steps": 1000}, None, "warning", "schedule.max_train_steps", "empty schedule.max_train_epochs"),
+    (
+        {"optimizer.optimizer_type": "AdamWScheduleFree", "learning.lr_scheduler": "cosine"},
+        None,
+        "problem",
+        "learning.lr_scheduler",
+        "constant",
+    ),
+    (
+        {"schedule.max_train_steps": 1000},
+        None,
+        "warning",
+        "schedule.max_train_steps",
+        "empty schedule.max_train_epochs",
+    ),
     ({"schedule.max_train_epochs": None}, None, "problem", "schedule.max_train_epochs", "max_train_epochs"),
     (
         {"network.train_unet_only": True, "network.train_text_encoder_only": True},

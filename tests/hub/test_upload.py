@@ -53,14 +53,17 @@ class FakeHub:
                 hub.requests.append(("POST", self.path))
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 if self._token() != GOOD:
-                    return self._reply(403, {"error": "You don't have the rights to create a model under this namespace"})
+                    return self._reply(
+                        403, {"error": "You don't have the rights to create a model under this namespace"}
+                    )
                 if self.path == "/api/repos/create":
                     payload = json.loads(body)
                     repo = f"{payload.get('organization') or 'mira'}/{payload['name']}"
                     if repo in hub.repos:
                         # The real Hub names the existing repo's URL in its 409 reply; huggingface_hub reads it.
-                        return self._reply(409, {"error": "You already created this model repo",
-                                                 "url": f"{hub.endpoint}/{repo}"})  # fmt: skip
+                        return self._reply(
+                            409, {"error": "You already created this model repo", "url": f"{hub.endpoint}/{repo}"}
+                        )
                     hub.repos[repo] = payload
                     return self._reply(200, {"url": f"{hub.endpoint}/{repo}"})
                 if self.path == "/api/validate-yaml":
@@ -71,8 +74,14 @@ class FakeHub:
                     return self._reply(404, {"error": "Repository not found"})
                 if action == "preupload":
                     files = json.loads(body)["files"]
-                    return self._reply(200, {"files": [{"path": f["path"], "uploadMode": "regular",
-                                                        "shouldIgnore": False} for f in files]})  # fmt: skip
+                    return self._reply(
+                        200,
+                        {
+                            "files": [
+                                {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files
+                            ]
+                        },
+                    )
                 if action == "commit":
                     assert self.headers["content-type"] == "application/x-ndjson"
                     lines = [json.loads(line) for line in body.decode().splitlines() if line]
@@ -108,9 +117,15 @@ def lora(tmp_path):
         "ss_dataset_dirs": json.dumps({"10_mira": {"n_repeats": 10, "img_count": 20}}),
     }
     path = tmp_path / "mira.safetensors"
-    write_lora(path, {"lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.ones(2, 8),
-                      "lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.ones(8, 2),
-                      "lora_te1_text_model_encoder_layers_0_mlp_fc1.alpha": torch.tensor(1.0)}, metadata)  # fmt: skip
+    write_lora(
+        path,
+        {
+            "lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.ones(2, 8),
+            "lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.ones(8, 2),
+            "lora_te1_text_model_encoder_layers_0_mlp_fc1.alpha": torch.tensor(1.0),
+        },
+        metadata,
+    )
     return path
 
 
@@ -119,8 +134,9 @@ def test_upload_creates_repo_and_commits_lora_images_and_card(tmp_path, hub, lor
     monkeypatch.setenv("HF_TOKEN", GOOD)  # the stored-token path: from settings or the environment
     image = tmp_path / "sample.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\nfake")
-    result = upload_lora(lora, "mira-lora", private=True, images=[(image, "mira, red scarf, smiling")],
-                         endpoint=hub.endpoint)  # fmt: skip
+    result = upload_lora(
+        lora, "mira-lora", private=True, images=[(image, "mira, red scarf, smiling")], endpoint=hub.endpoint
+    )
     assert result.repo_id == "mira/mira-lora"
     assert hub.repos["mira/mira-lora"]["visibility"] == "private"
     files = hub.files["mira/mira-lora"]

@@ -135,3 +135,18 @@ def test_restart_adopts_live_jobs_and_interrupts_dead_ones(tmp_path):
         assert adopted.state == "completed"
         assert [e.data["state"] for e in second.events(alive.id) if e.type == "status"][-1] == "completed"
     first.store.close()
+
+
+def test_interrupted_training_offers_a_resume(tmp_path):
+    from lorakit.jobs.store import INTERRUPTED
+
+    with JobRunner(tmp_path / "ws", paused=True) as paused:  # nothing starts: only the bookkeeping is tested
+        job = paused.store.add("train", {"config": "configs/x.toml"}, gpu=True)
+        paused.store.update(job.id, state=INTERRUPTED, run_dir=str(tmp_path / "ws" / "outputs" / "x"))
+        assert paused.get(job.id).resumable
+        again = paused.resume(job.id)
+        assert again.resume_of == job.id and again.state == "queued" and again.params == job.params
+        paused.store.update(job.id, run_dir=None)  # never got as far as a run folder: retry, not resume
+        assert not paused.get(job.id).resumable
+        with pytest.raises(JobError, match="cannot be resumed"):
+            paused.resume(job.id)

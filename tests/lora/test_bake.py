@@ -32,7 +32,9 @@ def test_sd1_bake_adds_exactly_the_weighted_delta(tmp_path, tiny_sd1_pipe, rando
     write_lora(lora, tensors, {})
     state = from_tensors(tensors)
 
-    out = bake_loras(ckpt, [(lora, 0.8)], tmp_path / "baked.safetensors", dtype="fp32", unet_config=dict(pipe.unet.config))
+    out = bake_loras(
+        ckpt, [(lora, 0.8)], tmp_path / "baked.safetensors", dtype="fp32", unet_config=dict(pipe.unet.config)
+    )
     baked = _read(out)
     assert set(baked) == set(checkpoint)
     config = dict(pipe.unet.config)
@@ -65,7 +67,11 @@ def test_sdxl_bake_splits_qkv_into_openclip_in_proj(tmp_path, tiny_sdxl_pipe, ra
     save_file(checkpoint, str(ckpt))
     sgm = lambda path: sdxl_unet_to_sgm(path, config).replace(".", "_")  # noqa: E731
     tensors = random_lora(
-        {"lora_unet": (pipe.unet, sgm), "lora_te1": (pipe.text_encoder, None), "lora_te2": (pipe.text_encoder_2, None)},
+        {
+            "lora_unet": (pipe.unet, sgm),
+            "lora_te1": (pipe.text_encoder, None),
+            "lora_te2": (pipe.text_encoder_2, None),
+        },
         include=("attn2.to_k", "self_attn", "mlp.fc1"),
     )
     lora = tmp_path / "xl_lora.safetensors"
@@ -88,13 +94,19 @@ def test_bake_refuses_loras_that_do_not_fit(tmp_path, tiny_sd1_pipe, single_file
     ckpt = tmp_path / "base.safetensors"
     save_file(single_file_checkpoint(tiny_sd1_pipe), str(ckpt))
     lora = tmp_path / "odd.safetensors"
-    write_lora(lora, {"lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.zeros(2, 4),
-                      "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.zeros(4, 2)}, {})  # fmt: skip
+    write_lora(
+        lora,
+        {
+            "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.zeros(2, 4),
+            "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.zeros(4, 2),
+        },
+        {},
+    )
     with pytest.raises(LoraFormatError, match="have no weight in this sd1 checkpoint"):
         bake_loras(ckpt, [(lora, 1.0)], tmp_path / "x.safetensors", unet_config=dict(tiny_sd1_pipe.unet.config))
     with pytest.raises(LoraFormatError, match="Unknown precision"):
         bake_loras(ckpt, [(lora, 1.0)], tmp_path / "x.safetensors", dtype="fp8")
     (tmp_path / "m.ckpt").write_bytes(b"pickle")
-    with pytest.raises(LorakitError, match="not a .safetensors"):
+    with pytest.raises(LorakitError, match=r"not a \.safetensors"):
         bake_loras(tmp_path / "m.ckpt", [(lora, 1.0)], tmp_path / "x.safetensors")
     assert not (tmp_path / "x.safetensors").exists()

@@ -37,8 +37,10 @@ def test_inspect_resize_merge_convert_from_the_command_line(tmp_path):
     small = tmp_path / "small.safetensors"
     result = runner.invoke(app, ["lora", "resize", str(a), "-o", str(small), "--rank", "2"])
     assert result.exit_code == 0, result.output
-    assert "Frobenius kept" in result.output and read_lora(small).modules[
-        "lora_te_text_model_encoder_layers_0_mlp_fc1"].rank == 2  # fmt: skip
+    assert (
+        "Frobenius kept" in result.output
+        and read_lora(small).modules["lora_te_text_model_encoder_layers_0_mlp_fc1"].rank == 2
+    )
     result = runner.invoke(app, ["lora", "resize", str(a), "-o", str(small), "--rank", "2"])
     assert isinstance(result.exception, LorakitError) and "already exists" in str(result.exception)
 

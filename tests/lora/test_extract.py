@@ -48,7 +48,7 @@ def test_low_rank_factors_clamp_and_dynamic_rank():
     diff = torch.randn(40, 4, generator=g) @ torch.randn(4, 30, generator=g)
     up, down, kept = low_rank_factors(diff, 8, "sv_fro", 0.999)
     assert up.shape[1] == 4 and kept == pytest.approx(1.0, abs=1e-3)
-    clamped_up, clamped_down, _ = low_rank_factors(diff, 4, clamp_quantile=0.5)
+    clamped_up, _, _ = low_rank_factors(diff, 4, clamp_quantile=0.5)
     limit = torch.cat([up.flatten(), down.flatten()]).abs().quantile(0.5)
     assert float(clamped_up.abs().max()) <= float(limit) + 1e-4
 

@@ -13,7 +13,9 @@ from lorakit.lora.modules import write_lora
 def _file(tmp_path, metadata):
     g = torch.Generator().manual_seed(0)
     tensors = {
-        "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.lora_down.weight": torch.randn(8, 640, generator=g),
+        "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.lora_down.weight": torch.randn(
+            8, 640, generator=g
+        ),
         "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.lora_up.weight": torch.randn(640, 8, generator=g),
         "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.alpha": torch.tensor(4.0),
         "lora_unet_input_blocks_1_0_in_layers_2.lora_down.weight": torch.randn(4, 320, 3, 3, generator=g),
@@ -50,7 +52,9 @@ def test_inspect_reports_modules_metadata_and_hashes(tmp_path):
     conv = by_name["lora_unet_input_blocks_1_0_in_layers_2"]
     assert conv.layer == "conv 3x3" and conv.strength == 0.0  # zero up: trained nothing yet
     q = by_name["lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q"]
-    expected = float(torch.linalg.matrix_norm(tensors[q.name + ".lora_up.weight"] @ tensors[q.name + ".lora_down.weight"]))
+    expected = float(
+        torch.linalg.matrix_norm(tensors[q.name + ".lora_up.weight"] @ tensors[q.name + ".lora_down.weight"])
+    )
     assert abs(q.strength - expected * 0.5) < 1e-3 * expected
     assert report.training["learning rate"] == "0.0001" and report.training["optimizer"] == "AdamW8bit"
     assert report.top_tags[:2] == [("mira", 12), ("smile", 7)]
@@ -67,8 +71,13 @@ def test_inspect_reads_other_layouts_and_unknown_keys(tmp_path):
     from safetensors.torch import save_file
 
     diffusers_file = tmp_path / "d.safetensors"
-    save_file({"unet.down_blocks.0.attentions.0.proj_in.lora_A.weight": torch.ones(2, 4),
-               "unet.down_blocks.0.attentions.0.proj_in.lora_B.weight": torch.ones(4, 2)}, str(diffusers_file))  # fmt: skip
+    save_file(
+        {
+            "unet.down_blocks.0.attentions.0.proj_in.lora_A.weight": torch.ones(2, 4),
+            "unet.down_blocks.0.attentions.0.proj_in.lora_B.weight": torch.ones(4, 2),
+        },
+        str(diffusers_file),
+    )
     report = inspect_lora(diffusers_file, full_hash=False)
     assert report.layout == "diffusers" and report.modules[0].rank == 2
     odd = tmp_path / "odd.safetensors"

@@ -34,11 +34,17 @@ def test_exact_merge_is_the_weighted_sum_of_changes():
     assert report is None
     q = merged.modules["lora_unet_a_to_q"]
     assert q.rank == 12 and q.alpha == 12
-    torch.testing.assert_close(q.delta(), 0.7 * a.modules["lora_unet_a_to_q"].delta() - 0.4 * b.modules[
-        "lora_unet_a_to_q"].delta(), atol=1e-5, rtol=1e-5)  # fmt: skip
+    torch.testing.assert_close(
+        q.delta(),
+        0.7 * a.modules["lora_unet_a_to_q"].delta() - 0.4 * b.modules["lora_unet_a_to_q"].delta(),
+        atol=1e-5,
+        rtol=1e-5,
+    )
     # Modules in only one LoRA carry over with that LoRA's weight.
     torch.testing.assert_close(merged.modules["lora_unet_b_to_k"].delta(), 0.7 * a.modules["lora_unet_b_to_k"].delta())
-    torch.testing.assert_close(merged.modules["lora_unet_c_to_v"].delta(), -0.4 * b.modules["lora_unet_c_to_v"].delta())
+    torch.testing.assert_close(
+        merged.modules["lora_unet_c_to_v"].delta(), -0.4 * b.modules["lora_unet_c_to_v"].delta()
+    )
     tags = json.loads(merged.metadata["ss_tag_frequency"])
     assert tags == {"a/5_cat": {"cat": 1}, "b/5_cat": {"cat": 2}}
 
@@ -87,8 +93,12 @@ def test_mismatched_architectures_name_the_files():
     sdxl = _lora(1, names=("lora_unet_a_to_q", "lora_te2_text_model_encoder_layers_0_mlp_fc1"))
     with pytest.raises(LoraFormatError, match=r"sd1\.safetensors is sd1, xl\.safetensors is sdxl"):
         merge_states([MergeInput(sd1, 1, "sd1.safetensors"), MergeInput(sdxl, 1, "xl.safetensors")])
-    wide = from_tensors({"lora_unet_a_to_q.lora_down.weight": torch.zeros(4, 99),
-                         "lora_unet_a_to_q.lora_up.weight": torch.zeros(32, 4)})  # fmt: skip
+    wide = from_tensors(
+        {
+            "lora_unet_a_to_q.lora_down.weight": torch.zeros(4, 99),
+            "lora_unet_a_to_q.lora_up.weight": torch.zeros(32, 4),
+        }
+    )
     with pytest.raises(LoraFormatError, match="lora_unet_a_to_q has shape"):
         merge_states([MergeInput(sd1, 1, "one"), MergeInput(wide, 1, "two")])
     with pytest.raises(LoraFormatError, match="at least two"):

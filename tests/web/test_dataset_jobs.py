@@ -28,7 +28,9 @@ def test_zip_import_then_dedup_and_health(client, runner, workspace):
         zf.writestr("10_fox/c.png", _png((10, 90, 220), (128, 96)))
         zf.writestr("../../evil.png", _png((0, 0, 0)))  # must never land outside
     data = archive.getvalue()
-    up = client.post("/api/files/upload", params={"path": "datasets/incoming/fox.zip", "total": len(data)}, content=data)
+    up = client.post(
+        "/api/files/upload", params={"path": "datasets/incoming/fox.zip", "total": len(data)}, content=data
+    )
     assert up.json()["complete"]
     job = client.post("/api/files/import", json={"sources": ["datasets/incoming/fox.zip"], "to": "datasets/fox"})
     assert job.status_code == 201, job.text

@@ -118,8 +118,10 @@ def inspect(
             table.add_row(m.name, m.layer, m.network, str(m.rank), f"{m.alpha:g}", f"{m.strength:.4g}")
         console.print(table)
     if report.unknown_keys:
-        console.print(f"[yellow]![/] {len(report.unknown_keys)} keys lorakit does not understand, e.g. "
-                      f"{', '.join(report.unknown_keys[:5])}")  # fmt: skip
+        console.print(
+            f"[yellow]![/] {len(report.unknown_keys)} keys lorakit does not understand, e.g. "
+            f"{', '.join(report.unknown_keys[:5])}"
+        )
 
 
 @lora_app.command("resize")
@@ -128,8 +130,12 @@ def resize(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the resized LoRA."),
     rank: int = typer.Option(None, "--rank", "-r", help="Target rank (fixed), or the most any layer keeps (dynamic)."),
     method: str = typer.Option("fixed", "--method", "-m", help=METHOD_HELP),
-    value: float = typer.Option(None, "--value", "-v", help="sv_fro/sv_cumulative: fraction kept, e.g. 0.9; "
-                                "sv_ratio: largest/smallest singular value kept, e.g. 10."),  # fmt: skip
+    value: float = typer.Option(
+        None,
+        "--value",
+        "-v",
+        help="sv_fro/sv_cumulative: fraction kept, e.g. 0.9; sv_ratio: largest/smallest singular value kept, e.g. 10.",
+    ),
     alpha: float = typer.Option(None, "--alpha", help="Write this alpha (weights adjust so strength is unchanged)."),
     precision: str = typer.Option(None, "--precision", help="fp16, bf16 or fp32 (default: as the input)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda (faster for big LoRAs)."),
@@ -142,14 +148,24 @@ def resize(
 
     _check_output(output, force)
     with _spinner(f"Resizing {file.name}"):
-        report = resize_lora(file, output, rank=rank, method=method, value=value, alpha=alpha, device=device,
-                             dtype=_dtype(precision) if precision else None)  # fmt: skip
+        report = resize_lora(
+            file,
+            output,
+            rank=rank,
+            method=method,
+            value=value,
+            alpha=alpha,
+            device=device,
+            dtype=_dtype(precision) if precision else None,
+        )
     if as_json:
         _print_json(report.to_dict())
         return
     data = report.to_dict()
-    console.print(f"[green]✓[/] Wrote {output}: mean rank {data['mean_rank']:.1f}, Frobenius kept "
-                  f"{data['mean_retained_fro']:.3f} on average (lowest {data['min_retained_fro']:.3f}).")  # fmt: skip
+    console.print(
+        f"[green]✓[/] Wrote {output}: mean rank {data['mean_rank']:.1f}, Frobenius kept "
+        f"{data['mean_retained_fro']:.3f} on average (lowest {data['min_retained_fro']:.3f})."
+    )
     notes = {m.note for m in report.modules if m.note}
     for note in notes:
         console.print(f"[yellow]![/] some layers: {note}")
@@ -171,8 +187,9 @@ def merge(
 
     _check_output(output, force)
     with _spinner("Merging"):
-        out, report = merge_lora_files(_weighted(files), output, rank=rank, method=method, value=value,
-                                       dtype=_dtype(precision))  # fmt: skip
+        out, report = merge_lora_files(
+            _weighted(files), output, rank=rank, method=method, value=value, dtype=_dtype(precision)
+        )
     extra = f", Frobenius kept {report.mean_retained_fro:.3f} on average" if report else " (exact)"
     console.print(f"[green]✓[/] Wrote {out}{extra}.")
 
@@ -234,9 +251,19 @@ def extract(
 
     _check_output(output, force)
     with _spinner("Extracting (SVD per layer)"):
-        summary = extract_lora(base, tuned, output, rank=rank, conv_rank=conv_rank, method=method, value=value,
-                               clamp_quantile=clamp_quantile, text_encoder=not no_text_encoder, device=device,
-                               dtype=_dtype(precision))  # fmt: skip
+        summary = extract_lora(
+            base,
+            tuned,
+            output,
+            rank=rank,
+            conv_rank=conv_rank,
+            method=method,
+            value=value,
+            clamp_quantile=clamp_quantile,
+            text_encoder=not no_text_encoder,
+            device=device,
+            dtype=_dtype(precision),
+        )
     kept = sum(v["retained_fro"] for v in summary.values()) / len(summary)
     console.print(f"[green]✓[/] Wrote {output}: {len(summary)} layers, Frobenius kept {kept:.3f} on average.")
 
@@ -246,8 +273,9 @@ def upload(
     file: Path = typer.Argument(..., help="The LoRA file to publish."),
     repo: str = typer.Argument(..., help="The Hugging Face repo: name or user/name (created if needed)."),
     private: bool = typer.Option(False, "--private", help="Make a new repo private."),
-    image: list[str] = typer.Option(None, "--image", help="A sample image, optionally with its prompt: "
-                                    "'img.png::a photo of mira' (repeatable)."),  # fmt: skip
+    image: list[str] = typer.Option(
+        None, "--image", help="A sample image, optionally with its prompt: 'img.png::a photo of mira' (repeatable)."
+    ),
     prompt: list[str] = typer.Option(None, "--prompt", help="An example prompt for the card (repeatable)."),
     title: str = typer.Option(None, "--title", help="Card title (default: from the file)."),
     description: str = typer.Option(None, "--description", help="A paragraph for the card."),
@@ -264,9 +292,20 @@ def upload(
 
     images = [(Path(path), caption) for path, _, caption in (item.partition("::") for item in image or [])]
     with _spinner(f"Uploading to {repo}"):
-        result = upload_lora(file, repo, token=token, private=private, images=images, prompts=prompt,
-                             title=title, description=description, base_model=base_model,
-                             trigger_words=trigger or None, license=license, endpoint=endpoint)  # fmt: skip
+        result = upload_lora(
+            file,
+            repo,
+            token=token,
+            private=private,
+            images=images,
+            prompts=prompt,
+            title=title,
+            description=description,
+            base_model=base_model,
+            trigger_words=trigger or None,
+            license=license,
+            endpoint=endpoint,
+        )
     if as_json:
         _print_json(result.to_dict())
         return

@@ -85,6 +85,14 @@ def _learning_rates(cfg: TrainConfig, family: str | None, r: ValidationReport) -
             "lr_scheduler 'constant' has no warmup, so lr_warmup_steps is ignored.",
             "Use lr_scheduler = 'constant_with_warmup', or set lr_warmup_steps = 0.",
         )
+    if opt.endswith("ScheduleFree") and cfg.learning.lr_scheduler not in ("constant", "constant_with_warmup"):
+        # Schedule-free optimizers average weights instead of decaying the step (Defazio et al. 2024); a decaying
+        # schedule on top would shrink the steps twice. The trainer refuses it, so say so before the run.
+        r.problem(
+            "learning.lr_scheduler",
+            f"{opt} needs a constant learning rate, not the {cfg.learning.lr_scheduler!r} schedule.",
+            "Set learning.lr_scheduler = 'constant' (or 'constant_with_warmup' for a short warmup).",
+        )
     if cfg.learning.lr_scheduler == "adafactor" and opt != "Adafactor":
         r.problem(
             "learning.lr_scheduler",

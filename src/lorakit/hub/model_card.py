@@ -20,8 +20,12 @@ BASE_MODELS = {
     "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
     "flux": "black-forest-labs/FLUX.1-dev",
 }
-PIPELINES = {"sd1": "StableDiffusionPipeline", "sd2": "StableDiffusionPipeline", "sdxl": "StableDiffusionXLPipeline",
-             "flux": "FluxPipeline"}  # fmt: skip
+PIPELINES = {
+    "sd1": "StableDiffusionPipeline",
+    "sd2": "StableDiffusionPipeline",
+    "sdxl": "StableDiffusionXLPipeline",
+    "flux": "FluxPipeline",
+}
 
 
 @dataclass
@@ -85,14 +89,23 @@ def model_card(card: CardInput) -> str:
     lines += ["---", "", f"# {title}", ""]
     if card.description:
         lines += [card.description.strip(), ""]
-    lines += [f"A {report.network or 'LoRA'} adapter for {report.base_label}"
-              + (f" (`{base_model}`)" if base_model else "") + ", made with lorakit.", ""]  # fmt: skip
+    lines += [
+        f"A {report.network or 'LoRA'} adapter for {report.base_label}"
+        + (f" (`{base_model}`)" if base_model else "")
+        + ", made with lorakit.",
+        "",
+    ]
     if card.images:
         lines += ["<Gallery />", ""]
     lines += ["## Trigger words", ""]
     lines += [f"Use `{', '.join(triggers)}` in your prompt." if triggers else "This LoRA has no trigger words.", ""]
-    lines += ["## Download", "", f"[{card.lora_filename}](/{card.repo_id}/blob/main/{card.lora_filename}) — for "
-              "ComfyUI, A1111/Forge (`models/Lora`) and diffusers.", ""]  # fmt: skip
+    lines += [
+        "## Download",
+        "",
+        f"[{card.lora_filename}](/{card.repo_id}/blob/main/{card.lora_filename}) — for "
+        "ComfyUI, A1111/Forge (`models/Lora`) and diffusers.",
+        "",
+    ]
     lines += _usage(card, family, base_model, prompts)
     if prompts:
         lines += ["## Example prompts", ""] + [f"- `{p}`" for p in prompts] + [""]

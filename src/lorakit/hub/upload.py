@@ -91,10 +91,16 @@ def upload_lora(
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
         if status in (401, 403):
-            raise HubError("Hugging Face did not accept the token (it is wrong, expired or revoked).", _TOKEN_FIX) from None
-        raise HubError(f"Could not reach Hugging Face: {redact(str(error), secret)}", "Check the connection and try again.") from None  # noqa: E501
+            raise HubError(
+                "Hugging Face did not accept the token (it is wrong, expired or revoked).", _TOKEN_FIX
+            ) from None
+        raise HubError(
+            f"Could not reach Hugging Face: {redact(str(error), secret)}", "Check the connection and try again."
+        ) from None
     except OSError as error:
-        raise HubError(f"Could not reach Hugging Face: {redact(str(error), secret)}", "Check the connection and try again.") from None  # noqa: E501
+        raise HubError(
+            f"Could not reach Hugging Face: {redact(str(error), secret)}", "Check the connection and try again."
+        ) from None
     if "/" not in repo_id:
         repo_id = f"{user['name']}/{repo_id}"
 
@@ -109,11 +115,18 @@ def upload_lora(
         samples.append(SampleImage(in_repo, prompt))
     card = model_card(
         CardInput(
-            repo_id=repo_id, lora_filename=lora_path.name, report=report, title=title, description=description,
-            base_model=base_model, trigger_words=trigger_words, prompts=list(prompts or []), images=samples,
+            repo_id=repo_id,
+            lora_filename=lora_path.name,
+            report=report,
+            title=title,
+            description=description,
+            base_model=base_model,
+            trigger_words=trigger_words,
+            prompts=list(prompts or []),
+            images=samples,
             license=license,
         )
-    )  # fmt: skip
+    )
     operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8")))
     try:
         if emitter:
@@ -131,7 +144,9 @@ def upload_lora(
                 f"Hugging Face refused to write to {repo_id}: the token may be read-only or not allowed there.",
                 _TOKEN_FIX,
             ) from None
-        raise HubError(f"The upload failed: {redact(str(error), secret)}", "Try again; nothing was half-written.") from None
+        raise HubError(
+            f"The upload failed: {redact(str(error), secret)}", "Try again; nothing was half-written."
+        ) from None
     if emitter:
         emitter.emit(STATUS, state="completed", message=f"Published {repo_id}")
     return UploadResult(

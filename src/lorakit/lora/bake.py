@@ -30,16 +30,26 @@ from lorakit.lora.naming import sgm_to_diffusers, underscored, unet_layout
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 _ST_DTYPES = {
-    torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32", torch.float64: "F64",
-    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.float32: "F32",
+    torch.float64: "F64",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
     torch.bool: "BOOL",
-}  # fmt: skip
+}
 _UNET = "model.diffusion_model."
 _OPENCLIP = re.compile(
     r"(.*)transformer\.resblocks\.(\d+)\.(attn\.in_proj_weight|attn\.out_proj\.weight|mlp\.c_fc\.weight|mlp\.c_proj\.weight)$"
 )
-_OPENCLIP_PARTS = {"attn.out_proj.weight": "self_attn_out_proj", "mlp.c_fc.weight": "mlp_fc1",
-                   "mlp.c_proj.weight": "mlp_fc2"}  # fmt: skip
+_OPENCLIP_PARTS = {
+    "attn.out_proj.weight": "self_attn_out_proj",
+    "mlp.c_fc.weight": "mlp_fc1",
+    "mlp.c_proj.weight": "mlp_fc2",
+}
 
 
 def checkpoint_arch(keys) -> str:

@@ -43,12 +43,21 @@ def _module_names(keys, arch: str, unet_config: dict | None) -> dict[str, tuple[
 
 
 def _is_sgm(name: str) -> bool:
-    return name.startswith(("lora_unet_input_blocks", "lora_unet_middle_block", "lora_unet_output_blocks",
-                            "lora_unet_time_embed", "lora_unet_label_emb", "lora_unet_out_"))  # fmt: skip
+    return name.startswith(
+        (
+            "lora_unet_input_blocks",
+            "lora_unet_middle_block",
+            "lora_unet_output_blocks",
+            "lora_unet_time_embed",
+            "lora_unet_label_emb",
+            "lora_unet_out_",
+        )
+    )
 
 
-def low_rank_factors(diff: torch.Tensor, rank: int, method: str = "fixed", value: float | None = None,
-                     clamp_quantile: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, float]:  # fmt: skip
+def low_rank_factors(
+    diff: torch.Tensor, rank: int, method: str = "fixed", value: float | None = None, clamp_quantile: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """(up, down, retained Frobenius fraction) of a 2-D difference, up @ down ≈ diff."""
     u, s, vh = torch.linalg.svd(diff.float(), full_matrices=False)
     k = choose_rank(s, method, value, min(rank, len(s)))
@@ -58,7 +67,9 @@ def low_rank_factors(diff: torch.Tensor, rank: int, method: str = "fixed", value
     if clamp_quantile < 1.0:
         values = torch.cat([up.flatten(), down.flatten()]).abs()
         if values.numel() > _QUANTILE_SAMPLE:
-            values = values[torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))[:_QUANTILE_SAMPLE]]
+            values = values[
+                torch.randperm(values.numel(), generator=torch.Generator().manual_seed(0))[:_QUANTILE_SAMPLE]
+            ]
         limit = float(torch.quantile(values, clamp_quantile))
         up, down = up.clamp(-limit, limit), down.clamp(-limit, limit)
     energy = s.double().square()
@@ -90,7 +101,9 @@ def extract_lora(
 
     for path in (base, tuned):
         if Path(path).suffix.lower() != ".safetensors" or not Path(path).is_file():
-            raise LoraFormatError(f"{path} is not a .safetensors checkpoint file.", "Pass two .safetensors checkpoints.")
+            raise LoraFormatError(
+                f"{path} is not a .safetensors checkpoint file.", "Pass two .safetensors checkpoints."
+            )
     if rank < 1 or (conv_rank is not None and conv_rank < 1):
         raise LoraFormatError("Ranks must be 1 or more.", "Use e.g. --rank 32 --conv-rank 16.")
     with safe_open(str(base), framework="pt") as fb, safe_open(str(tuned), framework="pt") as ft:
@@ -116,13 +129,17 @@ def extract_lora(
                 continue
             if key not in cache:
                 cache.clear()  # q/k/v thirds of one key come one after another in sorted order
-                cache[key] = ft.get_tensor(key).to(device, torch.float32) - fb.get_tensor(key).to(device, torch.float32)
+                cache[key] = ft.get_tensor(key).to(device, torch.float32) - fb.get_tensor(key).to(
+                    device, torch.float32
+                )
             diff = cache[key]
             if third is not None:
                 diff = diff[third * shape[0] : (third + 1) * shape[0]]
             if tuple(ft.get_slice(key).get_shape()) != tuple(fb.get_slice(key).get_shape()):
-                raise LoraFormatError(f"{key} has different shapes in the two checkpoints.",
-                                      "The fine-tune must share the base model's architecture.")  # fmt: skip
+                raise LoraFormatError(
+                    f"{key} has different shapes in the two checkpoints.",
+                    "The fine-tune must share the base model's architecture.",
+                )
             if float(diff.abs().max()) <= min_diff:
                 continue
             is_conv3 = len(shape) == 4 and shape[2:] != (1, 1)
@@ -151,9 +168,17 @@ def extract_lora(
         "ss_base_model_version": {"sd1": "sd_v1", "sd2": "sd_v2", "sdxl": "sdxl_base_v1-0"}[arch],
         "ss_sd_model_name": Path(base).name,
         "ss_training_comment": f"extracted by lorakit from {Path(tuned).name} − {Path(base).name}",
-        "lorakit_extract": json.dumps({"base": Path(base).name, "tuned": Path(tuned).name, "rank": rank,
-                                       "conv_rank": conv_rank, "method": method, "value": value,
-                                       "clamp_quantile": clamp_quantile}),  # fmt: skip
+        "lorakit_extract": json.dumps(
+            {
+                "base": Path(base).name,
+                "tuned": Path(tuned).name,
+                "rank": rank,
+                "conv_rank": conv_rank,
+                "method": method,
+                "value": value,
+                "clamp_quantile": clamp_quantile,
+            }
+        ),
     }
     if conv_rank:
         metadata["ss_network_args"] = json.dumps({"conv_dim": conv_rank, "conv_alpha": conv_rank})

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from lorakit.errors import LorakitError
 from lorakit.lora.modules import PREFIXES, LoraModule, LoraState, metadata_json
 
 # Training settings worth showing, in the words a person would use.
@@ -110,7 +111,7 @@ def _strength(module: LoraModule) -> float:
         return float(gram.sum().clamp_min(0).sqrt()) * abs(module.scale)
     try:
         return float(torch.linalg.matrix_norm(module.delta().flatten(1)))
-    except Exception:  # DoRA and Tucker forms need the base weights
+    except LorakitError:  # DoRA and Tucker LoHa need the base weights or cannot be expanded
         return float("nan")
 
 
@@ -190,7 +191,7 @@ def inspect_lora(path: str | os.PathLike, *, full_hash: bool = True) -> InspectR
     try:
         layout = detect_layout(tensors)
         state = to_kohya(tensors, metadata) if layout != "kohya" else from_tensors(tensors, metadata)
-    except Exception:  # an odd layout is still worth describing: show its metadata and the keys we did not get
+    except LorakitError:  # an odd layout is still worth describing: show its metadata and the keys we did not get
         layout = "unknown"
         state = from_tensors(tensors, metadata)
     report = inspect_state(state, path=str(p), layout=layout, file_size=p.stat().st_size)
