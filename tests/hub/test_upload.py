@@ -175,3 +175,13 @@ def test_upload_without_or_with_a_bad_token_is_a_clear_error(tmp_path, hub, lora
     with pytest.raises(HubError, match="refused to write"):
         upload_lora(lora, "x", token=READ_ONLY, endpoint=hub.endpoint)
     assert hub.files == {}
+
+
+def test_unreachable_hub_is_a_clear_error(tmp_path, lora):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(HubError, match="Could not reach Hugging Face"):
+        upload_lora(lora, "x", token=GOOD, endpoint=f"http://127.0.0.1:{port}")

@@ -110,3 +110,19 @@ def test_bake_refuses_loras_that_do_not_fit(tmp_path, tiny_sd1_pipe, single_file
     with pytest.raises(LorakitError, match=r"not a \.safetensors"):
         bake_loras(tmp_path / "m.ckpt", [(lora, 1.0)], tmp_path / "x.safetensors")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_checkpoint_layout_matches_diffusers_own_single_file_converters(tiny_sdxl_pipe, single_file_checkpoint):
+    """The layout bake writes into is the one diffusers reads single files with (an independent implementation)."""
+    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_open_clip_checkpoint
+
+    pipe = tiny_sdxl_pipe
+    checkpoint = single_file_checkpoint(pipe)
+    unet = convert_ldm_unet_checkpoint(checkpoint, dict(pipe.unet.config))
+    expected = pipe.unet.state_dict()
+    assert set(unet) == set(expected)
+    assert all(torch.equal(unet[k], expected[k]) for k in expected)
+    te2 = convert_open_clip_checkpoint(pipe.text_encoder_2, checkpoint, prefix="conditioner.embedders.1.model.")
+    expected = pipe.text_encoder_2.state_dict()
+    for key in ("text_model.encoder.layers.1.self_attn.k_proj.weight", "text_model.encoder.layers.0.mlp.fc2.weight"):
+        assert torch.equal(te2[key], expected[key])

@@ -13,11 +13,22 @@ app = typer.Typer(
     help="Train LoRA adapters for Stable Diffusion-family models: datasets, tagging, training, LoRA tools.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
 )
 
 for module in (config, plan, doctor, train, dataset, models, lora, serve):
     module.register(app)
+
+
+def _plain_help(typer_app: typer.Typer) -> None:
+    # Plain click help everywhere, one look for every command: rich's help panels cost ~0.2 s of start-up
+    # (measured by benchmarks/bench_cli_startup.py), and `lorakit --help` must start in under 0.3 s.
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
+
+
+_plain_help(app)
 
 
 @app.command()

@@ -97,9 +97,10 @@ def upload_lora(
         raise HubError(
             f"Could not reach Hugging Face: {redact(str(error), secret)}", "Check the connection and try again."
         ) from None
-    except OSError as error:
+    except Exception as error:  # network failures: their types differ between huggingface_hub versions
         raise HubError(
-            f"Could not reach Hugging Face: {redact(str(error), secret)}", "Check the connection and try again."
+            f"Could not reach Hugging Face ({type(error).__name__}: {redact(str(error), secret)}).",
+            "Check the internet connection (or --endpoint) and try again.",
         ) from None
     if "/" not in repo_id:
         repo_id = f"{user['name']}/{repo_id}"
@@ -146,6 +147,11 @@ def upload_lora(
             ) from None
         raise HubError(
             f"The upload failed: {redact(str(error), secret)}", "Try again; nothing was half-written."
+        ) from None
+    except Exception as error:  # network failures, as above
+        raise HubError(
+            f"The upload was cut off ({type(error).__name__}: {redact(str(error), secret)}).",
+            "Check the connection and try again; a commit is all-or-nothing, so nothing was half-written.",
         ) from None
     if emitter:
         emitter.emit(STATUS, state="completed", message=f"Published {repo_id}")

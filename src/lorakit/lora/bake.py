@@ -108,7 +108,7 @@ def bake_loras(
     emitter: Emitter | None = None,
 ) -> Path:
     """Add each LoRA's change × its weight to ``checkpoint`` and write ``output`` in ``dtype`` (fp16/bf16/fp32)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     from lorakit.fileio import atomic_open
 
@@ -124,7 +124,7 @@ def bake_loras(
         raise LoraFormatError(f"{source.name} is not a .safetensors checkpoint.", "Use the .safetensors version.")
     try:
         handle = safe_open(str(source), framework="pt")
-    except Exception as error:  # safetensors raises several types for a damaged file
+    except (SafetensorError, OSError, ValueError) as error:
         raise LoraFormatError(
             f"{source.name} is not a readable .safetensors file ({error}).", "Download the checkpoint again."
         ) from error

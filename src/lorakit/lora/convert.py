@@ -236,11 +236,7 @@ def from_kohya(
             name = m.name
             if m.prefix == "lora_unet" and arch == "sdxl" and not is_sgm_name(path):
                 name = f"lora_unet_{underscored(diffusers_to_sgm(path, unet_names))}"
-            files.setdefault("", {}).update(
-                {f"{name}.lora_down.weight": down, f"{name}.lora_up.weight": up, f"{name}.alpha": m.tensors["alpha"]}
-                if "alpha" in m.tensors
-                else {f"{name}.lora_down.weight": down, f"{name}.lora_up.weight": up}
-            )
+            files.setdefault("", {}).update({f"{name}.{suffix}": v for suffix, v in m.tensors.items()})
             continue
         if layout == "comfyui":
             if m.prefix == "lora_unet":

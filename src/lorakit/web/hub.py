@@ -35,8 +35,9 @@ class Subscriber:
     def __init__(self, limit: int = 20_000):
         # Messages are queued already encoded: one event is encoded once for all of its subscribers.
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=limit)
-        self.jobs_feed = False
         self.overflowed: set[str] = set()
+        # Jobs whose missed events are being read: live events wait here, so they come after the replay.
+        self.holding: dict[str, list[str]] = {}
 
     def put(self, message: Message | str) -> bool:
         try:
@@ -46,22 +47,35 @@ class Subscriber:
             return False
 
 
+def _tail_position(path: Path) -> tuple[int, int]:
+    """Where a log's complete lines end, and the last one's sequence number: read from the file's end only,
+    so opening a long training log (hundreds of thousands of events) costs no more than a short one."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return 0, 0
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+    end = tail.rfind(b"\n")
+    if end < 0:
+        return 0, 0
+    offset = size - len(tail) + end + 1
+    start = tail.rfind(b"\n", 0, end) + 1
+    try:
+        return offset, Event.from_json(tail[start:end].decode("utf-8")).seq
+    except (ValueError, KeyError, UnicodeDecodeError):  # a damaged last line: count the whole log
+        events = read_events(path)
+        return offset, events[-1].seq if events else 0
+
+
 class Tailer:
     def __init__(self, hub: EventHub, job_id: str, path: Path):
         self.hub = hub
         self.job_id = job_id
         self.path = path
         self.subscribers: set[Subscriber] = set()
-        self.offset = 0
-        self.last_seq = 0
-        self._partial = b""
-        events = read_events(path)
-        if events:
-            self.last_seq = events[-1].seq
-        with contextlib.suppress(OSError):
-            # Start after the last complete line; a half-written one is picked up when it is finished.
-            data = path.read_bytes()
-            self.offset = data.rfind(b"\n") + 1
+        self.offset, self.last_seq = _tail_position(path)
         self.task: asyncio.Task | None = None
 
     def read_new(self) -> list[Event]:
@@ -114,20 +128,31 @@ class EventHub:
         self.feed: set[Subscriber] = set()
         self._feed_task: asyncio.Task | None = None
 
-    def subscribe(self, subscriber: Subscriber, job_id: str, since: int = 0) -> int:
-        """Queue what the subscriber missed and attach it to the live tail; returns the number replayed."""
-        self.runner.store.get(job_id)  # unknown job -> NotFound
+    async def subscribe(self, subscriber: Subscriber, job_id: str, since: int = 0) -> int:
+        """Queue what the subscriber missed, then the live events; returns the number replayed.
+
+        The subscriber joins the live tail at once, its live events held back while the missed ones are
+        read (in a thread, so a long log never stalls other clients): nothing is lost, sent twice or
+        reordered.
+        """
         tailer = self.tailers.get(job_id)
         if tailer is None:
             tailer = Tailer(self, job_id, self.runner.events_path(job_id))
             self.tailers[job_id] = tailer
-        missed = [e for e in read_events(tailer.path, since) if e.seq <= tailer.last_seq]
-        for event in missed:
-            subscriber.put(event_message(job_id, event))
+        upto = tailer.last_seq
+        held: list[str] = []
+        subscriber.holding[job_id] = held
         tailer.subscribers.add(subscriber)
         if tailer.task is None or tailer.task.done():
             tailer.task = asyncio.get_running_loop().create_task(tailer.run())
-        return len(missed)
+        try:
+            missed = await asyncio.to_thread(read_events, tailer.path, since) if since < upto else []
+        finally:
+            subscriber.holding.pop(job_id, None)
+        replay = [event_message(job_id, e) for e in missed if e.seq <= upto]
+        for message in (*replay, *held):
+            subscriber.put(message)
+        return len(replay)
 
     def unsubscribe(self, subscriber: Subscriber, job_id: str | None = None) -> None:
         tailers = [self.tailers[job_id]] if job_id in self.tailers else ([] if job_id else list(self.tailers.values()))
@@ -139,7 +164,10 @@ class EventHub:
     def dispatch(self, tailer: Tailer, event: Event) -> None:
         message = event_message(tailer.job_id, event)
         for subscriber in list(tailer.subscribers):
-            if not subscriber.put(message):
+            held = subscriber.holding.get(tailer.job_id)
+            if held is not None:
+                held.append(message)
+            elif not subscriber.put(message):
                 # Too slow: drop it from this job and tell it to subscribe again from its last sequence.
                 tailer.subscribers.discard(subscriber)
                 subscriber.overflowed.add(tailer.job_id)

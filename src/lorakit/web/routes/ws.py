@@ -74,7 +74,7 @@ async def events_socket(websocket: WebSocket) -> None:
                     since = max(0, int(message.get("since") or 0))
                     job = await asyncio.to_thread(hub.runner.get, job_id)
                     subscriber.put({"type": "subscribed", "job_id": job_id, "job": json.loads(job.model_dump_json())})
-                    hub.subscribe(subscriber, job_id, since)
+                    await hub.subscribe(subscriber, job_id, since)
                 except (LorakitError, ValueError, TypeError) as error:
                     info = error.to_dict() if isinstance(error, LorakitError) else {"message": str(error)}
                     subscriber.put(_error(info.get("code", "invalid"), info["message"], info.get("fix")))
