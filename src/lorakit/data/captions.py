@@ -22,6 +22,7 @@ from lorakit.fileio import atomic_write_bytes
 CAPTION_EXTENSION = ".txt"
 MISSING = "missing"
 _BOM = b"\xef\xbb\xbf"
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 class CaptionEncodingError(DatasetError):
@@ -79,7 +80,7 @@ def read_bytes(path: str | os.PathLike) -> bytes | None:
     """The file's bytes, or None when it does not exist."""
     # os-level calls: a buffered file object per caption is a third of a 10,000-caption bulk edit.
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, os.O_RDONLY | _BINARY)
     except FileNotFoundError:
         return None
     try:
@@ -148,9 +149,9 @@ def overwrite_in_place(path: Path, data: bytes) -> None:
     the old bytes to a durable journal first (see :mod:`lorakit.data.journal`) and sync once at the end.
     """
     try:
-        fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, os.O_WRONLY | _BINARY)
     except FileNotFoundError:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)
     try:
         view = memoryview(data)
         while view:

@@ -218,7 +218,7 @@ class Run:
     def restore_state(self) -> None:
         saved = ckpt.load_state(self.run_dir / "state")
         self.network.load_kohya_state_dict(saved.network, source=str(saved.folder))
-        pass  # MUTATION
+        ckpt.restore_optimizer(self.optimizer.optimizer, saved.optimizer)
         state = self.lr_scheduler.state_dict()
         state.update(saved.progress["scheduler"])
         self.lr_scheduler.load_state_dict(state)
