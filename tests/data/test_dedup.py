@@ -1,21 +1,39 @@
 import random
 
-from lorakit.data.dedup import BKTree, HashCache, ImageHashes, find_duplicates, group_duplicates, remove_duplicates
+import numpy as np
+import pytest
+
+from lorakit.data.dedup import (
+    HashCache,
+    ImageHashes,
+    find_duplicates,
+    group_duplicates,
+    near_pairs,
+    remove_duplicates,
+)
 from lorakit.trash import Trash
 
 from .conftest import write
 
 
-def test_bktree_matches_brute_force():
-    rng = random.Random(0)
-    values = [rng.getrandbits(64) for _ in range(300)]
-    values += [v ^ (1 << rng.randrange(64)) for v in values[:50]]  # near copies
-    tree = BKTree()
-    for i, v in enumerate(values):
-        tree.add(v, i)
-    for probe in values[:60]:
-        expected = {i for i, v in enumerate(values) if (v ^ probe).bit_count() <= 5}
-        assert set(tree.within(probe, 5)) == expected
+@pytest.mark.parametrize("radius", [0, 3, 6, 10])
+def test_near_pairs_match_brute_force(radius):
+    rng = random.Random(radius)
+    values = [rng.getrandbits(64) for _ in range(400)]
+    for v in values[:80]:  # near copies at every distance up to radius + 2
+        flipped = v
+        for bit in rng.sample(range(64), rng.randint(0, radius + 2)):
+            flipped ^= 1 << bit
+        values.append(flipped)
+    values += [values[0]] * 3  # exact repeats
+    expected = {
+        (i, j)
+        for i in range(len(values))
+        for j in range(i + 1, len(values))
+        if (values[i] ^ values[j]).bit_count() <= radius
+    }
+    got = {tuple(p) for p in near_pairs(np.array(values, dtype=np.uint64), radius, block=7).tolist()}
+    assert got == expected and len(expected) > 3
 
 
 def test_near_duplicates_grouped_keeper_and_trash(tmp_path, photos):

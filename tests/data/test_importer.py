@@ -71,8 +71,9 @@ def test_zip_keeps_captions_and_refuses_attacks(tmp_path):
         zf.writestr("__MACOSX/._a.png", b"junk")
     dest = tmp_path / "out" / "ds"
     report = import_images([archive], dest, limits=ImportLimits(ratio_grace_bytes=1024 * 1024))
-    assert [f.image.split("/ds/")[1] for f in report.imported] == ["a.png"]
-    assert (dest / "a.txt").read_text() == "char, smile"
+    assert [f.image.split("/ds/")[1] for f in report.imported] == ["5_char/a.png"]
+    assert (dest / "5_char" / "a.txt").read_text() == "char, smile"
+    assert [(s.image_dir.name, s.num_repeats) for s in report.subsets] == [("5_char", 5)]
     reasons = {s.split(":", 1)[1] if ":" in s else s: r for s, r in report.skipped}
     assert "unsafe path" in reasons["../escape.png"]
     assert "unsafe path" in reasons["/abs/evil.png"] and "unsafe path" in reasons["C:/win.png"]

@@ -171,3 +171,14 @@ def test_crash_mid_edit_is_undone_without_force(tmp_path, monkeypatch):
     [result] = Journal(tmp_path).undo()
     assert not result.conflicts
     assert [(tmp_path / f"{n}.txt").read_bytes() for n in "abc"] == [b"one", b"two", b"three"]
+
+
+def test_journal_keeps_only_recent_edits(tmp_path, monkeypatch):
+    import lorakit.data.journal as journal_module
+
+    monkeypatch.setattr(journal_module, "KEEP_ENTRIES", 2)
+    path = tmp_path / "a.txt"
+    journal = Journal(tmp_path)
+    for text in ("one", "two", "three"):
+        journal.write(f"set {text}", {path: text})
+    assert [e.description for e in journal.entries()] == ["set three", "set two"]

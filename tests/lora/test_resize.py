@@ -151,3 +151,24 @@ def test_bad_files_and_options_are_clear_errors(tmp_path):
         resize_state(state, rank=2, method="sv_magic")
     with pytest.raises(LoraFormatError, match="keys lorakit does not understand"):
         resize_state(from_tensors({**_mixed_lora(), "something.else": torch.zeros(1)}), rank=2)
+
+
+def test_untrained_and_rank_deficient_layers_resize_cleanly():
+    g = torch.Generator().manual_seed(5)
+    low = torch.randn(48, 2, generator=g) @ torch.randn(2, 8, generator=g)  # rank 2 inside rank 8
+    state = from_tensors(
+        {
+            "lora_unet_zero.lora_down.weight": torch.randn(8, 40, generator=g),
+            "lora_unet_zero.lora_up.weight": torch.zeros(48, 8),  # never trained: kohya initialises up to zero
+            "lora_unet_low.lora_down.weight": torch.randn(8, 40, generator=g),
+            "lora_unet_low.lora_up.weight": low,
+        }
+    )
+    new, report = resize_state(state, rank=4)
+    assert torch.count_nonzero(new.modules["lora_unet_zero"].delta()) == 0
+    assert all(torch.isfinite(t).all() for m in new.modules.values() for t in m.tensors.values())
+    torch.testing.assert_close(
+        new.modules["lora_unet_low"].delta(), state.modules["lora_unet_low"].delta(), atol=1e-4, rtol=1e-4
+    )
+    dynamic, _ = resize_state(state, method="sv_fro", value=0.999)
+    assert dynamic.modules["lora_unet_low"].rank == 2

@@ -114,3 +114,17 @@ def test_malformed_and_invalid_requests(client):
     assert r.status_code == 422 and r.json()["error"]["field"] == "paths"
     r = client.get("/api/nothing-here")
     assert r.status_code == 404 and set(r.json()["error"]) == {"code", "message", "fix", "field"}
+
+
+def test_links_are_changed_not_their_targets(client, workspace):
+    real = workspace.datasets / "real"
+    real.mkdir()
+    (real / "keep.txt").write_text("keep")
+    (workspace.datasets / "alias").symlink_to(real)
+    names = {e["name"]: e["path"] for e in client.get("/api/files", params={"path": "datasets"}).json()["entries"]}
+    assert names["alias"] == "datasets/alias"
+    renamed = client.post("/api/files/rename", json={"path": "datasets/alias", "name": "alias2"})
+    assert renamed.json()["path"] == "datasets/alias2" and (workspace.datasets / "alias2").is_symlink()
+    trashed = client.post("/api/files/delete", json={"paths": ["datasets/alias2"]})
+    assert trashed.status_code == 200
+    assert not (workspace.datasets / "alias2").exists() and (real / "keep.txt").read_text() == "keep"

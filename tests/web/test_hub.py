@@ -39,3 +39,25 @@ def test_replay_and_live_events_join_without_gaps(tmp_path):
         total = log.last_seq
         assert early == list(range(1, total + 1))
         assert late == list(range(4_991, total + 1))
+
+
+def test_a_client_too_slow_is_told_to_resync(tmp_path):
+    with JobRunner(tmp_path / "ws", start=False, paused=True) as runner:
+        job = runner.submit("sleep", {})
+        log = EventLog(runner.events_path(job.id))
+
+        async def scenario():
+            hub = EventHub(runner, poll_s=0.002)
+            slow = Subscriber(limit=5)
+            await hub.subscribe(slow, job.id, since=log.last_seq)
+            for i in range(20):
+                log.append("progress", {"done": i})
+            await asyncio.sleep(0.2)
+            attached = slow in hub.tailers[job.id].subscribers if job.id in hub.tailers else False
+            await hub.close()
+            return slow, attached
+
+        slow, attached = asyncio.run(scenario())
+        assert slow.overflowed == {job.id} and not attached
+        first = [json.loads(slow.queue.get_nowait())["event"]["seq"] for _ in range(slow.queue.qsize())]
+        assert first == [2, 3, 4, 5, 6]  # what fitted, in order; the rest comes from a new subscribe

@@ -63,7 +63,10 @@ class ProgressRenderer:
 
 def _run(work) -> dict:
     from lorakit.events import Emitter
+    from lorakit.train.distributed import launched_rank
 
+    if launched_rank() != 0:
+        return work(Emitter())  # one progress display: the main process's
     renderer = ProgressRenderer()
     try:
         return work(Emitter(callbacks=[renderer]))
@@ -79,12 +82,11 @@ def train(
 ) -> None:
     """Train a LoRA from a config, showing live progress. Stop with Ctrl+C; continue later with --resume."""
     from lorakit.errors import ConfigError
+    from lorakit.train.distributed import launched_world
 
-    if gpus > 1:
-        raise ConfigError(
-            "Training on several GPUs is not available in this version.",
-            "Run with --gpus 1 (the default).",
-        )
+    if gpus > 1 and launched_world() == 1:
+        _launch(gpus, config, resume, output)
+        return
     if resume is not None:
         from lorakit.train.run import resume as resume_run
 
@@ -103,6 +105,29 @@ def train(
         typer.echo(f"LoRA: {result['lora']}")
     else:
         typer.echo(f"Stopped. Continue with: lorakit train --resume {result['run_dir']}")
+
+
+def _launch(gpus: int, config: Path | None, resume: Path | None, output: Path | None) -> None:
+    """Start ``gpus`` processes of this same command with torchrun (CPU processes when there is no GPU)."""
+    import subprocess
+    import sys
+
+    from lorakit.errors import ConfigError
+
+    if resume is None:
+        if config is None:
+            raise ConfigError("No config given.", "Run `lorakit train my-config.toml --gpus 2`.")
+        from lorakit.config.io import load_config
+        from lorakit.train.run import new_run_dir
+
+        # Chosen once here, so every process writes to the same run folder.
+        output = output or new_run_dir(load_config(config))
+    args = ["--resume", str(resume)] if resume is not None else [str(config), "--output", str(output)]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}"]
+    cmd += ["-m", "lorakit.cli.main", "train", *args]
+    code = subprocess.call(cmd)
+    if code:
+        raise typer.Exit(code)
 
 
 def demo(
@@ -131,7 +156,7 @@ def demo(
         "samples.sample_every_n_epochs": 1,
     }
     if steps:
-        overrides["schedule.max_train_steps"] = steps
+        overrides.update({"schedule.max_train_steps": steps, "schedule.max_train_epochs": None})  # epochs would win
     cfg = new_config("tiny-demo", overrides)
     result = _run(lambda emitter: train_run(cfg, new_run_dir(cfg), emitter))
     typer.echo(f"Your demo LoRA: {result['lora']}")

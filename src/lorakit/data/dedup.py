@@ -5,13 +5,14 @@ thread pool (Pillow decodes and resizes outside the GIL) and cached in
 ``<dataset>/.lorakit/hashes.json`` by path, size and mtime, so a second look at 10,000 images takes no
 decoding. The health check fills the same cache while it decodes.
 
-Grouping uses a BK-tree (a metric tree over Hamming distance): each image asks only for neighbours
-within the threshold, which visits a small part of the tree instead of comparing every pair. Removing
+Grouping uses multi-index hashing (:func:`near_pairs`): only images that agree exactly on one part of
+their hash are compared, in numpy blocks, instead of comparing every pair. Removing
 duplicates moves them (and their captions) to the restorable trash; nothing is deleted.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -187,42 +188,42 @@ def compute_hashes(
     return hashes, errors
 
 
-class BKTree:
-    """A BK-tree over integers with Hamming distance: finds all items within a distance quickly."""
+def _popcount(x: np.ndarray) -> np.ndarray:
+    """Set bits of each uint64."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.bitwise_count(x)
+    return np.unpackbits(x.view(np.uint8).reshape(*x.shape, 8), axis=-1).sum(axis=-1)
 
-    def __init__(self) -> None:
-        self._root: list | None = None  # node = [value, items, {distance: child}]
 
-    def add(self, value: int, item) -> None:
-        if self._root is None:
-            self._root = [value, [item], {}]
-            return
-        node = self._root
-        while True:
-            d = (node[0] ^ value).bit_count()
-            if d == 0:
-                node[1].append(item)
-                return
-            child = node[2].get(d)
-            if child is None:
-                node[2][d] = [value, [item], {}]
-                return
-            node = child
+def near_pairs(values: np.ndarray, radius: int, *, block: int = 2048) -> np.ndarray:
+    """All index pairs (i < j) whose 64-bit values differ in at most ``radius`` bits, as an (n, 2) array.
 
-    def within(self, value: int, radius: int) -> list:
-        """Every item whose value is at most ``radius`` bits from ``value``."""
-        found: list = []
-        stack = [self._root] if self._root else []
-        while stack:
-            node = stack.pop()
-            d = (node[0] ^ value).bit_count()
-            if d <= radius:
-                found.extend(node[1])
-            # Triangle inequality: only children at distance d-radius..d+radius can hold matches.
-            for dist, child in node[2].items():
-                if d - radius <= dist <= d + radius:
-                    stack.append(child)
-        return found
+    Multi-index hashing (Norouzi et al., "Fast Search in Hamming Space with Multi-Index Hashing", CVPR
+    2012): cut the 64 bits into ``radius + 1`` chunks; two values within ``radius`` bits agree exactly on
+    at least one chunk (pigeonhole), so only values sharing a chunk are compared, in numpy blocks. A
+    BK-tree does not prune here: distances between unrelated hashes cluster around 32 bits.
+    """
+    values = np.asarray(values, dtype=np.uint64)
+    chunks = min(radius + 1, 64)
+    edges = np.linspace(0, 64, chunks + 1).astype(int)
+    found = []
+    for start, stop in itertools.pairwise(edges.tolist()):
+        keys = (values >> np.uint64(start)) & np.uint64((1 << int(stop - start)) - 1)
+        order = np.argsort(keys, kind="stable")
+        bounds = np.flatnonzero(np.diff(keys[order])) + 1
+        for members in np.split(order, bounds):
+            if len(members) < 2:
+                continue
+            for lo in range(0, len(members), block):  # rows in blocks: a huge bucket stays within memory
+                rows = members[lo : lo + block]
+                close = _popcount(values[rows, None] ^ values[None, members]) <= radius
+                i, j = np.nonzero(close)
+                a, b = rows[i], members[j]
+                keep = a < b
+                found.append(np.stack([a[keep], b[keep]], axis=1))
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found), axis=0)  # a pair sharing several chunks is found several times
 
 
 @dataclass
@@ -255,29 +256,29 @@ def group_duplicates(
 ) -> list[DuplicateGroup]:
     """Groups of near-duplicates: pHash within ``threshold`` bits (and dHash within ``dhash_threshold``
     if given), joined transitively (A~B and B~C make one group)."""
-    tree = BKTree()
-    for path, h in hashes.items():
-        tree.add(h.phash, path)
-    parent: dict[Path, Path] = {p: p for p in hashes}
+    paths = list(hashes)
+    if not paths:
+        return []
+    phashes = np.array([hashes[p].phash for p in paths], dtype=np.uint64)
+    dhashes = np.array([hashes[p].dhash for p in paths], dtype=np.uint64)
+    pairs = near_pairs(phashes, threshold)
+    if dhash_threshold is not None and len(pairs):
+        pairs = pairs[_popcount(dhashes[pairs[:, 0]] ^ dhashes[pairs[:, 1]]) <= dhash_threshold]
+    parent = list(range(len(paths)))
 
-    def find(p: Path) -> Path:
-        while parent[p] != p:
-            parent[p] = parent[parent[p]]
-            p = parent[p]
-        return p
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-    for path, h in hashes.items():
-        for other in tree.within(h.phash, threshold):
-            if other == path:
-                continue
-            if dhash_threshold is not None and (h.dhash ^ hashes[other].dhash).bit_count() > dhash_threshold:
-                continue
-            a, b = find(path), find(other)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-    members: dict[Path, list[Path]] = {}
-    for path in hashes:
-        members.setdefault(find(path), []).append(path)
+    for i, j in pairs.tolist():
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    members: dict[int, list[Path]] = {}
+    for i, path in enumerate(paths):
+        members.setdefault(find(i), []).append(path)
     groups = []
     for paths in members.values():
         if len(paths) < 2:

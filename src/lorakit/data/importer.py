@@ -105,8 +105,6 @@ def import_images(
             _import_files([source, *(c for c in sidecars if c.is_file())], dest, report, limits)
         else:
             report.skipped.append((str(source), "does not exist or cannot be read"))
-    known = {str(s.image_dir) for s in report.subsets}
-    report.subsets = [s for s in report.subsets if str(s.image_dir) in known]
     if emitter:
         emitter.emit(PROGRESS, done=len(report.imported), total=len(report.imported), unit="images")
     return report
@@ -134,16 +132,12 @@ def _import_folder(
         subset_dirs = [root]  # "10_name" itself was picked: keep it as one subset
         groups = [(root, dest / root.name, {dest.resolve()})]
     else:
-        # A folder holding <repeats>_<name> folders is an sd-scripts training folder: keep each subset apart.
-        try:
-            children = sorted(p for p in root.iterdir() if p.is_dir())
-        except OSError:
-            report.skipped.append((shown(root), "folder cannot be read (permissions?)"))
-            return
-        subset_dirs = [c for c in children if _is_repeat_folder(c.name)]
-        # The destination may lie inside the source (importing into a subfolder): never walk into it.
-        groups = [(root, dest, {c.resolve() for c in subset_dirs} | {dest.resolve()})]
-        groups += [(c, dest / c.name, {dest.resolve()}) for c in subset_dirs]
+        # <repeats>_<name> folders anywhere below (an archive often wraps them in one more folder) are
+        # sd-scripts subsets: each keeps its own folder; everything else goes to the dataset folder.
+        subset_dirs = _repeat_folders(root, dest)
+        skip = {dest.resolve()}
+        groups = [(root, dest, skip | {c.resolve() for c in subset_dirs})]
+        groups += [(c, dest / c.name, skip) for c in subset_dirs]
     for folder in subset_dirs:
         repeats, tokens = parse_repeat_folder(folder.name) or (1, "")
         target = dest / folder.name
@@ -156,6 +150,18 @@ def _import_folder(
             _import_files(files, target, report, limits, shown)
             if emitter:
                 emitter.emit(PROGRESS, done=len(report.imported), total=None, unit="images")
+
+
+def _repeat_folders(root: Path, dest: Path) -> list[Path]:
+    """The ``<repeats>_<name>`` folders below ``root`` (not looking inside them, nor inside ``dest``)."""
+    found = []
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        visible = [n for n in sorted(dirnames) if not n.startswith((".", "__MACOSX"))]
+        visible = [n for n in visible if (here / n).resolve() != dest.resolve()]
+        found += [here / n for n in visible if _is_repeat_folder(n)]
+        dirnames[:] = [n for n in visible if not _is_repeat_folder(n)]  # a subset's subfolders are its own
+    return found
 
 
 def _walk(folder: Path, skip: set[Path], report: ImportReport, shown) -> list[Path]:

@@ -75,6 +75,13 @@ class UndoResult:
     conflicts: list[Path] = field(default_factory=list)
 
 
+def _new_id(now: float) -> str:
+    """Sortable by name in time order (pruning relies on it), nanoseconds included, unique."""
+    return (
+        time.strftime("%Y%m%d-%H%M%S-", time.localtime(now)) + f"{int(now * 1e9) % 10**9:09d}-{uuid.uuid4().hex[:4]}"
+    )
+
+
 class Journal:
     """The edit journal of one dataset folder."""
 
@@ -126,9 +133,10 @@ class Journal:
                     plan.append((path, old, new))
             if not plan:
                 return EditResult(None, [], conflicts)
+            now = time.time()
             entry = JournalEntry(
-                id=time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6],
-                time=time.time(),
+                id=_new_id(now),
+                time=now,
                 description=description,
                 files=[
                     {

@@ -145,11 +145,13 @@ class TagFilter:
     any_of: Sequence[str] = ()
     none_of: Sequence[str] = ()
 
+    def __post_init__(self) -> None:
+        self._all, self._any, self._none = ({_key(t) for t in g} for g in (self.all_of, self.any_of, self.none_of))
+
     def matches(self, tags: Iterable[str]) -> bool:
         """``tags`` in the normal form (from :func:`parse_tags`)."""
         have = {t.lower() for t in tags}
-        all_of, any_of, none_of = ({_key(t) for t in group} for group in (self.all_of, self.any_of, self.none_of))
-        return all_of <= have and (not any_of or bool(any_of & have)) and not none_of & have
+        return self._all <= have and (not self._any or bool(self._any & have)) and not self._none & have
 
     @property
     def empty(self) -> bool:

@@ -238,3 +238,13 @@ def health(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     ctx.set_run_dir(root)
     options = {k: params[k] for k in ("resolution", "trigger_word", "batch_size", "epochs") if k in params}
     return check_dataset(root, emitter=_forward(ctx), **options).to_dict()
+
+
+def convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Convert a LoRA between layouts (kohya, peft/diffusers, ...)."""
+    from lorakit.lora.convert import convert_lora
+
+    source = ctx.workspace.resolve_inside(_need(params, "source"), must_exist=True)
+    layout = str(_need(params, "layout"))
+    output = _output(params, ctx, f"{source.stem}-{layout}.safetensors")
+    return {"output": convert_lora(source, output, layout)}

@@ -46,3 +46,4 @@ register(
 )
 register("upload", f"{_A}:upload", help="Upload a LoRA to Hugging Face.", requires=("lorakit.hub.upload",))
 register("health", f"{_A}:health", help="Check a dataset's health.", requires=("lorakit.data.health",))
+register("convert", f"{_A}:convert", help="Convert a LoRA to another layout.", requires=("lorakit.lora.convert",))

@@ -33,6 +33,13 @@ def is_alive(pid: int | None, started: float | None = None) -> bool:
     """True if ``pid`` runs (not a zombie) and, when known, started at ``started``."""
     if not pid:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        try:
+            import psutil
+
+            return psutil.pid_exists(pid)
+        except ImportError:
+            return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -51,6 +58,8 @@ def is_alive(pid: int | None, started: float | None = None) -> bool:
 def signal_group(pid: int, sig: int) -> bool:
     """Send ``sig`` to the job's process group (its data loaders too); True if it was delivered."""
     try:
+        if not hasattr(os, "killpg"):
+            raise ProcessLookupError  # Windows: signal the process itself
         os.killpg(pid, sig)
         return True
     except (ProcessLookupError, PermissionError):
@@ -62,4 +71,4 @@ def signal_group(pid: int, sig: int) -> bool:
 
 
 TERMINATE = signal.SIGTERM
-KILL = signal.SIGKILL
+KILL = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows has no SIGKILL; SIGTERM terminates there

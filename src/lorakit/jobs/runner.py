@@ -122,8 +122,10 @@ class JobRunner:
                 "Install the extra it needs (pip install 'lorakit[all]') or update lorakit.",
                 field="kind",
             )
-        job = self.store.add(kind, dict(params or {}), gpu=spec.gpu, title=title or spec.help, **links)
-        EventLog(self.events_path(job.id)).append(STATUS, {"state": QUEUED, "message": "Waiting to start."})
+        job_id = self.store.new_id()
+        # The first event is written before the job exists in the table, so no worker can be writing yet.
+        EventLog(self.events_path(job_id)).append(STATUS, {"state": QUEUED, "message": "Waiting to start."})
+        job = self.store.add(kind, dict(params or {}), gpu=spec.gpu, title=title or spec.help, job_id=job_id, **links)
         self._schedule()
         return self.get(job.id)
 
@@ -147,7 +149,10 @@ class JobRunner:
                     f"Job {job_id} has already {job.state}; there is nothing to cancel.",
                     "Retry it if you want it to run again.",
                 )
-            if job.state == QUEUED and self.store.finish(job_id, CANCELLED):
+            queued_cancelled = job.state == QUEUED and self.store.update(
+                job_id, only_if_state=QUEUED, state=CANCELLED, finished_at=time.time()
+            )
+            if queued_cancelled:  # still queued (no runner took it meanwhile): it never starts
                 EventLog(self.events_path(job_id)).append(STATUS, {"state": CANCELLED, "message": "Cancelled."})
                 return self.get(job_id)
             self.store.update(job_id, cancel_requested=True)
@@ -260,6 +265,9 @@ class JobRunner:
         job_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env[WORKSPACE_ENV] = str(self.workspace.root)
+        # The worker runs in the workspace folder: make sure it imports this same lorakit, installed or not.
+        package_parent = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
         command = [sys.executable, "-m", "lorakit.jobs.worker", job.id, str(self.workspace.root)]
         try:
             with open(job_dir / "worker.log", "ab") as worker_log:

@@ -113,9 +113,22 @@ class JobStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def add(self, kind: str, params: dict[str, Any], *, gpu: bool = False, title: str = "", **extra: Any) -> Job:
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(6)
+
+    def add(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        gpu: bool = False,
+        title: str = "",
+        job_id: str | None = None,
+        **extra: Any,
+    ) -> Job:
         row = JobRow(
-            id=secrets.token_hex(6),
+            id=job_id or self.new_id(),
             kind=kind,
             title=title,
             params=params,

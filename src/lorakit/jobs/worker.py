@@ -8,7 +8,6 @@ records the outcome. SIGTERM (the runner's second step of a cancel) ends the job
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import signal
@@ -28,9 +27,18 @@ log = logging.getLogger("lorakit.jobs.worker")
 GPU_LOCK = ".gpu.lock"
 
 
+try:
+    import fcntl
+except ImportError:  # Windows: the runner's own scheduling is the only GPU lock there
+    fcntl = None  # type: ignore[assignment]
+
+
 @contextlib.contextmanager
 def gpu_lock(workspace: Workspace, emitter: Emitter) -> Iterator[None]:
     """Hold the workspace's GPU lock (an flock, so it also holds across runners and dies with the process)."""
+    if fcntl is None:
+        yield
+        return
     with open(workspace.root / GPU_LOCK, "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

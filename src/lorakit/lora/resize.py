@@ -92,25 +92,26 @@ def _first_reaching(fraction: torch.Tensor, target: float) -> int:
 def factored_svd(up: torch.Tensor, down: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Thin SVD of ``up @ down`` (batched ``(..., out, r) @ (..., r, in)``) without forming the product.
 
-    Only r×r problems are solved, in float64, from the Gram matrices (one GEMM each, far faster than a QR
-    on CPU): with upᵀ·up = Q·Λ·Qᵀ, the matrix B = Λ^½·Qᵀ·down has the singular values of W, and
-    B·Bᵀ = Λ^½·Qᵀ·(down·downᵀ)·Q·Λ^½ = V·S²·Vᵀ. Then U = up·Q·Λ^-½·V and Vh = S⁻¹·Vᵀ·B. Directions that
-    carry nothing (λ or S at rounding level) get zero vectors; their S is zero, so they are never kept.
+    Only r×r problems are solved, in float64, from the Gram matrices (one GEMM each; a QR of the tall
+    factors is many times slower on CPU). With upᵀ·up = L·Lᵀ (Cholesky), up = Q·Lᵀ for an orthonormal
+    Q = up·L⁻ᵀ, so W = Q·B with B = Lᵀ·down, and B·Bᵀ = Lᵀ·(down·downᵀ)·L = V·S²·Vᵀ (one r×r eigh).
+    Then U = Q·V and Vh = S⁻¹·Vᵀ·B. A tiny ridge keeps the Cholesky defined when ``up`` is rank-deficient
+    (zero-initialised layers); directions it touches have S at rounding level and are never kept.
     """
     work = torch.float32 if up.device.type == "mps" else torch.float64  # Apple GPUs have no float64
     up64, down64 = up.to(work), down.to(work)
-    lam, q = torch.linalg.eigh(up64.transpose(-1, -2) @ up64)
-    lam = lam.clamp_min(0)
-    tiny = lam <= lam.amax(-1, keepdim=True) * 1e-12
-    root = lam.sqrt()
-    inv_root = torch.where(tiny, torch.zeros_like(root), 1 / root.clamp_min(1e-300))
-    gram_down = down64 @ down64.transpose(-1, -2)
-    middle = root[..., :, None] * (q.transpose(-1, -2) @ gram_down @ q) * root[..., None, :]
+    gram_up = up64.transpose(-1, -2) @ up64
+    r = gram_up.shape[-1]
+    ridge = (gram_up.diagonal(dim1=-2, dim2=-1).sum(-1) / r * 1e-12).clamp_min(1e-30)
+    eye = torch.eye(r, dtype=work, device=up.device)
+    lower = torch.linalg.cholesky(gram_up + ridge[..., None, None] * eye)
+    b = lower.transpose(-1, -2) @ down64
+    middle = b @ b.transpose(-1, -2)
     s2, v = torch.linalg.eigh((middle + middle.transpose(-1, -2)) / 2)
     s2, v = s2.flip(-1).clamp_min(0), v.flip(-1)  # eigh sorts ascending; SVD order is descending
     s = s2.sqrt()
-    u = up64 @ (q * inv_root[..., None, :]) @ v
-    b = root[..., :, None] * (q.transpose(-1, -2) @ down64)
+    # U = up·L⁻ᵀ·V, with the r×r triangular solve instead of an inverse.
+    u = up64 @ torch.linalg.solve_triangular(lower.transpose(-1, -2), v, upper=True)
     inv_s = torch.where(s <= s.amax(-1, keepdim=True) * 1e-7, torch.zeros_like(s), 1 / s.clamp_min(1e-300))
     vh = inv_s[..., :, None] * (v.transpose(-1, -2) @ b)
     return u.to(up.dtype), s.to(up.dtype), vh.to(up.dtype)
@@ -193,8 +194,10 @@ def resize_state(
         report.modules.append(ModuleResize(m.name, m.rank, k, kept, note))
         if emitter and (done % 25 == 0 or done == total):
             emitter.emit(PROGRESS, done=done, total=total, unit="modules")
-    # Keep the original file order so diffs and tools that expect it stay happy.
+    # Keep the original file order (modules were batched by shape) for the file and the report alike.
     ordered = {name: out[name] for name in state.modules}
+    position = {name: i for i, name in enumerate(state.modules)}
+    report.modules.sort(key=lambda entry: position[entry.name])
     return LoraState(ordered, _resized_metadata(state.metadata, report, alpha)), report
 
 

@@ -65,6 +65,7 @@ class Feed:
     seed: int
     total_steps: int
     encode_images: Callable[[torch.Tensor], torch.Tensor]
+    rank: int = 0  # with several processes, each draws its own augmentations
     encode_prompts: Callable[[list[str]], dict[str, torch.Tensor]] | None = None
     latent_cache: LatentCache | None = None
     text_cache: TextCache | None = None
@@ -136,7 +137,7 @@ class Feed:
 
     def batch(self, indices: list[int], epoch: int, position: int, step: int) -> Batch | None:
         """The batch at ``position`` of ``epoch``; None when none of its images can be read."""
-        rng = random.Random(f"{self.seed}:{epoch}:{position}")
+        rng = random.Random(f"{self.seed}:{epoch}:{position}:{self.rank}")
         where = CaptionContext(epoch, step, self.total_steps)
         latents, sizes, masks, captions, is_reg = [], [], [], [], []
         for index in indices:

@@ -22,6 +22,7 @@ import torch
 from lorakit import events as ev
 from lorakit.errors import LorakitError, TrainingError
 from lorakit.train import checkpoint as ckpt
+from lorakit.train.distributed import Team, launched_rank
 from lorakit.train.outputs import checkpoint_name, dataset_metadata, write_lora
 from lorakit.train.trainer import Progress, Stop, TrainingLoop, accelerator_for
 
@@ -53,6 +54,7 @@ class Run:
         self.started_at = time.time()
         self.saved_files: list[str] = []
         self.model_hash: str | None = None
+        self.team = Team()
 
     # -- setup ------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -63,8 +65,20 @@ class Run:
         from lorakit.train.data import epoch_batches, examples_from_plan
         from lorakit.train.feed import Feed
 
-        cfg = self.cfg
         set_seed(self.seed)
+        self.accelerator = accelerator_for(self.cfg)
+        self.team = Team.from_accelerator(self.accelerator)
+        if self.team.world != self.cfg.multigpu.num_processes:
+            # The plan's step count depends on how many processes share each epoch.
+            multigpu = self.cfg.multigpu.model_copy(update={"num_processes": self.team.world})
+            self.cfg = self.cfg.model_copy(update={"multigpu": multigpu})
+        cfg = self.cfg
+        from lorakit.config.validate import validate
+
+        report = validate(cfg)  # every cross-field problem at once, before anything heavy loads
+        for warning in report.warnings:
+            self.warn(warning.problem, warning.fix)
+        report.raise_if_problems()
         self.status("starting", "Reading the dataset")
         self.plan = plan_for_config(cfg)
         for bad in self.plan.unreadable:
@@ -73,18 +87,23 @@ class Run:
         self.total_steps, self.total_epochs = self.plan.total_steps, self.plan.epochs
         self._epoch_batches = epoch_batches
 
-        self.accelerator = accelerator_for(cfg)
         device = torch.device(self.accelerator.device)
         self.status("starting", "Loading the base model")
         self.family, self.network = su.build_model_and_network(cfg, device)
+        self.model_hash = su.model_hash(cfg.model.pretrained_model_name_or_path)
         self.step_options = su.step_options(cfg, self.family, self.network.settings)
         self.optimizer, self.lr_scheduler = su.build_optimizer_and_schedule(
             cfg, self.network, self.total_steps, self.plan.warmup_steps
         )
-        for name, module in list(self.network.components.items()):
+        precision = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(str(self.accelerator.mixed_precision))
+        for module in self.network.components.values():
             module.train()
-            self.network.components[name] = self.accelerator.prepare_model(module)  # autocast for mixed precision
+            if precision is not None:
+                # Mixed precision: the trained modules compute in half precision, the LoRA weights stay fp32.
+                # (No DDP wrapper: gradients are averaged by Team, so the family keeps the plain modules.)
+                module.forward = torch.autocast(device.type, dtype=precision)(module.forward)
         self.optimizer = self.accelerator.prepare_optimizer(self.optimizer)
+        self.team.same_start(self.network.parameters())
         resolution = cfg.dataset.resolution_wh[0]
         estimate = su.estimate_memory(self.family, self.network, cfg.schedule.train_batch_size, resolution, device)
         if not estimate.fits:
@@ -99,6 +118,7 @@ class Run:
             self.examples,
             self.seed,
             self.total_steps,
+            rank=self.team.rank,
             encode_images=self.family.encode_images,
             encode_prompts=self._encode_prompts,
             warn=self.warn,
@@ -137,7 +157,10 @@ class Run:
 
     # -- during the loop ---------------------------------------------------------------------------
     def batches_for(self, epoch: int) -> list[list[int]]:
-        return self._epoch_batches(self.examples, self.cfg.schedule.train_batch_size, self.seed, epoch)
+        """This process's batches of ``epoch`` (all of them when training alone)."""
+        return self.team.shard(
+            self._epoch_batches(self.examples, self.cfg.schedule.train_batch_size, self.seed, epoch)
+        )
 
     def status(self, state: str, message: str = "") -> None:
         self.emitter.emit(ev.STATUS, state=state, message=message)
@@ -162,8 +185,10 @@ class Run:
         if samples.sample_every_n_epochs and epoch % samples.sample_every_n_epochs == 0:
             self.render_samples()
 
-    def save_checkpoint(self, kind: str) -> Path:
+    def save_checkpoint(self, kind: str) -> Path | None:
         """An intermediate LoRA file plus the resume state; old ones pruned to ``save_last_n_epochs``."""
+        if not self.team.is_main:
+            return None
         p, name = self.progress, self.cfg.output.output_name
         filename = checkpoint_name(name, epoch=p.epoch) if kind == "epoch" else checkpoint_name(name, step=p.step)
         path = self._write(lambda: write_lora(self.run_dir / filename, self, epoch=p.epoch, step=p.step))
@@ -229,6 +254,8 @@ class Run:
         self.status("running", f"Resumed at step {self.progress.step} of {self.total_steps}")
 
     def render_samples(self) -> None:
+        if not self.team.is_main:
+            return
         from lorakit.train.optimizers import optimizer_mode
         from lorakit.train.sampling import read_prompts, render_samples
 
@@ -254,7 +281,9 @@ class Run:
         for path, prompt in written:
             self.emitter.emit(ev.SAMPLE, path=str(path), prompt=prompt, step=self.progress.step)
 
-    def save_final(self) -> Path:
+    def save_final(self) -> Path | None:
+        if not self.team.is_main:
+            return None
         final = self.run_dir / f"{self.cfg.output.output_name}.safetensors"
         path = self._write(lambda: write_lora(final, self, epoch=self.progress.epoch, step=self.progress.step))
         self.emitter.emit(
@@ -264,6 +293,8 @@ class Run:
 
 
 def _open_run(run_dir: Path, emitter: ev.Emitter | None, commands: ev.Commands | None):
+    if launched_rank() != 0:
+        return ev.Emitter(), None  # only the main process writes events and reads commands
     run_dir.mkdir(parents=True, exist_ok=True)
     log_emitter = ev.Emitter(run_dir / EVENTS_FILE, callbacks=list(emitter.callbacks) if emitter else [])
     return log_emitter, commands or ev.Commands(run_dir / COMMANDS_FILE)
@@ -289,7 +320,7 @@ def train(
     cfg = _resolve_relative(cfg, Path.cwd())
     run_dir = Path(run_dir) if run_dir else new_run_dir(cfg)
     emitter, commands = _open_run(run_dir, emitter, commands)
-    if not resume:
+    if not resume and launched_rank() == 0:
         save_config(cfg, run_dir / CONFIG_FILE)
     run = Run(cfg, run_dir, emitter, commands)
     try:

@@ -50,6 +50,18 @@ def tiny_cache_root() -> Path:
         return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lorakit" / "models"
 
 
+def model_hash(source: str | None) -> str | None:
+    """``ss_sd_model_hash`` as sd-scripts writes it: A1111's legacy hash of a single-file model (cheap: 64 KiB)."""
+    if not source or source.startswith("tiny:"):
+        return None
+    path = Path(source).expanduser()
+    if not path.is_file():
+        return None  # a diffusers folder has no single-file hash
+    from lorakit.models.hashes import legacy_hash_file
+
+    return legacy_hash_file(path)
+
+
 def network_settings(cfg) -> NetworkSettings:
     n = cfg.network
     kind = str(n.type).lower()

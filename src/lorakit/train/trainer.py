@@ -91,9 +91,9 @@ class TrainingLoop:
         )
 
     def _poll_commands(self) -> None:
-        if self.run.commands is None:
-            return
-        asked = self.run.commands.poll()
+        run = self.run
+        asked = run.commands.poll() if (run.commands is not None and run.team.is_main) else set()
+        asked = run.team.share(asked)
         if ev.CANCEL in asked:
             raise Stop(save=False)
         if ev.STOP in asked:
@@ -118,20 +118,23 @@ class TrainingLoop:
                 self._poll_commands()
                 batch = run.feed.batch(batches[p.position], p.epoch, p.position, p.step)
                 p.position += 1
-                if batch is None:
+                if batch is None and not run.team.active:
                     continue  # every image of this batch was unreadable (already reported)
                 # Noise and timesteps come from a generator seeded per micro-step: a resumed run draws
                 # exactly what the uninterrupted run drew at the same point.
-                generator = torch.Generator().manual_seed(run.seed * 1_000_003 + p.micro_step)
+                seed = run.seed * 1_000_003 + p.micro_step * run.team.world + run.team.rank
+                generator = torch.Generator().manual_seed(seed)
                 p.micro_step += 1
                 pending += 1
-                loss = training_step(
-                    run.family, batch, run.step_options, generator, lambda x: accelerator.backward(x / accumulate)
-                )
-                if not math.isfinite(float(loss)):
+                loss = 0.0  # with several processes an unreadable batch still joins the gradient average
+                if batch is not None:
+                    backward = lambda x: accelerator.backward(x / accumulate)  # noqa: E731
+                    loss = float(training_step(run.family, batch, run.step_options, generator, backward))
+                loss = run.team.mean(loss)  # every process sees the same loss (and the same NaN)
+                if not math.isfinite(loss):
                     names = ", ".join(run.feed.examples[i].path.name for i in batches[p.position - 1])
                     raise TrainingError(
-                        f"The loss became {float(loss)} at step {p.step + 1}, so training stopped."
+                        f"The loss became {loss} at step {p.step + 1}, so training stopped."
                         " The last saved checkpoint is kept.",
                         f"Likely cause: {_nan_cause(run)} Images in this batch: {names}.",
                     )
@@ -139,13 +142,14 @@ class TrainingLoop:
                 if pending < accumulate and p.position < len(batches):
                     continue
                 pending = 0
+                run.team.mean_gradients(params)
                 if run.cfg.optimizer.max_grad_norm:
                     accelerator.clip_grad_norm_(params, run.cfg.optimizer.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 scheduler.step()
                 p.step += 1
-                self._emit_step(float(loss), started, first_step)
+                self._emit_step(loss, started, first_step)
                 run.after_step()
             if p.position >= len(batches):
                 p.epoch += 1

@@ -226,6 +226,18 @@ class DedupIn(BaseModel):
     remove: bool = Field(False, description="Move all but one of each group (and their captions) to the trash.")
 
 
+class TagJobIn(BaseModel):
+    model: str = Field(max_length=4096, description="A WD14 tagger folder in the workspace, e.g. models/taggers/wd-v3")
+    images: list[str] | None = Field(None, max_length=100_000, description="Only these images (dataset-relative).")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Thresholds and rules (see docs/tagging).")
+
+
+class CaptionJobIn(BaseModel):
+    model: str | None = Field(None, max_length=4096, description="A captioning model folder or repo id.")
+    images: list[str] | None = Field(None, max_length=100_000)
+    settings: dict[str, Any] = Field(default_factory=dict, description="prefix, suffix, mode, prompt, ...")
+
+
 class HealthIn(BaseModel):
     resolution: int | None = Field(None, ge=64, le=4096)
     trigger_word: str | None = Field(None, max_length=200)
@@ -236,6 +248,33 @@ def dedup(name: str, body: DedupIn, workspace: WorkspaceDep, runner: RunnerDep):
     _dataset(workspace, name)
     params = {"dataset": f"datasets/{name}", **body.model_dump(exclude_none=True)}
     return runner.submit("dedup", params, title=f"Find duplicates in {name}")
+
+
+def _job_images(workspace, name: str, images: list[str] | None) -> list[str] | None:
+    if images is None:
+        return None
+    return [workspace.relative(_image(workspace, name, p)[1]) for p in images]
+
+
+@router.post("/{name}/tag", status_code=201, summary="Tag the images with a WD14 model (a job, undoable)")
+def tag(name: str, body: TagJobIn, workspace: WorkspaceDep, runner: RunnerDep):
+    _dataset(workspace, name)
+    workspace.resolve_inside(body.model, must_exist=True)
+    params = {"dataset": f"datasets/{name}", "model": body.model, "settings": body.settings}
+    if body.images is not None:
+        params["images"] = _job_images(workspace, name, body.images)
+    return runner.submit("tag", params, title=f"Tag {name}")
+
+
+@router.post("/{name}/caption", status_code=201, summary="Caption the images with a model (a job, undoable)")
+def caption(name: str, body: CaptionJobIn, workspace: WorkspaceDep, runner: RunnerDep):
+    _dataset(workspace, name)
+    params: dict[str, Any] = {"dataset": f"datasets/{name}", "settings": body.settings}
+    if body.model:
+        params["model"] = body.model
+    if body.images is not None:
+        params["images"] = _job_images(workspace, name, body.images)
+    return runner.submit("caption", params, title=f"Caption {name}")
 
 
 @router.post("/{name}/health", status_code=201, summary="Check the dataset's health (a job)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
@@ -97,11 +97,14 @@ def _kind(path: Path, is_dir: bool) -> str:
 
 
 def _entry(workspace: Workspace, path: Path) -> Entry:
+    """A file or folder by its own name (a link keeps its name); ValueError for a link leading outside."""
+    workspace.relative(path)  # raises ValueError when it resolves outside the workspace
     stat = path.stat()
     is_dir = path.is_dir()
+    parent = workspace.relative(path.parent)
     return Entry(
         name=path.name,
-        path=workspace.relative(path),
+        path=f"{parent}/{path.name}" if parent else path.name,
         is_dir=is_dir,
         size=0 if is_dir else stat.st_size,
         modified=stat.st_mtime,
@@ -118,8 +121,16 @@ def _refuse_internal(workspace: Workspace, path: Path) -> None:
 def _changeable(workspace: Workspace, rel_path: str) -> Path:
     """A path the user may rename, move or delete: not the root, not a top-level folder, not in the trash."""
     path = existing(workspace, rel_path)
+    name = PurePosixPath(rel_path).name
+    link = workspace.resolve_inside(str(PurePosixPath(rel_path).parent)) / name if name else path
+    if link.is_symlink():
+        path = link  # rename, move or trash the link itself, never what it points at
     _refuse_internal(workspace, path)
-    rel = workspace.relative(path)
+    if path == workspace.root:
+        rel = ""
+    else:
+        parent = workspace.relative(path.parent)
+        rel = f"{parent}/{path.name}" if parent else path.name
     if rel in ("", "jobs", "models", *FOLDERS) or rel.startswith(("trash/", "jobs/")):
         raise ApiError(
             "forbidden",
@@ -179,7 +190,8 @@ def _check_name(name: str) -> str:
 def rename(body: RenameBody, workspace: WorkspaceDep) -> Entry:
     source = _changeable(workspace, body.path)
     target = source.parent / _check_name(body.name)
-    workspace.resolve_inside(workspace.relative(source.parent) + "/" + body.name)
+    parent = workspace.relative(source.parent)
+    workspace.resolve_inside(f"{parent}/{body.name}" if parent else body.name)
     if target.exists():
         raise ApiError("conflict", f"{body.name!r} already exists there.", "Choose another name.", field="name")
     source.rename(target)

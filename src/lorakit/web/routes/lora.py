@@ -37,6 +37,12 @@ class ExtractBody(BaseModel):
     rank: int = Field(32, ge=1, le=1024)
 
 
+class ConvertBody(BaseModel):
+    source: str = PathField
+    layout: str = Field(pattern="^[a-z_]{2,20}$", description="The layout to write, e.g. kohya or peft.")
+    output: str | None = Field(None, max_length=4096)
+
+
 class UploadBody(BaseModel):
     lora: str = PathField
     repo_id: str = Field(pattern=r"^[\w.\-]+/[\w.\-]+$", max_length=200)
@@ -94,3 +100,10 @@ def upload(body: UploadBody, workspace: WorkspaceDep, runner: RunnerDep):
         existing(workspace, image, field="images")
     params = body.model_dump(exclude_none=True)
     return runner.submit("upload", params, title=f"Upload to {body.repo_id}")
+
+
+@router.post("/convert", status_code=201, summary="Convert a LoRA to another layout (a job)")
+def convert(body: ConvertBody, workspace: WorkspaceDep, runner: RunnerDep):
+    existing(workspace, body.source, field="source")
+    _check_paths(workspace, body.output)
+    return runner.submit("convert", body.model_dump(exclude_none=True), title=f"Convert {body.source}")
