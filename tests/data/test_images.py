@@ -131,3 +131,14 @@ def test_avif_when_pillow_supports_it(tmp_path):
         pytest.skip("this Pillow has no AVIF support")
     path = write(tmp_path / "a.avif", photo("astronaut", 64))
     assert load_rgb(path).size == (64, 64)
+
+
+def test_reduced_jpeg_decode_keeps_real_size_and_finds_damage(tmp_path):
+    path = write(tmp_path / "big.jpg", photo("astronaut").resize((1024, 768)), quality=90)
+    img = open_image(path, reduce_to=256)
+    assert img.width < 1024 and min(img.size) >= 256
+    assert describe_image(path, img).width == 1024 and describe_image(path, img).height == 768
+    (tmp_path / "cut.jpg").write_bytes(path.read_bytes()[:-500])
+    with pytest.raises(ImageError) as caught:
+        open_image(tmp_path / "cut.jpg", reduce_to=256)
+    assert caught.value.kind == "truncated"

@@ -72,6 +72,13 @@ def test_cancel_escalates_to_sigterm_when_the_job_ignores_commands(runner, monke
     assert runner.wait(job.id, 30).state == "cancelled"
 
 
+def test_follow_yields_every_event_until_the_end(runner):
+    job = runner.submit("sleep", {"steps": 5, "seconds": 0.5})
+    seen = list(runner.follow(job.id, timeout=60))
+    assert [e.seq for e in seen] == list(range(1, len(seen) + 1))
+    assert sum(e.type == "progress" for e in seen) == 5 and seen[-1].data["state"] == "completed"
+
+
 def test_stop_command_ends_job_early_and_completed(runner):
     job = runner.submit("sleep", {"steps": 400, "seconds": 40})
     _wait_for(_progress_seen(runner, job.id))

@@ -19,7 +19,11 @@ from .conftest import make_dataset
 pytestmark = pytest.mark.slow
 
 
-def test_corrupt_images_are_skipped_and_reported(tmp_path, tiny_config):
+def test_corrupt_images_are_skipped_and_reported(tmp_path, tiny_config, monkeypatch):
+    import lorakit.train.setup as setup
+
+    # The same run also checks the memory pre-flight: pretend the run needs more than the machine has.
+    monkeypatch.setattr(setup, "estimate_memory", lambda *a, **k: setup.MemoryEstimate(90_000, 8_000))
     data = make_dataset(tmp_path / "data", count=4)
     subset = data / "2_kitbot"
     (subset / "garbage.png").write_bytes(b"this is not a png at all" * 10)
@@ -32,6 +36,8 @@ def test_corrupt_images_are_skipped_and_reported(tmp_path, tiny_config):
     warnings = " ".join(e.data["message"] for e in seen if e.type == "warning")
     assert "garbage.png" in warnings
     assert "truncated.png" in warnings
+    assert "may need about 87.9 GB but only 7.8 GB is free" in warnings
+    assert all(e.data["memory_mb"] > 0 for e in seen if e.type == "step")
     assert seen[-1].type == "status" and seen[-1].data["state"] == "completed"
 
 

@@ -72,3 +72,33 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, tiny_config):
     # The weights really moved: a resume that silently restarted from zero would not match anyway,
     # but make sure the comparison is not between two untrained files.
     assert any(float(v.abs().max()) > 0 for k, v in want.items() if "lora_up" in k)
+
+
+def test_commands_save_and_stop_then_resume(tmp_path, tiny_config):
+    from lorakit.events import Commands, Emitter, read_events
+
+    commands = Commands()
+
+    def controller(event):
+        if event.type == "step" and event.data["step"] == 1:
+            commands.request("save")
+        if event.type == "step" and event.data["step"] == 3:
+            commands.request("stop")
+
+    def broken(event):
+        raise RuntimeError("a renderer bug")  # must never stop training
+
+    run_dir = tmp_path / "run"
+    cfg = tiny_config(schedule__max_train_epochs=2)  # 8 steps
+    stopped = train(cfg, run_dir, Emitter(callbacks=[controller, broken]), commands)
+    assert stopped["stopped"] and stopped["steps"] == 3
+    assert sorted(p.name for p in run_dir.glob("*.safetensors")) == [
+        "tiny-step00000001.safetensors",  # "save" is handled before step 2
+        "tiny-step00000003.safetensors",  # "stop" saves first
+    ]
+    assert read_events(run_dir / "events.jsonl")[-1].data["state"] == "stopped"
+
+    finished = resume(run_dir)
+    assert finished["steps"] == 8 and (run_dir / "tiny.safetensors").exists()
+    steps = [e.data["step"] for e in read_events(run_dir / "events.jsonl") if e.type == "step"]
+    assert steps == list(range(1, 9))  # the resumed run continues the same event log

@@ -33,7 +33,8 @@ from lorakit.trash import Trash, TrashItem
 
 log = logging.getLogger(__name__)
 CACHE_FILE = Path(".lorakit") / "hashes.json"
-HASH_BASE = 128
+HASH_BASE = 64
+DECODE_SIDE = 256  # shorter side a JPEG is decoded at for hashing (1/2..1/8 scale); the same in the health check
 DEFAULT_THRESHOLD = 6  # of 64 bits: resized, re-encoded or lightly edited copies; not merely similar images
 
 
@@ -83,14 +84,15 @@ def dhash(grey: Image.Image) -> int:
 def hash_image(img: Image.Image) -> tuple[int, int]:
     """(pHash, dHash) of a decoded image as 64-bit integers, from one small greyscale copy.
 
-    Large images are first box-reduced by a whole factor to about 128 px: both hashes squash the
-    picture to a tiny square anyway, and a Lanczos filter over every full-size pixel (twice) would cost
-    more than decoding the file.
+    The image is first box-reduced by a whole factor to about 64 px (then made grey, now cheap): both
+    hashes squash the picture to 32 x 32 or 9 x 8 anyway, and a Lanczos filter over every full-size
+    pixel (twice) would cost more than decoding the file.
     """
-    grey = (img if img.mode in ("L", "RGB") else to_rgb(img)).convert("L")
-    factor = min(grey.width, grey.height) // HASH_BASE
+    base = img if img.mode in ("L", "RGB") else to_rgb(img)
+    factor = min(base.width, base.height) // HASH_BASE
     if factor >= 2:
-        grey = grey.reduce(factor)
+        base = base.reduce(factor)
+    grey = base.convert("L")
     return phash(grey), dhash(grey)
 
 
@@ -165,11 +167,12 @@ def compute_hashes(
 
     def work(path: Path) -> tuple[Path, ImageHashes | None, str | None]:
         try:
-            img = open_image(path)
+            img = open_image(path, reduce_to=DECODE_SIDE)  # JPEGs at reduced scale: the hash needs 64 px
         except ImageError as error:
             return path, None, error.problem
         phash, dhash = hash_image(img)
-        return path, ImageHashes(phash, dhash, img.width, img.height), None
+        width, height = img.info["original_size"]
+        return path, ImageHashes(phash, dhash, width, height), None
 
     done = len(hashes)
     with ThreadPoolExecutor(workers or default_workers()) as pool:

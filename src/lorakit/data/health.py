@@ -18,7 +18,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lorakit.data.captions import CaptionEncodingError, caption_path_for, decode_caption, read_bytes
-from lorakit.data.dedup import DEFAULT_THRESHOLD, HashCache, ImageHashes, default_workers, group_duplicates, hash_image
+from lorakit.data.dedup import (
+    DECODE_SIDE,
+    DEFAULT_THRESHOLD,
+    HashCache,
+    ImageHashes,
+    default_workers,
+    group_duplicates,
+    hash_image,
+)
 from lorakit.data.images import ImageError, ImageInfo, describe_image, list_images, open_image
 from lorakit.data.tags import normalize_tag, parse_tags
 from lorakit.errors import DatasetError
@@ -101,7 +109,9 @@ def _check_one(path: Path, extension: str, hash_cache: HashCache | None) -> Imag
         except CaptionEncodingError as error:
             check.caption, check.caption_problem = "", error.encoding
     try:
-        img = open_image(path)
+        # A JPEG is decoded at reduced scale (still every byte, so damage is found): the checks need the
+        # real size (from the header), the mode and a 64 px copy for the hashes, not every pixel.
+        img = open_image(path, reduce_to=DECODE_SIDE)
     except ImageError as error:
         check.error = error.problem
         return check
@@ -109,7 +119,7 @@ def _check_one(path: Path, extension: str, hash_cache: HashCache | None) -> Imag
     cached = hash_cache.get(path) if hash_cache else None
     if cached is None:
         phash, dhash = hash_image(img)
-        cached = ImageHashes(phash, dhash, img.width, img.height)
+        cached = ImageHashes(phash, dhash, check.info.width, check.info.height)
         if hash_cache:
             hash_cache.put(path, cached)
     check.hashes = cached

@@ -62,9 +62,14 @@ def _load_plugin(suffix: str) -> None:
         pass
 
 
-def open_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
+def open_image(
+    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS, reduce_to: int | None = None
+) -> Image.Image:
     """Open and fully decode an image: first frame, EXIF orientation applied, original mode kept.
 
+    ``reduce_to``: for checks that do not need every pixel, a JPEG may be decoded at 1/2, 1/4 or 1/8
+    scale (libjpeg's DCT scaling) as long as its shorter side stays >= this. The whole file is still
+    decoded, so damage is still found; ``img.info["original_size"]`` keeps the real size.
     Raises :class:`ImageError` with a plain-words problem and fix for every way a file can be unusable.
     """
     p = Path(path)
@@ -95,6 +100,9 @@ def open_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
             frames = getattr(source, "n_frames", 1)
             if frames > 1:
                 source.seek(0)  # animated GIF/WebP/APNG: train on the first frame
+            if reduce_to and source.format == "JPEG" and min(width, height) >= 2 * reduce_to:
+                scale = min(width, height) / reduce_to
+                source.draft(None, (int(width / scale), int(height / scale)))
             source.load()  # single-frame files close their file here; multi-frame ones keep it open
             if _has_orientation(source):
                 out = ImageOps.exif_transpose(source)
@@ -102,9 +110,12 @@ def open_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
                 out = source.copy()  # detach the pixels so the file can be closed
             else:
                 out = source
-            # Health reports need the format and frame count, which transposing or copying forgets.
+            # Health reports need the format, frame count and real size, which transposing, copying or a
+            # reduced decode forget.
             out.format = source.format
             out.info["frames"] = frames
+            rotated = out.size != source.size
+            out.info["original_size"] = (height, width) if rotated else (width, height)
         finally:
             if out is not source:
                 source.close()
@@ -260,10 +271,11 @@ class ImageInfo:
 
 def describe_image(path: str | os.PathLike, img: Image.Image, *, file_format: str | None = None) -> ImageInfo:
     """Facts about a decoded image (from :func:`open_image`)."""
+    width, height = img.info.get("original_size", img.size)
     return ImageInfo(
         path=str(path),
-        width=img.width,
-        height=img.height,
+        width=width,
+        height=height,
         mode=img.mode,
         format=file_format or img.format,
         file_size=Path(path).stat().st_size,

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,25 @@ class JobRunner:
         """The job's events with a sequence number above ``since``."""
         self.store.get(job_id)  # unknown ids are an error, not an empty list
         return read_events(self.events_path(job_id), since)
+
+    def follow(self, job_id: str, since: int = 0, timeout: float | None = None) -> Iterator[Event]:
+        """Yield the job's events as they come (from ``since``) until it has finished: for notebooks and scripts."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            finished = job.finished
+            if finished:
+                self._await_last_status(job)  # the closing status event follows the table by a moment
+            for event in self.events(job_id, since):
+                since = event.seq
+                yield event
+            if finished:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still running after {timeout} s")
+            if not (self._thread and self._thread.is_alive()):
+                self.tick()
+            time.sleep(self.poll_s)
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until the job has finished; returns it. ``TimeoutError`` after ``timeout`` seconds."""

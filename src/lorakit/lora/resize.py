@@ -89,36 +89,75 @@ def _first_reaching(fraction: torch.Tensor, target: float) -> int:
     return int(reached[0]) + 1 if len(reached) else len(fraction)
 
 
-def factored_svd(up: torch.Tensor, down: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Thin SVD of ``up @ down`` (batched ``(..., out, r) @ (..., r, in)``) without forming the product.
+class Spectrum:
+    """The SVD of one layer's change, computed lazily: singular values first, then only the kept directions.
 
-    Only r×r problems are solved, in float64, from the Gram matrices (one GEMM each; a QR of the tall
-    factors is many times slower on CPU). With upᵀ·up = L·Lᵀ (Cholesky), up = Q·Lᵀ for an orthonormal
-    Q = up·L⁻ᵀ, so W = Q·B with B = Lᵀ·down, and B·Bᵀ = Lᵀ·(down·downᵀ)·L = V·S²·Vᵀ (one r×r eigh).
-    Then U = Q·V and Vh = S⁻¹·Vᵀ·B. A tiny ridge keeps the Cholesky defined when ``up`` is rank-deficient
-    (zero-initialised layers); directions it touches have S at rounding level and are never kept.
+    For a plain LoRA layer (W = up @ down, rank ≤ r), only r×r problems are solved, in float64, from the
+    Gram matrices (a QR of the tall factors is many times slower on CPU). With upᵀ·up = L·Lᵀ (Cholesky),
+    up = Q·Lᵀ for an orthonormal Q = up·L⁻ᵀ, so W = Q·B with B = Lᵀ·down, and
+    B·Bᵀ = Lᵀ·(down·downᵀ)·L = V·S²·Vᵀ (one r×r eigh). The top k directions are then
+    U_k = up·(L⁻ᵀ·V_k) and Vh_k = (S_k⁻¹·V_kᵀ·Lᵀ)·down: two thin products, nothing of size out×in.
+    A tiny ridge keeps the Cholesky defined when ``up`` is rank-deficient (zero-initialised layers); the
+    directions it touches have S at rounding level and are never kept.
     """
+
+    def __init__(self, s, *, up=None, down=None, lower=None, v=None, dense=None):
+        self.s = s
+        self._up, self._down, self._lower, self._v, self._dense = up, down, lower, v, dense
+
+    def top(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(U_k·S_k, Vh_k): factors whose product is the best rank-k approximation of the change."""
+        if self._dense is not None:
+            u, s, vh = self._dense
+            return u[:, :k] * s[:k], vh[:k]
+        v_k, s_k = self._v[:, :k], self.s[:k].to(self._v.dtype)
+        lower_t = self._lower.transpose(-1, -2)
+        up_k = self._up @ (torch.linalg.solve_triangular(lower_t, v_k, upper=True) * s_k)
+        inv_s = torch.where(s_k <= self.s[0] * 1e-7, torch.zeros_like(s_k), 1 / s_k.clamp_min(1e-300))
+        down_k = (inv_s[:, None] * (v_k.transpose(-1, -2) @ lower_t)) @ self._down
+        return up_k.float(), down_k.float()
+
+
+def _small_eigh(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """eigh of a batch of small matrices. On CPU one thread: LAPACK's threading only adds overhead at r≤256,
+    and on a busy machine it made each call 3–50× slower in our measurements."""
+    if x.device.type != "cpu":
+        return torch.linalg.eigh(x)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return torch.linalg.eigh(x)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def factored_spectra(up: torch.Tensor, down: torch.Tensor) -> list[Spectrum]:
+    """Spectra of ``up[i] @ down[i]`` for a batch ``(B, out, r) @ (B, r, in)`` without forming the products."""
     work = torch.float32 if up.device.type == "mps" else torch.float64  # Apple GPUs have no float64
     up64, down64 = up.to(work), down.to(work)
     gram_up = up64.transpose(-1, -2) @ up64
     r = gram_up.shape[-1]
     ridge = (gram_up.diagonal(dim1=-2, dim2=-1).sum(-1) / r * 1e-12).clamp_min(1e-30)
-    eye = torch.eye(r, dtype=work, device=up.device)
-    lower = torch.linalg.cholesky(gram_up + ridge[..., None, None] * eye)
-    b = lower.transpose(-1, -2) @ down64
-    middle = b @ b.transpose(-1, -2)
-    s2, v = torch.linalg.eigh((middle + middle.transpose(-1, -2)) / 2)
+    lower = torch.linalg.cholesky(gram_up + ridge[:, None, None] * torch.eye(r, dtype=work, device=up.device))
+    middle = lower.transpose(-1, -2) @ (down64 @ down64.transpose(-1, -2)) @ lower
+    s2, v = _small_eigh((middle + middle.transpose(-1, -2)) / 2)
     s2, v = s2.flip(-1).clamp_min(0), v.flip(-1)  # eigh sorts ascending; SVD order is descending
-    s = s2.sqrt()
-    # U = up·L⁻ᵀ·V, with the r×r triangular solve instead of an inverse.
-    u = up64 @ torch.linalg.solve_triangular(lower.transpose(-1, -2), v, upper=True)
-    inv_s = torch.where(s <= s.amax(-1, keepdim=True) * 1e-7, torch.zeros_like(s), 1 / s.clamp_min(1e-300))
-    vh = inv_s[..., :, None] * (v.transpose(-1, -2) @ b)
-    return u.to(up.dtype), s.to(up.dtype), vh.to(up.dtype)
+    s = s2.sqrt().float()
+    return [Spectrum(s[i], up=up64[i], down=down64[i], lower=lower[i], v=v[i]) for i in range(len(s))]
+
+
+def factored_svd(up: torch.Tensor, down: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Thin SVD ``(U, S, Vh)`` of a batch of ``up @ down`` (see :class:`Spectrum`)."""
+    spectra = factored_spectra(up, down)
+    r = up.shape[-1]
+    tops = [sp.top(r) for sp in spectra]
+    s = torch.stack([sp.s for sp in spectra])
+    u = torch.stack([t[0] for t in tops]) / torch.where(s > 0, s, torch.ones_like(s))[:, None, :]
+    return u, s, torch.stack([t[1] for t in tops])
 
 
 def module_svd(modules: list[LoraModule], device: str | torch.device = "cpu"):
-    """Yield ``(module, U, S, Vh)`` of each module's 2-D change, batching modules of one shape together."""
+    """Yield ``(module, Spectrum)`` for each module's 2-D change, batching modules of one shape together."""
     groups: dict[tuple, list[LoraModule]] = defaultdict(list)
     for m in modules:
         t = m.tensors
@@ -130,15 +169,12 @@ def module_svd(modules: list[LoraModule], device: str | torch.device = "cpu"):
         if key[0] == "dense":
             m = members[0]
             u, s, vh = torch.linalg.svd(m.delta().flatten(1).to(device), full_matrices=False)
-            yield m, u, s, vh
+            yield m, Spectrum(s, dense=(u, s, vh))
             continue
-        # Float32 at least: fp16/bf16 SVD is unsupported and loses the small singular values we rank by.
         ups = torch.stack([m.tensors["lora_up.weight"].flatten(1) for m in members]).to(device, torch.float32)
         downs = torch.stack([m.tensors["lora_down.weight"].flatten(1) for m in members]).to(device, torch.float32)
         scales = torch.tensor([m.scale for m in members], device=device, dtype=torch.float32)
-        u, s, vh = factored_svd(ups * scales[:, None, None], downs)
-        for i, m in enumerate(members):
-            yield m, u[i], s[i], vh[i]
+        yield from zip(members, factored_spectra(ups * scales[:, None, None], downs), strict=True)
 
 
 def resize_state(
@@ -174,7 +210,8 @@ def resize_state(
     report = ResizeReport(method, value, rank)
     out: dict[str, LoraModule] = {}
     total = len(state.modules)
-    for done, (m, u, s, vh) in enumerate(module_svd(list(state.modules.values()), device), start=1):
+    for done, (m, spectrum) in enumerate(module_svd(list(state.modules.values()), device), start=1):
+        s = spectrum.s
         shape = m.delta_shape()
         module_max = min(len(s), m.rank) if m.network_type == "lora" else len(s)
         note = ""
@@ -183,8 +220,8 @@ def resize_state(
         k = choose_rank(s, method, value, min(rank or module_max, module_max))
         new_alpha = alpha if alpha is not None else m.alpha / (m.rank or k) * k
         # up @ down × new_alpha / k must equal U·S·Vh, so the up factor carries S and the inverse scale.
-        up = u[:, :k] * (s[:k] * (k / new_alpha))
-        down = vh[:k]
+        up, down = spectrum.top(k)
+        up = up * (k / new_alpha)
         if len(shape) == 4:
             up, down = up.reshape(shape[0], k, 1, 1), down.reshape(k, *shape[1:])
         out_dtype = dtype or _file_dtype(m)

@@ -156,7 +156,8 @@ def load_state(state_dir: str | Path) -> SavedState:
     except (OSError, ValueError, KeyError) as error:
         raise TrainingError(
             f"The saved state {folder} is damaged ({error}).",
-            "Delete that folder and state/latest.json points back to nothing; start the run again.",
+            "Resume from an earlier save: point state/latest.json at another step-* folder there, or delete"
+            " state/ and start the run again.",
         ) from error
 
 

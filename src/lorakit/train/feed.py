@@ -73,24 +73,26 @@ class Feed:
     warn: Callable[[str, str], None] = lambda message, fix: None
     bad: set[int] = field(default_factory=set)
 
+    def _encode(self, example: Example, rng: random.Random, flip: bool) -> dict[str, torch.Tensor]:
+        """Load one image as placed, encode it, and remember it when the image allows caching."""
+        image = load_example(example, rng, flip=flip)
+        with torch.no_grad():
+            entry = {"latent": self.encode_images(image.pixels[None])[0].float().cpu(), "sizes": image.sizes}
+        if image.mask is not None:
+            entry["mask"] = image.mask
+        if self.latent_cache is not None and example.cacheable:
+            self.latent_cache.put(self.latent_cache.key(example, flip), entry)
+        return entry
+
     def _latent(self, example: Example, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """(latent, sizes, mask) of one image, through the latent cache when the image allows it."""
         flip = (rng.random() < 0.5) if example.subset.flip_aug else False
-        use_cache = self.latent_cache is not None and example.cacheable
-        if use_cache:
-            key = self.latent_cache.key(example, flip)
-            hit = self.latent_cache.get(key)
-            if hit is not None:
-                return hit["latent"], hit["sizes"], hit.get("mask")
-        image = load_example(example, rng, flip=flip)
-        with torch.no_grad():
-            latent = self.encode_images(image.pixels[None])[0].float().cpu()
-        if use_cache:
-            entry = {"latent": latent, "sizes": image.sizes}
-            if image.mask is not None:
-                entry["mask"] = image.mask
-            self.latent_cache.put(key, entry)
-        return latent, image.sizes, image.mask
+        entry = None
+        if self.latent_cache is not None and example.cacheable:
+            entry = self.latent_cache.get(self.latent_cache.key(example, flip))
+        if entry is None:
+            entry = self._encode(example, rng, flip)
+        return entry["latent"], entry["sizes"], entry.get("mask")
 
     def _conditioning(self, captions: list[str]) -> dict[str, torch.Tensor] | None:
         if self.text_cache is None or self.encode_prompts is None:
@@ -111,19 +113,13 @@ class Feed:
         todo = [(i, e) for i, e in enumerate(self.examples) if e.cacheable]
         for done, (index, example) in enumerate(todo, 1):
             for flip in (False, True) if example.subset.flip_aug else (False,):
-                key = self.latent_cache.key(example, flip)
-                if self.latent_cache.get(key) is None:
-                    try:
-                        image = load_example(example, random.Random(0), flip=flip)
-                    except DatasetError as error:
-                        self._report(index, error)
-                        break
-                    with torch.no_grad():
-                        latent = self.encode_images(image.pixels[None])[0].float().cpu()
-                    entry = {"latent": latent, "sizes": image.sizes}
-                    if image.mask is not None:
-                        entry["mask"] = image.mask
-                    self.latent_cache.put(key, entry)
+                if self.latent_cache.get(self.latent_cache.key(example, flip)) is not None:
+                    continue
+                try:
+                    self._encode(example, random.Random(0), flip)
+                except DatasetError as error:
+                    self._report(index, error)
+                    break
             if progress:
                 progress(done, len(todo))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -75,7 +74,7 @@ class TrainingLoop:
         elapsed = time.time() - started
         done = p.step - first_step
         it_s = done / elapsed if elapsed > 0 else 0.0
-        memory_mb = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+        memory_mb = _memory_mb()
         lrs = {g.get("name", str(i)): g["lr"] for i, g in enumerate(run.optimizer.param_groups)}
         run.emitter.emit(
             ev.STEP,
@@ -158,6 +157,15 @@ class TrainingLoop:
                 run.after_epoch()
 
 
+def _memory_mb() -> float:
+    """Peak GPU memory of this process, or its peak resident memory on a CPU-only machine."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -173,10 +181,3 @@ def accelerator_for(cfg) -> Any:
         gradient_accumulation_steps=cfg.schedule.gradient_accumulation_steps,
         cpu=not cuda,
     )
-
-
-def device_of(accelerator) -> torch.device:
-    return torch.device(accelerator.device)
-
-
-__all__ = ["Path", "Progress", "Stop", "TrainingLoop", "accelerator_for", "device_of"]

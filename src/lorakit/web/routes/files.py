@@ -101,10 +101,10 @@ def _entry(workspace: Workspace, path: Path) -> Entry:
     workspace.relative(path)  # raises ValueError when it resolves outside the workspace
     stat = path.stat()
     is_dir = path.is_dir()
-    parent = workspace.relative(path.parent)
+    parent = workspace.relative(path.parent) if path != workspace.root else ""
     return Entry(
         name=path.name,
-        path=f"{parent}/{path.name}" if parent else path.name,
+        path=f"{parent}/{path.name}" if parent else ("" if path == workspace.root else path.name),
         is_dir=is_dir,
         size=0 if is_dir else stat.st_size,
         modified=stat.st_mtime,
