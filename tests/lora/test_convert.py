@@ -133,3 +133,37 @@ def test_unknown_layouts_name_the_keys():
         to_kohya({"unet.a.weird": torch.zeros(1), "unet.a.lora_A.weight": torch.zeros(1, 2)})
     with pytest.raises(LoraFormatError, match=r"lora_unet_a\.hada_x"):
         to_kohya({"lora_unet_a.hada_x": torch.zeros(1)})
+
+
+def test_sdxl_kohya_lora_in_sgm_names_converts_and_loads_in_diffusers(tmp_path, tiny_sdxl_pipe, random_lora):
+    from lorakit.lora.keys import sdxl_unet_to_sgm
+
+    pipe = copy.deepcopy(tiny_sdxl_pipe)
+    config = dict(pipe.unet.config)
+    sgm = lambda path: sdxl_unet_to_sgm(path, config).replace(".", "_")  # noqa: E731
+    tensors = random_lora({"lora_unet": (pipe.unet, sgm)}, include=ATTENTION, rank=2, alpha=4.0)
+    source = tmp_path / "xl.safetensors"
+    write_lora(source, tensors, {"ss_base_model_version": "sdxl_base_v1-0"})
+    paths = [p for p, m in pipe.unet.named_modules() if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)]
+    lookup = {f"lora_unet_{sgm(p)}": p for p in paths if any(word in p for word in ATTENTION)}
+    diffusers_named = {
+        f"lora_unet_{lookup[name].replace('.', '_')}.{suffix}": value
+        for name, module in from_tensors(tensors).modules.items()
+        for suffix, value in module.tensors.items()
+    }
+    expected = _xl_output(_patched_unet(pipe.unet, from_tensors(diffusers_named)))
+    assert float((expected - _xl_output(pipe.unet)).abs().max()) > 1e-2  # the LoRA matters at this tolerance
+    converted = tmp_path / "xl_diffusers.safetensors"
+    convert_lora(source, converted, "diffusers", unet_config=config)
+    pipe.load_lora_weights(str(tmp_path), weight_name=converted.name)
+    # x·W + (x·A)·B vs x·(W + B·A): equal up to float32 rounding through the UNet's layers.
+    torch.testing.assert_close(_xl_output(pipe.unet), expected, atol=1e-3, rtol=1e-3)
+
+
+def _xl_output(unet):
+    g = torch.Generator().manual_seed(0)
+    sample = torch.randn(1, 4, 8, 8, generator=g)
+    hidden = torch.randn(1, 5, unet.config.cross_attention_dim, generator=g)
+    added = {"text_embeds": torch.randn(1, 32, generator=g), "time_ids": torch.randn(1, 6, generator=g)}
+    with torch.no_grad():
+        return unet(sample, 10, encoder_hidden_states=hidden, added_cond_kwargs=added).sample

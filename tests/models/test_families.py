@@ -74,6 +74,12 @@ def test_lora_targets_and_prefixes(tiny_sdxl):
     assert specs["unet"].kohya_name("down_blocks.1.attentions.0.proj_in") == "lora_unet_input_blocks_4_1_proj_in"
 
 
+def test_wrong_family_for_the_model_is_a_clear_error(tiny_sd1):
+    with pytest.raises(ModelError, match="asks for Stable Diffusion XL") as caught:
+        load_model(tiny_sd1, family="sdxl")
+    assert "'sd1'" in caught.value.fix
+
+
 def test_loading_refuses_pickle_and_missing_models(tmp_path):
     ckpt = tmp_path / "model.ckpt"
     ckpt.write_bytes(b"\x80\x04 pretend pickle")

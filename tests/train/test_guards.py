@@ -95,3 +95,11 @@ def test_disk_full_while_saving_keeps_the_previous_checkpoint(tmp_path, tiny_con
     assert previous.metadata["ss_steps"] == "2"
     assert json.loads((run_dir / "state" / "latest.json").read_text())["step"] == 2
     assert not list(run_dir.rglob("*.tmp"))  # no half-written files left behind
+
+
+def test_no_readable_image_at_all_is_an_error_not_a_hang(tmp_path, tiny_config):
+    data = make_dataset(tmp_path / "data", count=2)
+    for png in (data / "2_kitbot").glob("*.png"):
+        png.write_bytes(png.read_bytes()[:200])  # headers survive (the plan places them), pixels do not
+    with pytest.raises(TrainingError, match="None of the training images could be read"):
+        train(tiny_config(data), tmp_path / "run")

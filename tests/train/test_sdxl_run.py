@@ -47,3 +47,15 @@ def test_sdxl_locon_with_both_text_encoders(tmp_path, tiny_config, tiny_sdxl):
     assert lora.metadata["ss_base_model_version"] == "sdxl_base_v1-0"
     assert lora.metadata["ss_network_args"] == '{"conv_dim": "2", "conv_alpha": "1.0"}'
     assert '"resolution": [160, 96]' in lora.metadata["ss_bucket_info"]  # 96×64 images, 128² area
+
+
+def test_sd2_v_prediction_run(tmp_path, tiny_config):
+    """family "sd2-v" trains against the v target and says so in the metadata tools read."""
+    cfg = tiny_config(model__family="sd2-v", schedule__max_train_steps=2, schedule__max_train_epochs=None)
+    result = train(cfg, tmp_path / "run")
+    meta = load_lora_file(result["lora"]).metadata
+    assert result["steps"] == 2
+    assert meta["ss_base_model_version"] == "sd_v2_v"
+    assert meta["ss_v2"] == "True" and meta["ss_v_parameterization"] == "True"
+    assert meta["modelspec.prediction_type"] == "v"
+    assert meta["modelspec.architecture"] == "stable-diffusion-v2-768-v/lora"

@@ -61,16 +61,30 @@ class ProgressRenderer:
             self.bar.stop()
 
 
-def _run(work) -> dict:
-    from lorakit.events import Emitter
+def _run(work, run_dir: Path) -> dict:
+    """Run ``work(emitter, commands)`` with a progress display; the first Ctrl+C stops after saving."""
+    import signal
+
+    from lorakit.events import STOP, Commands, Emitter
     from lorakit.train.distributed import launched_rank
+    from lorakit.train.run import COMMANDS_FILE
 
     if launched_rank() != 0:
-        return work(Emitter())  # one progress display: the main process's
+        return work(Emitter(), None)  # one progress display and one command reader: the main process's
+    commands = Commands(Path(run_dir) / COMMANDS_FILE)
     renderer = ProgressRenderer()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop_gently(signum, frame):
+        signal.signal(signal.SIGINT, previous)  # a second Ctrl+C interrupts at once
+        renderer.console.print("[yellow]Stopping after this step and saving (Ctrl+C again to quit now)...[/]")
+        commands.request(STOP)
+
+    signal.signal(signal.SIGINT, stop_gently)
     try:
-        return work(Emitter(callbacks=[renderer]))
+        return work(Emitter(callbacks=[renderer]), commands)
     finally:
+        signal.signal(signal.SIGINT, previous)
         renderer.close()
 
 
@@ -90,17 +104,19 @@ def train(
     if resume is not None:
         from lorakit.train.run import resume as resume_run
 
-        result = _run(lambda emitter: resume_run(resume, emitter))
+        result = _run(lambda emitter, commands: resume_run(resume, emitter, commands), resume)
     else:
         if config is None:
             raise ConfigError(
                 "No config given.", "Run `lorakit train my-config.toml`, or `lorakit demo` to try it out."
             )
         from lorakit.config.io import load_config
+        from lorakit.train.run import new_run_dir
         from lorakit.train.run import train as train_run
 
         cfg = load_config(config)
-        result = _run(lambda emitter: train_run(cfg, output, emitter))
+        run_dir = output or new_run_dir(cfg)
+        result = _run(lambda emitter, commands: train_run(cfg, run_dir, emitter, commands), run_dir)
     if result.get("lora"):
         typer.echo(f"LoRA: {result['lora']}")
     else:
@@ -157,6 +173,7 @@ def demo(
     if steps:
         overrides.update({"schedule.max_train_steps": steps, "schedule.max_train_epochs": None})  # epochs would win
     cfg = new_config("tiny-demo", overrides)
-    result = _run(lambda emitter: train_run(cfg, new_run_dir(cfg), emitter))
+    run_dir = new_run_dir(cfg)
+    result = _run(lambda emitter, commands: train_run(cfg, run_dir, emitter, commands), run_dir)
     typer.echo(f"Your demo LoRA: {result['lora']}")
     typer.echo(f"Run folder (config, events, state): {result['run_dir']}")

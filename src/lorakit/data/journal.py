@@ -1,7 +1,7 @@
 """Undo for caption edits: every bulk edit is written down (old bytes of every file it changes) first.
 
 The journal lives in ``<dataset>/.lorakit/journal/``, one JSON file per edit. An entry is made durable
-*before* any caption changes (state ``writing``) and marked ``done`` after the files are synced, so a
+*before* any caption changes and marked done (a small ``.done`` summary) after the files are synced, so a
 crash mid-edit can still be undone, half-written files included. That is what lets bulk edits write
 captions in place (fast) instead of one temp file and rename per caption (slow on ext4).
 :meth:`Journal.undo` puts the old bytes back byte for byte (or removes a caption the edit created). A
@@ -36,17 +36,14 @@ KEEP_ENTRIES = 200  # older edits are forgotten (a caption editor saving every k
 
 @dataclass
 class JournalEntry:
-    """One recorded edit."""
+    """One recorded edit. ``files`` (the old bytes) is read from disk only when an undo needs it."""
 
     id: str
     time: float
     description: str
-    files: list[dict] = field(default_factory=list)  # {path, old (base64|None), new_version}
-    state: str = "done"  # "writing" until every file of the edit is on disk
-
-    @property
-    def count(self) -> int:
-        return len(self.files)
+    count: int
+    state: str = "done"  # "writing" until every file of the edit is on disk (or while it is being undone)
+    files: list[dict] | None = field(default=None, repr=False)  # {path, old (base64|None), new_version}
 
     def summary(self) -> dict:
         return {"id": self.id, "time": self.time, "description": self.description, "files": self.count}
@@ -94,6 +91,11 @@ class Journal:
         self._prefixes = {os.path.abspath(Path(root).expanduser()) + os.sep, str(self.root) + os.sep}
 
     def _relative(self, path: Path) -> str:
+        text = str(path)
+        if os.sep + "." not in text:  # no "." or ".." parts: a plain prefix test is enough
+            for prefix in self._prefixes:
+                if text.startswith(prefix):
+                    return text[len(prefix) :].replace(os.sep, "/")
         absolute = os.path.abspath(path)
         for prefix in self._prefixes:
             if absolute.startswith(prefix):
@@ -134,62 +136,72 @@ class Journal:
             if not plan:
                 return EditResult(None, [], conflicts)
             now = time.time()
-            entry = JournalEntry(
-                id=_new_id(now),
-                time=now,
-                description=description,
-                files=[
-                    {
-                        "path": self._relative(path),
-                        "old": None if old is None else base64.b64encode(old).decode("ascii"),
-                        "new_version": version_of(new),
-                    }
-                    for path, old, new in plan
-                ],
-            )
-            # Durable before the first caption changes ("writing"), marked "done" once every file is synced:
-            # after a crash in between, undo knows half-written files are ours and restores them.
-            self._save(entry, "writing")
+            files = [
+                {
+                    "path": self._relative(path),
+                    "old": None if old is None else base64.b64encode(old).decode("ascii"),
+                    "new_version": version_of(new),
+                }
+                for path, old, new in plan
+            ]
+            entry = JournalEntry(_new_id(now), now, description, len(files), "writing", files)
+            # The entry (with every old byte) is durable before the first caption changes; a small ".done"
+            # summary marks it complete once the files are synced. After a crash in between, undo knows
+            # half-written files are ours and restores them without asking.
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self._file(entry.id, ".json"), json.dumps(self._record(entry), ensure_ascii=False))
             for path, _, new in plan:
                 overwrite_in_place(path, new)
             sync_files([path for path, _, _ in plan])
-            self._save(entry, "done")
+            self._mark_done(entry)
             self._prune()
             return EditResult(entry, [path for path, _, _ in plan], conflicts)
 
-    def _save(self, entry: JournalEntry, state: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        entry.state = state
-        data = {
-            "id": entry.id,
-            "time": entry.time,
-            "description": entry.description,
-            "state": state,
-            "files": entry.files,
-        }
-        atomic_write_text(self.folder / f"{entry.id}.json", json.dumps(data, ensure_ascii=False))
+    def _file(self, entry_id: str, suffix: str) -> Path:
+        return self.folder / f"{entry_id}{suffix}"
+
+    @staticmethod
+    def _record(entry: JournalEntry) -> dict:
+        return {"id": entry.id, "time": entry.time, "description": entry.description, "files": entry.files}
+
+    def _mark_done(self, entry: JournalEntry) -> None:
+        entry.state = "done"
+        self._file(entry.id, ".done").write_text(json.dumps(entry.summary(), ensure_ascii=False), encoding="utf-8")
 
     def _prune(self) -> None:
-        names = sorted(p.name for p in self.folder.glob("*.json"))  # ids start with a timestamp
-        for name in names[:-KEEP_ENTRIES]:
-            (self.folder / name).unlink(missing_ok=True)
+        names = sorted(p.stem for p in self.folder.glob("*.json"))  # ids start with a timestamp
+        for entry_id in names[:-KEEP_ENTRIES]:
+            self._forget(entry_id)
+
+    def _forget(self, entry_id: str) -> None:
+        self._file(entry_id, ".done").unlink(missing_ok=True)
+        self._file(entry_id, ".json").unlink(missing_ok=True)
 
     def entries(self) -> list[JournalEntry]:
-        """Recorded edits, newest first."""
+        """Recorded edits, newest first (summaries: the old bytes are read only for an undo)."""
         if not self.folder.is_dir():
             return []
         found = []
         for path in self.folder.glob("*.json"):
             try:
-                raw = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
+                done = self._file(path.stem, ".done")
+                if done.exists():
+                    raw = json.loads(done.read_text(encoding="utf-8"))
+                    found.append(JournalEntry(raw["id"], raw["time"], raw["description"], raw["files"]))
+                else:
+                    raw = json.loads(path.read_text(encoding="utf-8"))
+                    files = raw["files"]
+                    found.append(
+                        JournalEntry(raw["id"], raw["time"], raw["description"], len(files), "writing", files)
+                    )
+            except (OSError, ValueError, KeyError):
                 continue  # a half-written entry (crash while journaling): nothing was changed yet
-            found.append(
-                JournalEntry(
-                    raw["id"], raw["time"], raw.get("description", ""), raw.get("files", []), raw.get("state", "done")
-                )
-            )
         return sorted(found, key=lambda e: (e.time, e.id), reverse=True)
+
+    def _files(self, entry: JournalEntry) -> list[dict]:
+        if entry.files is None:
+            entry.files = json.loads(self._file(entry.id, ".json").read_text(encoding="utf-8"))["files"]
+        return entry.files
 
     def undo(self, count: int = 1, *, force: bool = False) -> list[UndoResult]:
         """Undo the last ``count`` edits, newest first, restoring every caption byte for byte.
@@ -209,7 +221,7 @@ class Journal:
     def _undo_one(self, entry: JournalEntry, force: bool) -> UndoResult:
         result = UndoResult(entry)
         actions: list[tuple[Path, bytes | None]] = []
-        for item in entry.files:
+        for item in self._files(entry):
             path = self.root / item["path"]
             old = None if item["old"] is None else base64.b64decode(item["old"])
             current = version_of(read_bytes(path))
@@ -222,7 +234,9 @@ class Journal:
             actions.append((path, old))
         if result.conflicts:
             return result
-        self._save(entry, "undoing")  # a crash mid-undo: the next undo restores the rest without asking
+        # Without its ".done" mark the entry counts as unfinished: a crash mid-undo, and the next undo
+        # restores the rest without asking.
+        self._file(entry.id, ".done").unlink(missing_ok=True)
         written = []
         for path, old in actions:
             if old is None:
@@ -233,5 +247,5 @@ class Journal:
                 written.append(path)
             result.restored.append(path)
         sync_files(written)
-        (self.folder / f"{entry.id}.json").unlink(missing_ok=True)
+        self._forget(entry.id)
         return result

@@ -1,9 +1,10 @@
 """Shrink a LoRA by SVD: to a fixed rank, or to a rank per module chosen from its singular values.
 
 For each module W = up @ down × alpha/rank (conv weights flattened), keep the top singular directions
-(REFERENCE.md "LoRA resize"). Because W already has rank ≤ r, its SVD comes from two thin QRs and an r×r
-SVD (W = Qu·(Ru·Rdᵀ)·Qdᵀ), batched over modules of the same shape: exact, and far cheaper than the SVD of
-the dense out×in matrix. LyCORIS modules (LoHa, LoKr) have no such factors and go through the dense SVD.
+(REFERENCE.md "LoRA resize"). Because W already has rank ≤ r, its SVD comes from r×r problems built from
+the factors' Gram matrices (:class:`Spectrum`), batched over modules of the same shape: exact, and far
+cheaper than the SVD of the dense out×in matrix. LyCORIS modules (LoHa, LoKr) have no such factors and go
+through the dense SVD.
 """
 
 from __future__ import annotations
@@ -131,10 +132,12 @@ def _small_eigh(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         torch.set_num_threads(threads)
 
 
-def factored_spectra(up: torch.Tensor, down: torch.Tensor) -> list[Spectrum]:
-    """Spectra of ``up[i] @ down[i]`` for a batch ``(B, out, r) @ (B, r, in)`` without forming the products."""
+def factored_spectra(up: torch.Tensor, down: torch.Tensor, scales: torch.Tensor | None = None) -> list[Spectrum]:
+    """Spectra of ``scales[i] · up[i] @ down[i]`` for a batch ``(B, out, r) @ (B, r, in)``, products never formed."""
     work = torch.float32 if up.device.type == "mps" else torch.float64  # Apple GPUs have no float64
     up64, down64 = up.to(work), down.to(work)
+    if scales is not None:
+        up64 *= scales.to(up64)[:, None, None]
     gram_up = up64.transpose(-1, -2) @ up64
     r = gram_up.shape[-1]
     ridge = (gram_up.diagonal(dim1=-2, dim2=-1).sum(-1) / r * 1e-12).clamp_min(1e-30)
@@ -171,10 +174,11 @@ def module_svd(modules: list[LoraModule], device: str | torch.device = "cpu"):
             u, s, vh = torch.linalg.svd(m.delta().flatten(1).to(device), full_matrices=False)
             yield m, Spectrum(s, dense=(u, s, vh))
             continue
-        ups = torch.stack([m.tensors["lora_up.weight"].flatten(1) for m in members]).to(device, torch.float32)
-        downs = torch.stack([m.tensors["lora_down.weight"].flatten(1) for m in members]).to(device, torch.float32)
-        scales = torch.tensor([m.scale for m in members], device=device, dtype=torch.float32)
-        yield from zip(members, factored_spectra(ups * scales[:, None, None], downs), strict=True)
+        kind = members[0].tensors["lora_up.weight"].dtype  # .to() below is free unless a file mixes precisions
+        ups = torch.stack([m.tensors["lora_up.weight"].flatten(1).to(kind) for m in members]).to(device)
+        downs = torch.stack([m.tensors["lora_down.weight"].flatten(1).to(kind) for m in members]).to(device)
+        scales = torch.tensor([m.scale for m in members], device=device)
+        yield from zip(members, factored_spectra(ups, downs, scales), strict=True)
 
 
 def resize_state(

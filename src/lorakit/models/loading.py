@@ -42,6 +42,19 @@ def detect_family(folder: str | Path) -> str:
     )
 
 
+def _family_from_header(path: Path) -> str:
+    """A single-file checkpoint's family from its tensor header (lorakit.models.detect)."""
+    from lorakit.models.detect import detect
+
+    family = detect(path).family
+    if family not in families.names():
+        raise ModelError(
+            f"{path.name} looks like a {family or 'unknown'} model, which this trainer does not train yet.",
+            "Use an SD1, SD2 or SDXL checkpoint, or set model.family if the detection is wrong.",
+        )
+    return family
+
+
 def _check_source(path: Path, allow_pickle: bool) -> None:
     if not path.exists():
         raise ModelError(
@@ -127,9 +140,18 @@ def load_model(
     _check_source(path, allow_pickle)
     quiet_libraries()
     config_path = Path(config).expanduser() if config else None
-    if family is None:
-        family = detect_family(path if path.is_dir() else (config_path or path))
+    layout = path if path.is_dir() else config_path
+    found = detect_family(layout) if layout is not None else None
+    family = family or found or _family_from_header(path)
     family_cls = families.get(family)
+    if found is not None and (found == "sdxl") != (family_cls.name == "sdxl"):
+        # SD1 and SD2 share one layout (told apart by width only); SDXL's is different: loading would fail
+        # deep inside diffusers, so say it plainly here.
+        raise ModelError(
+            f"{path} is a {families.get(found).title} model, but the config asks for {family_cls.title}.",
+            f"Set model.family to {found!r} (or 'auto'), or choose a {family_cls.title} base model.",
+            field="family",
+        )
     if path.is_dir():
         components = _from_folder(path, family_cls, dtype)
     else:

@@ -122,13 +122,22 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
     weight_dtype = DTYPES.get(str(mem.mixed_precision), torch.float32)
     if device.type == "cpu":
         weight_dtype = torch.float32  # CPU kernels for half weights are slow or missing
+    v_prediction = cfg.model.v_parameterization
+    if family_name == "sd2-v" and v_prediction is None:
+        v_prediction = True  # "sd2-v" names the 768-v models, whose files often carry no scheduler config
+    if family_name == "flux":
+        raise ModelError(
+            "Flux training is not available in this version.",
+            "Choose an SD1, SD2 or SDXL base model (and its preset) for now.",
+            field="family",
+        )
     family = load_model(
         source,
         family=tiny_family or family_name,
         vae=cfg.model.vae,
         dtype=weight_dtype,
         device=device,
-        v_prediction=cfg.model.v_parameterization,
+        v_prediction=v_prediction,
     )
     if mem.no_half_vae or device.type == "cpu":
         family.components.vae.to(torch.float32)

@@ -113,10 +113,13 @@ class TrainingLoop:
             run.render_samples()
         while p.step < run.total_steps:
             batches = run.batches_for(p.epoch)
+            whole_epoch = p.position == 0  # a resumed run may start mid-epoch
+            visited = trained = 0  # batches looked at / with at least one readable image, in this pass
             while p.position < len(batches) and p.step < run.total_steps:
                 self._poll_commands()
                 batch = run.feed.batch(batches[p.position], p.epoch, p.position, p.step)
                 p.position += 1
+                visited += 1
                 if batch is None and not run.team.active:
                     continue  # every image of this batch was unreadable (already reported)
                 # Noise and timesteps come from a generator seeded per micro-step: a resumed run draws
@@ -127,6 +130,7 @@ class TrainingLoop:
                 pending += 1
                 loss = 0.0  # with several processes an unreadable batch still joins the gradient average
                 if batch is not None:
+                    trained += 1
                     backward = lambda x: accelerator.backward(x / accumulate)  # noqa: E731
                     loss = float(training_step(run.family, batch, run.step_options, generator, backward))
                 loss = run.team.mean(loss)  # every process sees the same loss (and the same NaN)
@@ -150,6 +154,11 @@ class TrainingLoop:
                 p.step += 1
                 self._emit_step(loss, started, first_step)
                 run.after_step()
+            if whole_epoch and visited and not trained and not run.team.active:
+                raise TrainingError(
+                    "None of the training images could be read, so there is nothing to train on.",
+                    "Check the warnings above for each file, fix or replace the images, and start again.",
+                )
             if p.position >= len(batches):
                 p.epoch += 1
                 p.position = 0

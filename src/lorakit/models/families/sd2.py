@@ -11,7 +11,6 @@ class StableDiffusion2(ModelFamily):
     name = "sd2"
     title = "Stable Diffusion 2.x"
     default_resolution = 768
-    modelspec_architecture = "stable-diffusion-v2-768-v/lora"
 
     @property
     def is_v2(self) -> bool:
@@ -21,6 +20,11 @@ class StableDiffusion2(ModelFamily):
     def base_model_version(self) -> str:
         # sd-scripts tells v-prediction 2.x models apart: tools pick the right sampler from this.
         return "sd_v2_v" if self.prediction_type == "v_prediction" else "sd_v2"
+
+    @property
+    def modelspec_architecture(self) -> str:  # type: ignore[override]
+        v = self.prediction_type == "v_prediction"
+        return "stable-diffusion-v2-768-v/lora" if v else "stable-diffusion-v2-512/lora"
 
     @classmethod
     def matches(cls, model_index: dict, unet_config: dict, text_config: dict) -> bool:
