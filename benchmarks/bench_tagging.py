@@ -7,7 +7,7 @@ ONNX here. The reference runs the same onnxruntime session on tensors prepared i
 selects tags and writes every caption (journaled). Target: ratio >= 0.9 (preprocessing is not the
 bottleneck).
 
-    .venv/bin/python benchmarks/bench_tagging.py [--n 48] [--batch 8] [--depth 6] [--dim 384]
+    .venv/bin/python benchmarks/bench_tagging.py [--n 32] [--rounds 2] [--batch 8] [--depth 6] [--dim 384]
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ def build_model(folder: Path, depth: int, dim: int) -> None:
 
     torch.manual_seed(0)
     model = Tagger().eval()
+    with torch.no_grad():
+        # Like a trained tagger, most tags improbable and a few dozen likely (a random head would put half
+        # of 10,861 tags near 0.5, and the benchmark would time writing 5,000-tag captions).
+        model.head.bias.uniform_(-9.0, -3.0)
+        model.head.bias[4:44] = 2.0
     folder.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(
@@ -94,7 +99,8 @@ def make_images(folder: Path, n: int) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=48, help="images")
+    parser.add_argument("--n", type=int, default=32, help="images")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--depth", type=int, default=6, help="ViT blocks (WD14 ViT: 12)")
     parser.add_argument("--dim", type=int, default=384, help="ViT width (WD14 ViT: 768)")
@@ -116,21 +122,24 @@ def main() -> None:
 
         prepared = np.stack([prepare_image(load_rgb(p), tagger.size) for p in images])
         tagger.predict(prepared[: args.batch])  # warm-up: onnxruntime plans memory on the first run
-        t0 = time.perf_counter()
-        for i in range(0, len(prepared), args.batch):
-            tagger.predict(prepared[i : i + args.batch])
-        bare_s = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        report = tag_images(tmp_path / "ds", images, tagger, settings, workers=args.workers)
-        pipeline_s = time.perf_counter() - t0
-        assert len(report.tagged) == len(images), report.skipped
+        # Interleaved rounds, best of each: a shared machine's load changes from second to second.
+        bare_times, pipeline_times = [], []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            for i in range(0, len(prepared), args.batch):
+                tagger.predict(prepared[i : i + args.batch])
+            bare_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            report = tag_images(tmp_path / "ds", images, tagger, settings, workers=args.workers)
+            pipeline_times.append(time.perf_counter() - t0)
+            assert len(report.tagged) == len(images), report.skipped
+        bare_s, pipeline_s = min(bare_times), min(pipeline_times)
 
     bare_ips, pipe_ips = len(images) / bare_s, len(images) / pipeline_s
     ratio = pipe_ips / bare_ips
     rows = [
         ("model", f"ViT depth {args.depth} width {args.dim}, {SIZE}px, {TAGS} tags, {tagger.provider}"),
-        ("images", f"{len(images)} (600-1400 px JPEG/PNG), batch {args.batch}"),
+        ("images", f"{len(images)} (600-1400 px JPEG/PNG), batch {args.batch}, best of {args.rounds} rounds"),
         ("build + export model (not timed)", f"{build_s:.1f} s"),
         ("bare model on prepared tensors", f"{bare_ips:.2f} images/s"),
         ("full pipeline (decode..captions)", f"{pipe_ips:.2f} images/s"),

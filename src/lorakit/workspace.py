@@ -270,24 +270,6 @@ def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must
     return resolved
 
 
-# Text fields that name a file when they are not a Hugging Face repo id.
-MODEL_FIELDS = (("model", "pretrained_model_name_or_path"), ("model", "vae"))
-
-
-def _path_fields() -> list[str]:
-    from lorakit.config.catalog import all_fields
-
-    return [s.path for s in all_fields() if "Path" in str(s.info.annotation)]
-
-
-def _confine(workspace: Workspace, value: Any) -> Any:
-    if isinstance(value, Path | str) and str(value) != "":
-        return workspace.resolve_inside(str(value))
-    if isinstance(value, list):
-        return [_confine(workspace, v) for v in value]
-    return value
-
-
 def confine_config(workspace: Workspace, cfg):
     """``cfg`` with every path field made absolute inside the workspace (PathError if one leaves it).
 
@@ -296,29 +278,17 @@ def confine_config(workspace: Workspace, cfg):
     and paths that lead outside. A text model field that is not a workspace file (``org/name``) is taken
     for a Hugging Face repo id and left as it is.
     """
-    from lorakit.config.catalog import SUBSET_PREFIX
-    from lorakit.config.schema import TrainConfig
+    from lorakit.config.io import map_paths
 
-    data = cfg.model_dump()
-    for path in _path_fields():
-        if path.startswith(SUBSET_PREFIX):
-            name = path.rsplit(".", 1)[1]
-            for subset in data["dataset"]["subsets"]:
-                subset[name] = _confine(workspace, subset[name])
-            continue
-        section, name = path.split(".") if "." in path else ("", path)
-        table = data[section] if section else data
-        table[name] = _confine(workspace, table[name])
-    for section, name in MODEL_FIELDS:
-        value = data.get(section, {}).get(name)
-        if not isinstance(value, str) or not value or _SCHEME.match(value):
-            continue  # empty, or a built-in / remote model ("tiny:sd1", "hf:org/name")
+    def confine_model(value: str) -> str:
+        if _SCHEME.match(value):
+            return value  # a built-in or remote model ("tiny:sd1", "hf:org/name")
         # Checked either way (no '..', no absolute path); made absolute only when it is a workspace file,
         # since "org/name" that is not one is a Hugging Face repo id.
         path = workspace.resolve_inside(value)
-        if path.exists():
-            data[section][name] = str(path)
-    return TrainConfig.model_validate(data)
+        return str(path) if path.exists() else value
+
+    return map_paths(cfg, lambda p: workspace.resolve_inside(str(p)), confine_model)
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]+:(?!/?/?$)")

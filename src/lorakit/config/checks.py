@@ -81,12 +81,7 @@ def _text_encoder_cache(cfg: TrainConfig, family: str | None, r: ValidationRepor
             "memory.cache_text_encoder_outputs is on, but the text encoder is being trained (its outputs change).",
             "Set network.train_unet_only = true, or turn off memory.cache_text_encoder_outputs.",
         )
-    if cfg.model.family in ("sd1", "sd2", "sd2-v") or family in ("sd1", "sd2", "sd2-v"):
-        r.warn(
-            "memory.cache_text_encoder_outputs",
-            "Caching text encoder outputs is only supported for SDXL and Flux.",
-            "Turn off memory.cache_text_encoder_outputs for SD1/SD2 models.",
-        )
+    # SD1/SD2 are fine too: lorakit's engine caches their text encoder outputs (sd-scripts only does SDXL/Flux).
 
 
 @check

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,13 @@ def config_from_dict(data: dict[str, Any], *, source: str = "The config") -> Tra
         raise_invalid(error, source)
 
 
+# Text fields that name a file, or else a Hugging Face repo id ("org/name") or a built-in model ("tiny:sd1").
+MODEL_FILE_FIELDS = ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae")
+
+
 @lru_cache(maxsize=1)
 def _path_fields() -> dict[str, tuple[str, ...]]:
-    """Section -> names of its fields that hold paths (``"subsets"`` for the subsets' image_dir)."""
+    """Section -> names of its fields that hold paths (subsets' image_dir is handled on its own)."""
     found: dict[str, list[str]] = {}
     for spec in all_fields():
         if "Path" in str(spec.info.annotation) and not spec.path.startswith(SUBSET_PREFIX):
@@ -81,33 +86,45 @@ def _path_fields() -> dict[str, tuple[str, ...]]:
     return {section: tuple(names) for section, names in found.items()}
 
 
-def _rebase(value: Any, base: Path) -> Any:
+def _each(value: Any, fn: Callable[[Path], Path]) -> Any:
     if isinstance(value, Path):
-        return value if value.expanduser().is_absolute() else base / value
+        return fn(value)
     if isinstance(value, list):
-        return [_rebase(v, base) for v in value]
+        return [_each(v, fn) for v in value]
     return value
 
 
-def _resolve_relative(cfg: TrainConfig, base: Path) -> TrainConfig:
-    """Relative paths in a file mean 'next to this file', so a config works from any current folder."""
+def map_paths(cfg: TrainConfig, path_fn: Callable[[Path], Path], model_fn: Callable[[str], str]) -> TrainConfig:
+    """``cfg`` with every path field passed through ``path_fn`` and each model text field through ``model_fn``.
+
+    The one place that knows which fields are paths: loading rebases them next to the config file, the web
+    app confines them to the workspace.
+    """
     sections: dict[str, Any] = {}
     for section, names in _path_fields().items():
         table = getattr(cfg, section)
-        update = {name: _rebase(getattr(table, name), base) for name in names}
+        update = {name: _each(getattr(table, name), path_fn) for name in names}
         if section == "dataset":
-            update["subsets"] = [
-                s.model_copy(update={"image_dir": _rebase(s.image_dir, base)}) for s in cfg.dataset.subsets
-            ]
+            update["subsets"] = [s.model_copy(update={"image_dir": path_fn(s.image_dir)}) for s in cfg.dataset.subsets]
         sections[section] = table.model_copy(update=update)
-    model_update = {}
-    for name in ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae"):
-        # Model fields may also be Hugging Face ids ("org/name"): rebase only what exists next to the file.
-        value = getattr(cfg.model, name)
-        if value and not Path(value).expanduser().is_absolute() and (base / value).exists():
-            model_update[name] = str(base / value)
+    model_update = {name: model_fn(v) for name in MODEL_FILE_FIELDS if (v := getattr(cfg.model, name))}
     sections["model"] = cfg.model.model_copy(update=model_update)
     return cfg.model_copy(update=sections)
+
+
+def resolve_relative(cfg: TrainConfig, base: str | os.PathLike) -> TrainConfig:
+    """Relative paths taken from ``base`` (a config file's folder), so a config works from any current folder.
+
+    Model fields may also be Hugging Face ids ("org/name"): only what exists under ``base`` is rebased.
+    """
+    root = Path(base)
+
+    def rebase_model(value: str) -> str:
+        if Path(value).expanduser().is_absolute() or not (root / value).exists():
+            return value
+        return str(root / value)
+
+    return map_paths(cfg, lambda p: p if p.expanduser().is_absolute() else root / p, rebase_model)
 
 
 def load_config(path: str | os.PathLike, *, relative_to_file: bool = True) -> TrainConfig:
@@ -118,7 +135,7 @@ def load_config(path: str | os.PathLike, *, relative_to_file: bool = True) -> Tr
     """
     p = Path(path).expanduser()
     cfg = config_from_dict(read_toml(p), source=str(p))
-    return _resolve_relative(cfg, p.resolve().parent) if relative_to_file else cfg
+    return resolve_relative(cfg, p.resolve().parent) if relative_to_file else cfg
 
 
 def _prune(value: Any) -> Any:

@@ -120,9 +120,9 @@ def select_tags(
         c_thresh = max(CHARACTER_MCUT_FLOOR, mcut_threshold(probs[character_idx]))
 
     def above(indices: np.ndarray, threshold: float) -> list[str]:
-        chosen = [i for i in indices if probs[i] > threshold]
-        chosen.sort(key=lambda i: -probs[i])  # most confident first
-        return [names[i] for i in chosen]
+        chosen = indices[probs[indices] > threshold]  # vectorised: a WD14 model scores ~10,000 tags
+        chosen = chosen[np.argsort(-probs[chosen], kind="stable")]  # most confident first
+        return [names[i] for i in chosen.tolist()]
 
     general = above(general_idx, g_thresh)
     characters = above(character_idx, c_thresh)

@@ -109,6 +109,10 @@ class Tagger:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        if chosen[0] == "CPUExecutionProvider":
+            # Idle onnxruntime threads busy-wait by default, taking the cores our decode threads need to
+            # prepare the next batch; sleeping instead lets both share the CPU.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=chosen)
         except Exception as error:  # onnxruntime raises its own exception types for a bad file

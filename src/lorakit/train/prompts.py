@@ -43,11 +43,6 @@ class SamplePrompt:
     index: int = 0  # position in the list; names the sample files
     extra: dict[str, Any] = field(default_factory=dict)  # sd-scripts options we keep but do not use
 
-    @property
-    def negative(self) -> str:
-        """Short name for :attr:`negative_prompt`."""
-        return self.negative_prompt
-
 
 # option → (field, converter). sd-scripts' names; --cn/--ctr/--rcfg/--fs are kept in `extra`.
 _OPTIONS: dict[str, tuple[str, Any]] = {

@@ -314,10 +314,10 @@ def train(
     polled between steps (default: the run folder's ``commands.jsonl`` inbox). Returns the result
     (``lora`` path, ``steps``, ``run_dir``); raises :class:`LorakitError` when the run cannot go on.
     """
-    from lorakit.config.io import _resolve_relative, save_config
+    from lorakit.config.io import resolve_relative, save_config
 
     # Relative paths mean "from the current folder" here; written absolute so a resume works from anywhere.
-    cfg = _resolve_relative(cfg, Path.cwd())
+    cfg = resolve_relative(cfg, Path.cwd())
     run_dir = Path(run_dir) if run_dir else new_run_dir(cfg)
     emitter, commands = _open_run(run_dir, emitter, commands)
     if not resume and launched_rank() == 0:

@@ -106,8 +106,3 @@ def make_sampler(name: str, training_scheduler: Any, zero_terminal_snr: bool = F
         if "rescale_betas_zero_snr" in inspect.signature(cls.__init__).parameters:
             overrides["rescale_betas_zero_snr"] = True
     return cls.from_config({**config, **overrides})
-
-
-def make_scheduler(name: str, base_config: Any) -> Any:
-    """The same as :func:`make_sampler` (the name the engine's sampling module looks for)."""
-    return make_sampler(name, base_config)
