@@ -7,7 +7,7 @@ ONNX here. The reference runs the same onnxruntime session on tensors prepared i
 selects tags and writes every caption (journaled). Target: ratio >= 0.9 (preprocessing is not the
 bottleneck).
 
-    .venv/bin/python benchmarks/bench_tagging.py [--n 32] [--rounds 2] [--batch 8] [--depth 6] [--dim 384]
+    .venv/bin/python benchmarks/bench_tagging.py [--n 32] [--rounds 3] [--batch 8] [--depth 6] [--dim 384]
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def make_images(folder: Path, n: int) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=32, help="images")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--depth", type=int, default=6, help="ViT blocks (WD14 ViT: 12)")
     parser.add_argument("--dim", type=int, default=384, help="ViT width (WD14 ViT: 768)")

@@ -90,6 +90,7 @@ def test_merge_files_writes_a_loadable_lora(tmp_path):
 
 def test_mismatched_architectures_name_the_files():
     sd1 = _lora(0)
+    sd1.metadata["ss_base_model_version"] = "sd_v1"
     sdxl = _lora(1, names=("lora_unet_a_to_q", "lora_te2_text_model_encoder_layers_0_mlp_fc1"))
     with pytest.raises(LoraFormatError, match=r"sd1\.safetensors is sd1, xl\.safetensors is sdxl"):
         merge_states([MergeInput(sd1, 1, "sd1.safetensors"), MergeInput(sdxl, 1, "xl.safetensors")])
@@ -103,3 +104,33 @@ def test_mismatched_architectures_name_the_files():
         merge_states([MergeInput(sd1, 1, "one"), MergeInput(wide, 1, "two")])
     with pytest.raises(LoraFormatError, match="at least two"):
         merge_states([MergeInput(sd1, 1, "one")])
+
+
+def test_sdxl_diffusers_names_and_other_layouts_merge_with_kohya_names(tmp_path):
+    from safetensors.torch import save_file
+
+    g = torch.Generator().manual_seed(3)
+    down, up = torch.randn(4, 640, generator=g), torch.randn(640, 4, generator=g)
+    te = {
+        "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.randn(2, 8, generator=g),
+        "lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.randn(8, 2, generator=g),
+    }
+    sgm_name = "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q"
+    kohya = tmp_path / "kohya.safetensors"
+    write_lora(kohya, {f"{sgm_name}.lora_down.weight": down, f"{sgm_name}.lora_up.weight": up, **te}, {})
+    # The same layer in diffusers layout (peft keys, alpha = rank): a different file format and naming.
+    diffusers_file = tmp_path / "diffusers.safetensors"
+    path = "down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q"
+    save_file(
+        {
+            f"unet.{path}.lora_A.weight": down,
+            f"unet.{path}.lora_B.weight": up,
+            "text_encoder_2.text_model.encoder.layers.0.mlp.fc1.lora_A.weight": te[next(iter(te))],
+            "text_encoder_2.text_model.encoder.layers.0.mlp.fc1.lora_B.weight": te[list(te)[1]],
+        },
+        str(diffusers_file),
+    )
+    out, _ = merge_lora_files([(kohya, 0.5), (diffusers_file, 0.25)], tmp_path / "m.safetensors", dtype=torch.float32)
+    merged = read_lora(out)
+    assert set(merged.modules) == {sgm_name, "lora_te2_text_model_encoder_layers_0_mlp_fc1"}
+    torch.testing.assert_close(merged.modules[sgm_name].delta(), 0.75 * (up @ down), atol=1e-4, rtol=1e-5)

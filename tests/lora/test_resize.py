@@ -164,7 +164,7 @@ def test_untrained_and_rank_deficient_layers_resize_cleanly():
             "lora_unet_low.lora_up.weight": low,
         }
     )
-    new, report = resize_state(state, rank=4)
+    new, _ = resize_state(state, rank=4)
     assert torch.count_nonzero(new.modules["lora_unet_zero"].delta()) == 0
     assert all(torch.isfinite(t).all() for m in new.modules.values() for t in m.tensors.values())
     torch.testing.assert_close(

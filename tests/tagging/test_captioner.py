@@ -61,7 +61,9 @@ def tiny_blip(tmp_path_factory):
     )
     torch.manual_seed(0)
     model = transformers.BlipForConditionalGeneration(config).eval()
-    image_processor = transformers.BlipImageProcessorPil(size={"height": 32, "width": 32})
+    # transformers 5 names the Pillow-only processor separately (the default one wants torchvision).
+    processor_class = getattr(transformers, "BlipImageProcessorPil", None) or transformers.BlipImageProcessor
+    image_processor = processor_class(size={"height": 32, "width": 32})
     processor = transformers.BlipProcessor(image_processor=image_processor, tokenizer=tokenizer)
     model.save_pretrained(folder / "model")
     processor.save_pretrained(folder / "model")

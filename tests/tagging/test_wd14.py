@@ -220,3 +220,16 @@ def test_gpu_without_gpu_runtime_is_explained(monkeypatch):
         assert "onnxruntime-gpu" in note and "GPU" in note
     with pytest.raises(ModelError, match="cannot use"):
         providers.choose_providers(["NoSuchExecutionProvider"])
+
+
+@pytest.mark.parametrize(("command", "written"), [("stop", True), ("cancel", False)])
+def test_stop_keeps_work_cancel_writes_nothing(tmp_path, tagger, command, written):
+    from lorakit.events import Commands
+
+    images = _images(tmp_path)
+    commands = Commands()
+    commands.request(command)
+    report = tag_images(tmp_path, images, tagger, TagSettings(batch_size=2), commands=commands)
+    assert report.stopped
+    assert bool(list(tmp_path.glob("*.txt"))) is written
+    assert len(report.tagged) == (2 if written else 0)

@@ -18,6 +18,7 @@ Everything passes through the kohya form, where the tools in this package work.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -52,8 +53,8 @@ _COMFY_TE = {
 }
 
 
-def guess_arch(state: LoraState) -> str:
-    """sd1, sd2 or sdxl, from metadata or keys (``lorakit.models.detect_lora`` when it can tell)."""
+def family_of(state: LoraState) -> str | None:
+    """The model family (sd1, sd2, sdxl, flux, ...) from metadata or keys (``lorakit.models.detect_lora``)."""
     from lorakit.models.detect_lora import base_of
     from lorakit.models.header import TensorEntry
 
@@ -61,16 +62,43 @@ def guess_arch(state: LoraState) -> str:
         k: TensorEntry(str(v.dtype), tuple(v.shape), 0, 0) for m in state.modules.values() for k, v in _keyed(m)
     }
     family = base_of(entries, state.metadata)[0]["family"]
+    if family is None and any(m.prefix in ("lora_te1", "lora_te2") for m in state.modules.values()):
+        return "sdxl"
+    return family
+
+
+def guess_arch(state: LoraState) -> str:
+    """sd1, sd2 or sdxl: the families whose key layouts lorakit converts (unknown files count as sd1)."""
+    family = family_of(state)
     if family in _PARTS:
         return family
-    if any(m.prefix in ("lora_te1", "lora_te2") for m in state.modules.values()):
-        return "sdxl"
     if family is None:
         return "sd1"
     raise LoraFormatError(
         f"This LoRA is for {family}; lorakit converts SD1, SD2 and SDXL LoRAs.",
         "Use the LoRA as it is: ComfyUI and diffusers read the kohya layout for this model family.",
     )
+
+
+def normalize_names(state: LoraState, *, arch: str | None = None, unet_config: dict | None = None) -> LoraState:
+    """The same LoRA with SDXL UNet modules named the SGM way, as kohya writes them (others unchanged).
+
+    Some trainers write SDXL LoRAs with diffusers UNet names; merging those with kohya-named ones would
+    otherwise treat the same layer as two.
+    """
+    arch = arch or family_of(state)
+    if arch != "sdxl":
+        return state
+    layout = unet_layout(arch, unet_config)
+    modules: dict[str, LoraModule] = {}
+    for m in state.modules.values():
+        name = m.name
+        path = dotted(name.removeprefix("lora_unet_"))
+        if m.prefix == "lora_unet" and not is_sgm_name(path):
+            with contextlib.suppress(KeyError):  # not a UNet block path we know: keep the name as written
+                name = f"lora_unet_{underscored(diffusers_to_sgm(path, layout))}"
+        modules[name] = LoraModule(name, m.tensors)
+    return LoraState(modules, state.metadata, state.unknown_keys)
 
 
 def _keyed(m: LoraModule):

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from lorakit.events import Emitter
-from lorakit.lora.modules import LoraFormatError, LoraModule, LoraState, module_tensors, read_lora, require_known
+from lorakit.lora.modules import LoraFormatError, LoraModule, LoraState, module_tensors, require_known
 from lorakit.lora.resize import ResizeReport, resize_state
 
 
@@ -29,11 +29,12 @@ class MergeInput:
     label: str = "LoRA"
 
 
-def check_compatible(inputs: list[MergeInput]) -> str:
+def check_compatible(inputs: list[MergeInput]) -> str | None:
     """The shared architecture; mismatched bases or module shapes raise an error naming the files."""
-    from lorakit.lora.convert import guess_arch
+    from lorakit.lora.convert import family_of
 
-    archs = {item.label: guess_arch(item.state) for item in inputs}
+    # A file that names no family (no metadata, no telling keys) is left to the shape check below.
+    archs = {item.label: family for item in inputs if (family := family_of(item.state))}
     if len(set(archs.values())) > 1:
         listed = ", ".join(f"{label} is {arch}" for label, arch in archs.items())
         raise LoraFormatError(
@@ -51,7 +52,7 @@ def check_compatible(inputs: list[MergeInput]) -> str:
                     "the LoRAs are for different model architectures.",
                     "Merge only LoRAs made for the same base model (e.g. all SDXL, or all SD1.5).",
                 )
-    return next(iter(archs.values()))
+    return next(iter(archs.values()), None)
 
 
 def concat_modules(inputs: list[MergeInput], dtype: torch.dtype = torch.float32) -> dict[str, LoraModule]:
@@ -100,8 +101,11 @@ def merge_states(
     """Merge ``inputs``. No ``rank``/``method``: exact stacking. Otherwise SVD down to ``rank`` or dynamically."""
     if len(inputs) < 2:
         raise LoraFormatError("Merging needs at least two LoRAs.", "Pass two or more LoRA files.")
+    from lorakit.lora.convert import normalize_names
+
     for item in inputs:
         require_known(item.state, item.label)
+    inputs = [MergeInput(normalize_names(i.state), i.weight, i.label) for i in inputs]
     arch = check_compatible(inputs)
     stacked = LoraState(concat_modules(inputs, torch.float32), _merged_metadata(inputs, arch))
     if rank is None and method is None:
@@ -126,7 +130,7 @@ def _cast(module: LoraModule, dtype: torch.dtype) -> LoraModule:
     return LoraModule(module.name, {k: v.to(dtype) for k, v in module.tensors.items()})
 
 
-def _merged_metadata(inputs: list[MergeInput], arch: str) -> dict[str, str]:
+def _merged_metadata(inputs: list[MergeInput], arch: str | None) -> dict[str, str]:
     first = inputs[0].state.metadata
     meta = {
         k: v
@@ -157,7 +161,9 @@ def _merged_metadata(inputs: list[MergeInput], arch: str) -> dict[str, str]:
         ]
     )
     meta["ss_training_comment"] = "merged by lorakit: " + ", ".join(f"{i.label} × {i.weight:g}" for i in inputs)
-    meta.setdefault("ss_base_model_version", {"sd1": "sd_v1", "sd2": "sd_v2", "sdxl": "sdxl_base_v1-0"}[arch])
+    version = {"sd1": "sd_v1", "sd2": "sd_v2", "sdxl": "sdxl_base_v1-0", "flux": "flux1"}.get(arch)
+    if version:
+        meta.setdefault("ss_base_model_version", version)
     return meta
 
 
@@ -173,9 +179,10 @@ def merge_lora_files(
     emitter: Emitter | None = None,
 ) -> tuple[Path, ResizeReport | None]:
     """Merge LoRA files ``[(path, weight), ...]`` into ``output`` (kohya layout, fresh hashes)."""
+    from lorakit.lora.convert import read_any
     from lorakit.lora.modules import write_lora
 
-    inputs = [MergeInput(read_lora(path), float(weight), Path(path).name) for path, weight in sources]
+    inputs = [MergeInput(read_any(path), float(weight), Path(path).name) for path, weight in sources]
     merged, report = merge_states(
         inputs, rank=rank, method=method, value=value, device=device, dtype=dtype, emitter=emitter
     )

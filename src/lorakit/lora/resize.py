@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from lorakit.events import PROGRESS, Emitter
-from lorakit.lora.modules import LoraFormatError, LoraModule, LoraState, module_tensors, read_lora, require_known
+from lorakit.lora.modules import LoraFormatError, LoraModule, LoraState, module_tensors, require_known
 
 METHODS = ("fixed", "sv_ratio", "sv_cumulative", "sv_fro")
 
@@ -291,12 +291,13 @@ def resize_lora(
     emitter: Emitter | None = None,
 ) -> ResizeReport:
     """Read ``source``, resize it, and write ``output`` (with updated ``ss_*`` metadata and ``sshs_*`` hashes)."""
+    from lorakit.lora.convert import read_any
     from lorakit.lora.modules import write_lora
 
     if Path(source).resolve() == Path(output).resolve():
         raise LoraFormatError("The output path is the input file.", "Write the resized LoRA to a new file name.")
     new_state, report = resize_state(
-        read_lora(source),
+        read_any(source),
         rank=rank,
         method=method,
         value=value,

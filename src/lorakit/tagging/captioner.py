@@ -174,7 +174,11 @@ def caption_images(
         done += len(paths) + len(errors)
         if emitter:
             emitter.emit(PROGRESS, done=done, total=len(todo), unit="images")
-        if commands and commands.poll() & {"stop", "cancel"}:
+        asked = commands.poll() if commands else set()
+        if asked & {"stop", "cancel"}:
+            if "cancel" in asked:  # cancel: write nothing; stop: keep the captions made so far
+                new_texts.clear()
+                report.captioned.clear()
             break
     elapsed = time.perf_counter() - started
     report.images_per_second = round(len(report.captioned) / elapsed, 2) if report.captioned and elapsed else 0.0

@@ -216,8 +216,12 @@ def tag_images(
         if emitter:
             rate = done / max(time.perf_counter() - started, 1e-9)
             emitter.emit(PROGRESS, done=done, total=len(todo), unit="images", rate=round(rate, 2))
-        if commands and commands.poll() & {"stop", "cancel"}:
+        asked = commands.poll() if commands else set()
+        if asked & {"stop", "cancel"}:
             report.stopped = True
+            if "cancel" in asked:  # cancel: write nothing; stop: keep the captions made so far
+                new_texts.clear()
+                report.tagged.clear()
             break
     elapsed = time.perf_counter() - started
     report.images_per_second = round(len(report.tagged) / elapsed, 2) if elapsed > 0 and report.tagged else 0.0
