@@ -80,3 +80,21 @@ def test_near_duplicates_found_and_trashed(tmp_path, photos):
     assert [p.split("/")[-1] for p in finding.files] == ["b.jpg"]
     result = apply_fix(root, "trash-duplicates", report=report)
     assert not (root / "b.jpg").exists() and not (root / "b.txt").exists() and len(result.trashed) == 2
+
+
+def test_process_pool_path_gives_the_same_results(tmp_path, photos, monkeypatch):
+    import lorakit.data.health as health
+
+    for i, (name, img) in enumerate(photos.items()):
+        write(tmp_path / f"{name}.{'jpg' if i % 2 else 'png'}", img, name)
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    images = sorted(p for p in tmp_path.iterdir() if p.suffix != ".txt")
+    threads = health.scan_health(images, workers=2)
+    monkeypatch.setattr(health, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(health, "CHUNK", 2)
+    processes = health.scan_health(images, workers=2)
+    assert [(c.path, c.info, c.hashes, c.caption, c.error) for c in processes] == [
+        (c.path, c.info, c.hashes, c.caption, c.error) for c in threads
+    ]
+    by_name = {c.path.name: c for c in processes}
+    assert by_name["bad.png"].error and by_name["astronaut.png"].hashes
