@@ -1,6 +1,6 @@
 """Regenerate vocab.json + merges.txt of the tiny CLIP tokenizer from words.txt.
 
-Run: ``python src/lorakit/models/tiny_vocab/make_vocab.py``. The vocabulary holds CLIP's 256 byte
+Run: ``python scripts/make_tiny_vocab.py``. The vocabulary holds CLIP's 256 byte
 symbols (alone and word-final, so any text tokenizes), the two special tokens, and one merge chain per
 listed word so that each word becomes a single token, as it would with the real CLIP vocabulary.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent.parent / "src" / "lorakit" / "models" / "tiny_vocab"
 
 
 def byte_symbols() -> list[str]:
