@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from lorakit.config.sections.training import OPTIMIZERS  # the one list of names; the registry covers each
 from lorakit.errors import ConfigError, TrainingError
 
 # name (lowercase) → (module, class, fixed keyword arguments). The user's spelling is kept in OPTIMIZERS.
@@ -55,29 +56,6 @@ _REGISTRY: dict[str, tuple[str, str, dict[str, Any]]] = {
     "radamschedulefree": ("pytorch_optimizer", "ScheduleFreeRAdam", {}),
     "sgdschedulefree": ("pytorch_optimizer", "ScheduleFreeSGD", {}),
 }
-OPTIMIZERS = (
-    "AdamW",
-    "AdamW8bit",
-    "PagedAdamW",
-    "PagedAdamW8bit",
-    "PagedAdamW32bit",
-    "Lion",
-    "Lion8bit",
-    "PagedLion8bit",
-    "SGDNesterov",
-    "SGDNesterov8bit",
-    "Prodigy",
-    "DAdaptAdam",
-    "DAdaptLion",
-    "DAdaptAdaGrad",
-    "DAdaptAdan",
-    "DAdaptSGD",
-    "Adafactor",
-    "CAME",
-    "AdamWScheduleFree",
-    "RAdamScheduleFree",
-    "SGDScheduleFree",
-)
 _INSTALL = {
     "bitsandbytes.optim": "pip install bitsandbytes (needs an NVIDIA GPU with CUDA), or choose AdamW",
     "prodigyopt": "pip install prodigyopt (or pip install 'lorakit[train]')",
