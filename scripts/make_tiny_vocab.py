@@ -1,13 +1,20 @@
 """Regenerate vocab.json + merges.txt of the tiny CLIP tokenizer from words.txt.
 
-Run: ``python scripts/make_tiny_vocab.py``. The vocabulary holds CLIP's 256 byte
+Run: ``python scripts/make_tiny_vocab.py [--out DIR]``. The vocabulary holds CLIP's 256 byte
 symbols (alone and word-final, so any text tokenizes), the two special tokens, and one merge chain per
 listed word so that each word becomes a single token, as it would with the real CLIP vocabulary.
+
+The output is the same on every run. The committed files came from an earlier version whose order
+changed from run to run: they hold the same merges and tokens, but equally frequent merges (and so some
+token ids) in another order. Tiny models and tests depend on those ids, so only regenerate them on purpose.
 """
 
 from __future__ import annotations
 
+import argparse
+import itertools
 import json
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent / "src" / "lorakit" / "models" / "tiny_vocab"
@@ -27,27 +34,56 @@ def byte_symbols() -> list[str]:
     return [chr(c) for c in codes]
 
 
-def build() -> tuple[dict[str, int], list[str]]:
-    """Learn BPE merges over the word list (tokenizers' trainer keeps merge ranks consistent)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+def learn_merges(words: list[str], alphabet: list[str], end_of_word: str = "</w>") -> list[str]:
+    """BPE merges until every word is one token, as tokenizers' BpeTrainer learns them, in a fixed order.
 
+    The trainer takes the most frequent pair and breaks ties by symbol ids (older symbols first); it hands
+    out the ids of word-final symbols (``a</w>``) while iterating a Rust hash map, so ties, and with them
+    the order of merges and vocabulary, changed on every run. Here the words are taken in sorted order.
+    """
+    from tokenizers import pre_tokenizers
+
+    split = pre_tokenizers.ByteLevel(add_prefix_space=False)  # as the trainer saw them: "1girl" -> "1", "girl"
+    counts: Counter[str] = Counter(piece for word in words for piece, _ in split.pre_tokenize_str(word))
+    symbols = sorted(set(alphabet) | {c for piece in counts for c in piece}, key=ord)
+    ids = {symbol: i for i, symbol in enumerate(symbols)}
+    pieces = []
+    for piece in sorted(counts):
+        chars = [*piece[:-1], piece[-1] + end_of_word]
+        for symbol in chars:
+            ids.setdefault(symbol, len(ids))
+        pieces.append(([ids[c] for c in chars], counts[piece]))
+    names = {i: symbol for symbol, i in ids.items()}
+    merges = []
+    while True:
+        pairs: Counter[tuple[int, int]] = Counter()
+        for parts, count in pieces:
+            for pair in itertools.pairwise(parts):
+                pairs[pair] += count
+        if not pairs:
+            return merges
+        best = min(pairs, key=lambda pair: (-pairs[pair], pair))
+        merged = names[best[0]] + names[best[1]]
+        if merged not in ids:
+            ids[merged] = len(ids)
+            names[ids[merged]] = merged
+        merges.append(f"{names[best[0]]} {names[best[1]]}")
+        for parts, _ in pieces:
+            i = 0
+            while i < len(parts) - 1:
+                if (parts[i], parts[i + 1]) == best:
+                    parts[i : i + 2] = [ids[merged]]
+                i += 1
+
+
+def build() -> tuple[dict[str, int], list[str]]:
+    """The vocabulary and merges for the word list; the same files on every run."""
     words: list[str] = []
     for line in (HERE / "words.txt").read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
             words.extend(w for w in line.split() if w not in words)
     symbols = byte_symbols()
-    tokenizer = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=100_000,  # never the limit: merging stops when every word is one token
-        min_frequency=1,
-        initial_alphabet=symbols,
-        end_of_word_suffix="</w>",
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(words, trainer)
-    data = json.loads(tokenizer.to_str())["model"]
-    merges = [m if isinstance(m, str) else " ".join(m) for m in data["merges"]]
+    merges = learn_merges(words, symbols)
     tokens = symbols + [s + "</w>" for s in symbols]
     known = set(tokens)
     for merge in merges:
@@ -59,8 +95,16 @@ def build() -> tuple[dict[str, int], list[str]]:
     return {token: i for i, token in enumerate(tokens)}, merges
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="folder to write vocab.json and merges.txt to")
+    out = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
     vocab, merges = build()
-    (HERE / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    (HERE / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
     print(f"{len(vocab)} tokens, {len(merges)} merges")
+
+
+if __name__ == "__main__":
+    main()

@@ -95,26 +95,85 @@ def _from_folder(folder: Path, family_cls: type[ModelFamily], dtype: torch.dtype
     return Components(unet, vae, encoders, tokenizers, scheduler, source=str(folder))
 
 
-def _from_single_file(path: Path, family_cls: type[ModelFamily], config: Path | None, dtype) -> Components:
-    import diffusers
-    from diffusers import DDPMScheduler
+_CONFIG_FIX = (
+    "Use the diffusers folder of this model as the base model (for example from `lorakit models download`),"
+    " or, from Python, pass config= a diffusers folder of the same family as the checkpoint."
+)
 
+
+def _check_layout(config: Path | None, path: Path, family_cls: type[ModelFamily] | None = None) -> None:
+    """The config folder a single file is read with: a diffusers folder holding every part's config."""
     if config is None:
         raise ModelError(
             f"{path.name} is a single-file checkpoint and lorakit needs the model layout to read it offline.",
-            "Set model_config to a diffusers folder of the same family (for example the one from"
-            " `lorakit models download`), or use a diffusers folder as the base model.",
+            _CONFIG_FIX,
         )
+    if not (config / "model_index.json").is_file():
+        raise ModelError(
+            f"The model layout {config} for {path.name} is not a diffusers folder (no model_index.json).",
+            _CONFIG_FIX,
+        )
+    if family_cls is None:
+        return
+    # Without a part's config, diffusers falls back to a default of the wrong size and fails on shapes.
+    needed = ["unet/config.json", "vae/config.json", "scheduler/scheduler_config.json"]
+    for i, _ in enumerate(family_cls.text_encoder_names):
+        suffix = "" if i == 0 else f"_{i + 1}"
+        needed += [f"text_encoder{suffix}/config.json", f"tokenizer{suffix}"]
+    missing = [name for name in needed if not (config / name).exists()]
+    if missing:
+        raise ModelError(
+            f"The model layout {config} for {path.name} lacks {', '.join(missing)}.",
+            f"Use a complete {family_cls.title} diffusers folder (configs and tokenizer files are enough).",
+        )
+
+
+def _from_single_file(path: Path, family_cls: type[ModelFamily], config: Path, dtype, vae=None) -> Components:
+    import diffusers
+    from diffusers import DDPMScheduler
+    from diffusers.loaders.single_file_utils import SingleFileComponentError
+
     pipeline_cls = getattr(diffusers, family_cls.pipeline_class)
+    parts = {"vae": vae} if vae is not None else {}
     try:
-        pipe = pipeline_cls.from_single_file(str(path), config=str(config), local_files_only=True, torch_dtype=dtype)
+        pipe = pipeline_cls.from_single_file(
+            str(path), config=str(config), local_files_only=True, torch_dtype=dtype, **parts
+        )
+    except SingleFileComponentError as error:
+        raise ModelError(
+            f"{path.name} does not hold every part of a {family_cls.title} model ({error.message.splitlines()[0]})",
+            "Use a complete checkpoint; a checkpoint without a VAE loads with model.vae set to a separate VAE.",
+        ) from error
+    except NotImplementedError as error:
+        if "meta tensor" not in str(error):
+            raise
+        # diffusers builds each part empty ("meta") and fills it from the file; a tensor the file lacks stays
+        # empty and PyTorch fails on it without naming the file.
+        raise ModelError(
+            f"{path.name} lacks some tensors of a {family_cls.title} model (the file is incomplete or of another"
+            " family).",
+            "Check that the file downloaded completely and that config is a diffusers folder of the same family.",
+        ) from error
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(
             f"Could not read {path.name} as a {family_cls.title} checkpoint ({error}).",
-            "Check that the file is complete and of the family you chose.",
+            "Check that the file is complete, of the family you chose, and that config is a diffusers folder"
+            " of the same family and size as the checkpoint.",
         ) from error
     encoders = [pipe.text_encoder] + ([pipe.text_encoder_2] if hasattr(pipe, "text_encoder_2") else [])
     tokenizers = [pipe.tokenizer] + ([pipe.tokenizer_2] if hasattr(pipe, "tokenizer_2") else [])
+    # A tensor the file lacks can also stay empty without an error from diffusers (a part it left on "meta").
+    for name, module in (
+        ("unet", pipe.unet),
+        ("vae", pipe.vae),
+        *zip(family_cls.text_encoder_names, encoders, strict=True),
+    ):
+        empty = [key for key, tensor in module.state_dict().items() if tensor.is_meta]
+        if empty:
+            raise ModelError(
+                f"{path.name} has no weights for {len(empty)} tensor(s) of its {name} ({', '.join(empty[:3])}).",
+                f"Check that the file is a complete {family_cls.title} checkpoint (and config of the same family).",
+            )
     scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     return Components(pipe.unet, pipe.vae, encoders, tokenizers, scheduler, source=str(path))
 
@@ -140,6 +199,8 @@ def load_model(
     _check_source(path, allow_pickle)
     quiet_libraries()
     config_path = Path(config).expanduser() if config else None
+    if not path.is_dir():
+        _check_layout(config_path, path)
     layout = path if path.is_dir() else config_path
     found = detect_family(layout) if layout is not None else None
     family = family or found or _family_from_header(path)
@@ -147,17 +208,27 @@ def load_model(
     if found is not None and (found == "sdxl") != (family_cls.name == "sdxl"):
         # SD1 and SD2 share one layout (told apart by width only); SDXL's is different: loading would fail
         # deep inside diffusers, so say it plainly here.
+        if path.is_dir():
+            raise ModelError(
+                f"{path} is a {families.get(found).title} model, but the config asks for {family_cls.title}.",
+                f"Set model.family to {found!r} (or 'auto'), or choose a {family_cls.title} base model.",
+                field="family",
+            )
         raise ModelError(
-            f"{path} is a {families.get(found).title} model, but the config asks for {family_cls.title}.",
-            f"Set model.family to {found!r} (or 'auto'), or choose a {family_cls.title} base model.",
-            field="family",
+            f"The model layout {layout} is a {families.get(found).title} model, but {path.name} is read as"
+            f" {family_cls.title}.",
+            f"Pass config= a {family_cls.title} diffusers folder, or set model.family to the checkpoint's family.",
         )
+    separate_vae = load_vae(vae, dtype, allow_pickle=allow_pickle) if vae else None
     if path.is_dir():
         components = _from_folder(path, family_cls, dtype)
     else:
-        components = _from_single_file(path, family_cls, config_path, dtype)
-    if vae:
-        components.vae = load_vae(vae, dtype, allow_pickle=allow_pickle)
+        assert config_path is not None  # _check_layout refused a single file without one
+        _check_layout(config_path, path, family_cls)
+        # A separate VAE goes in at load time: checkpoints shipped without one cannot be read otherwise.
+        components = _from_single_file(path, family_cls, config_path, dtype, vae=separate_vae)
+    if separate_vae is not None:
+        components.vae = separate_vae
     if v_prediction is not None:
         prediction = "v_prediction" if v_prediction else "epsilon"
         components.noise_scheduler.register_to_config(prediction_type=prediction)
