@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from lorakit.config.schema import TrainConfig
+from lorakit.config.sections.runtime import Sampler
 from lorakit.errors import ConfigError
 
 # sd-scripts' script for each family (written as a comment at the top of config.toml).
@@ -38,33 +39,15 @@ SCRIPTS = {
 OPTIMIZER_TO_KOHYA = {"CAME": "pytorch_optimizer.CAME", "Adafactor": "AdaFactor"}
 OPTIMIZER_FROM_KOHYA = {v.lower(): k for k, v in OPTIMIZER_TO_KOHYA.items()}
 
-# sd-scripts' sample_sampler choices; ours beyond these are approximated on export.
-KOHYA_SAMPLERS = frozenset(
-    [
-        "ddim",
-        "pndm",
-        "lms",
-        "euler",
-        "euler_a",
-        "heun",
-        "dpm_2",
-        "dpm_2_a",
-        "dpmsolver",
-        "dpmsolver++",
-        "dpmsingle",
-        "k_lms",
-        "k_euler",
-        "k_euler_a",
-        "k_dpm_2",
-        "k_dpm_2_a",
-    ]
-)
+# Our samplers that sd-scripts lacks, exported as its nearest; every other name is one of sd-scripts' own.
 SAMPLER_NEAREST = {
     "dpm++_2m": "dpmsolver++",
     "dpm++_2m_karras": "dpmsolver++",
     "dpm++_2m_sde": "dpmsolver++",
     "unipc": "dpmsolver++",
 }
+# sd-scripts' sample_sampler choices (our Sampler names less the approximated ones).
+KOHYA_SAMPLERS = frozenset(get_args(Sampler)) - SAMPLER_NEAREST.keys()
 
 # Schedulers sd-scripts has no name for (they stay in lorakit.toml).
 LORAKIT_SCHEDULERS = frozenset({"rex", "cosine_annealing_warm_restarts"})
