@@ -79,10 +79,10 @@ def test_saved_file_matches_diffusers_loading(tmp_path, tiny_model, family_name,
     torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-5)
 
 
-def test_peft_folder_loads_in_diffusers_with_the_same_effect(tmp_path, tiny_sd1):
+def test_diffusers_layout_loads_in_diffusers_with_the_same_effect(tmp_path, tiny_sd1):
     from diffusers import StableDiffusionPipeline
 
-    from lorakit.lora.kohya import save_peft_folder
+    from lorakit.lora.convert import convert_lora
 
     family = load_model(tiny_sd1)
     settings = NetworkSettings(rank=4, alpha=1.0)  # alpha != rank: the scale must be carried
@@ -91,10 +91,11 @@ def test_peft_folder_loads_in_diffusers_with_the_same_effect(tmp_path, tiny_sd1)
     latents, t, cond = _unet_inputs(family)
     with torch.no_grad():
         ours = family.predict(latents, t, cond)
-    folder = save_peft_folder(network, tmp_path / "peft")
+    kohya_file = save_lora_file(tmp_path / "ours.safetensors", network.kohya_state_dict(torch.float32))
+    out = convert_lora(kohya_file, tmp_path / "diffusers" / "lora.safetensors", "diffusers")
 
     pipe = StableDiffusionPipeline.from_pretrained(tiny_sd1, safety_checker=None, requires_safety_checker=False)
-    pipe.load_lora_weights(str(folder))
+    pipe.load_lora_weights(str(out.parent), weight_name=out.name)
     fresh = load_model(tiny_sd1)
     fresh.components.unet = pipe.unet
     with torch.no_grad():

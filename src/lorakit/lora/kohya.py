@@ -159,28 +159,3 @@ def load_lora_file(path: str | os.PathLike) -> LoraFile:
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{path.name} is not a readable safetensors file ({error}).", "Re-download it.") from error
     return LoraFile(tensors, metadata)
-
-
-def save_peft_folder(network, folder: str | os.PathLike) -> Path:
-    """The adapter in diffusers' peft layout (``pytorch_lora_weights.safetensors``, keys ``unet.<path>.lora_A``).
-
-    That layout has no alpha (diffusers then applies the delta at scale 1), so each module's
-    ``alpha / rank`` is folded into its ``lora_B`` weights: the applied delta is the same as the kohya file's.
-    """
-    import safetensors.torch
-
-    from lorakit.lora.network import ADAPTER
-
-    prefixes = {"unet": "unet", "te": "text_encoder", "te1": "text_encoder", "te2": "text_encoder_2"}
-    state = {}
-    for component, targets in network.targets.items():
-        model = network.components[component]
-        for t in targets:
-            layer = model.get_submodule(t.path)
-            down = layer.lora_A[ADAPTER].weight.detach().float().cpu()
-            up = layer.lora_B[ADAPTER].weight.detach().float().cpu() * (t.alpha / t.rank)
-            state[f"{prefixes[component]}.{t.path}.lora_A.weight"] = down.contiguous()
-            state[f"{prefixes[component]}.{t.path}.lora_B.weight"] = up.contiguous()
-    folder = Path(folder)
-    atomic_write_bytes(folder / "pytorch_lora_weights.safetensors", safetensors.torch.save(state))
-    return folder
