@@ -47,4 +47,6 @@ def test_single_page_app_and_fallback(workspace, runner, tmp_path):
 
 def test_without_a_built_app_the_root_explains(client):
     r = client.get("/")
+    assert r.status_code == 200 and 'href="docs"' in r.text and "not built" in r.text
+    r = client.get("/some/page")
     assert r.status_code == 404 and "/docs" in r.json()["error"]["message"]

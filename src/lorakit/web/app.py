@@ -16,6 +16,8 @@ from fastapi import FastAPI
 
 from lorakit.jobs.runner import JobRunner
 from lorakit.web import errors
+from lorakit.web.api_docs import mount_docs, mount_home
+from lorakit.web.log_config import protect_loggers
 from lorakit.web.routes import spa
 from lorakit.web.security import Guard
 from lorakit.workspace import Workspace
@@ -38,6 +40,8 @@ def create_app(
 ) -> FastAPI:
     """The app over ``workspace``. With ``token`` every request must carry it (see ``web/security.py``)."""
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    # The token never reaches a log, whoever configured logging (see web/log_config.py).
+    protect_loggers(token)
     own_runner = runner is None
     runner = runner or JobRunner(ws)
 
@@ -59,6 +63,8 @@ def create_app(
         'Errors are always {"error": {"code", "message", "fix", "field"}}. '
         "Live job events: the WebSocket /ws (see docs/web.md).",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by mount_docs: /docs works offline
+        redoc_url=None,
     )
     app.state.workspace = ws
     app.state.runner = runner
@@ -73,7 +79,11 @@ def create_app(
             log.info("web routes %s left out: %s", name, error)
             continue
         app.include_router(module.router)
-    spa.mount(app, frontend_dir if frontend_dir is not None else spa.default_dist())
+    mount_docs(app)
+    dist = frontend_dir if frontend_dir is not None else spa.default_dist()
+    if dist is None:
+        mount_home(app)
+    spa.mount(app, dist)
     origins = tuple(allowed_origins) + tuple(ws.settings.allowed_origins)
     app.add_middleware(Guard, token=token, allowed_origins=origins)
     return app
