@@ -38,6 +38,8 @@ class Subscriber:
         self.overflowed: set[str] = set()
         # Jobs whose missed events are being read: live events wait here, so they come after the replay.
         self.holding: dict[str, list[str]] = {}
+        # Per job, the last sequence number the client already has: older events are never sent again.
+        self.since: dict[str, int] = {}
 
     def put(self, message: Message | str) -> bool:
         try:
@@ -140,6 +142,7 @@ class EventHub:
             tailer = Tailer(self, job_id, self.runner.events_path(job_id))
             self.tailers[job_id] = tailer
         upto = tailer.last_seq
+        subscriber.since[job_id] = since
         held: list[str] = []
         subscriber.holding[job_id] = held
         tailer.subscribers.add(subscriber)
@@ -158,12 +161,15 @@ class EventHub:
         tailers = [self.tailers[job_id]] if job_id in self.tailers else ([] if job_id else list(self.tailers.values()))
         for tailer in tailers:
             tailer.subscribers.discard(subscriber)
+            subscriber.since.pop(tailer.job_id, None)
         if job_id is None:
             self.feed.discard(subscriber)
 
     def dispatch(self, tailer: Tailer, event: Event) -> None:
         message = event_message(tailer.job_id, event)
         for subscriber in list(tailer.subscribers):
+            if event.seq <= subscriber.since.get(tailer.job_id, 0):
+                continue  # the client said it already has this one
             held = subscriber.holding.get(tailer.job_id)
             if held is not None:
                 held.append(message)
