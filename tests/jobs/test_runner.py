@@ -79,12 +79,16 @@ def test_follow_yields_every_event_until_the_end(runner):
     assert sum(e.type == "progress" for e in seen) == 5 and seen[-1].data["state"] == "completed"
 
 
-def test_stop_command_ends_job_early_and_completed(runner):
+def test_stop_command_ends_job_early_as_stopped(runner):
     job = runner.submit("sleep", {"steps": 400, "seconds": 40})
     _wait_for(_progress_seen(runner, job.id))
     runner.send(job.id, "stop")
     done = runner.wait(job.id, 30)
-    assert done.state == "completed" and done.result["stopped"] is True
+    assert done.state == "stopped" and done.result["stopped"] is True
+    assert runner.events(job.id)[-1].data["state"] == "stopped"
+    assert not done.resumable  # a sleep cannot resume: stopped, but retry is the way to run it again
+    with pytest.raises(JobError, match="cannot be resumed"):
+        runner.resume(done.id)
 
 
 def test_process_killed_from_outside_is_failed_with_a_message(runner):
@@ -144,16 +148,30 @@ def test_restart_adopts_live_jobs_and_interrupts_dead_ones(tmp_path):
     first.store.close()
 
 
-def test_interrupted_training_offers_a_resume(tmp_path):
-    from lorakit.jobs.store import INTERRUPTED
+def test_resumable_means_a_saved_state_exists(tmp_path):
+    from lorakit.jobs.store import CANCELLED, COMPLETED, FAILED, INTERRUPTED, STOPPED
 
     with JobRunner(tmp_path / "ws", paused=True) as paused:  # nothing starts: only the bookkeeping is tested
-        job = paused.store.add("train", {"config": "configs/x.toml"}, gpu=True)
-        paused.store.update(job.id, state=INTERRUPTED, run_dir=str(tmp_path / "ws" / "outputs" / "x"))
-        assert paused.get(job.id).resumable
-        again = paused.resume(job.id)
-        assert again.resume_of == job.id and again.state == "queued" and again.params == job.params
-        paused.store.update(job.id, run_dir=None)  # never got as far as a run folder: retry, not resume
-        assert not paused.get(job.id).resumable
-        with pytest.raises(JobError, match="cannot be resumed"):
-            paused.resume(job.id)
+        run_dir = tmp_path / "ws" / "outputs" / "x"
+        run_dir.mkdir(parents=True)
+        for state in (STOPPED, CANCELLED, FAILED, INTERRUPTED):
+            job = paused.store.add("train", {"config": "configs/x.toml"}, gpu=True)
+            paused.store.update(job.id, state=state, run_dir=str(run_dir))
+            assert not paused.get(job.id).resumable, state  # a run folder, but nothing saved in it
+            with pytest.raises(JobError, match="saved no state"):
+                paused.resume(job.id)
+        (run_dir / "state").mkdir()
+        (run_dir / "state" / "latest.json").write_text('{"folder": "step-00000003", "step": 3}')
+        for state in (STOPPED, CANCELLED, FAILED, INTERRUPTED):
+            job = paused.store.add("train", {"config": "configs/x.toml"}, gpu=True)
+            paused.store.update(job.id, state=state, run_dir="outputs/x")  # workspace-relative works too
+            assert paused.get(job.id).resumable, state
+            again = paused.resume(job.id)
+            assert again.resume_of == job.id and again.state == "queued" and again.params == job.params
+        done = paused.store.add("train", {"config": "configs/x.toml"}, gpu=True)
+        paused.store.update(done.id, state=COMPLETED, run_dir=str(run_dir))
+        assert not paused.get(done.id).resumable
+        with pytest.raises(JobError, match="nothing left to resume"):
+            paused.resume(done.id)
+        paused.store.update(done.id, state=INTERRUPTED, run_dir=None)  # never got as far as a run folder
+        assert not paused.get(done.id).resumable

@@ -41,7 +41,7 @@ def test_bad_job_requests(client):
     assert client.post("/api/jobs/doesnotexist/cancel").status_code == 404
     assert client.get("/api/jobs/doesnotexist/events").status_code == 404
     unknown = client.post("/api/jobs", json={"kind": "nonsense"})
-    assert unknown.status_code == 409 and unknown.json()["error"]["field"] == "kind"
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "kind"
     assert client.post("/api/jobs", json={"params": {}}).status_code == 422
     bad = client.post("/api/jobs", content=b'{"kind": ', headers={"content-type": "application/json"})
     assert bad.status_code == 400

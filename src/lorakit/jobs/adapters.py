@@ -1,4 +1,4 @@
-"""Job functions for the core's long work: params (JSON, workspace-relative paths) -> a core call.
+"""Job functions for the core's long work: typed params (``lorakit.jobs.params``) -> a core call.
 
 Each adapter confines every path to the workspace, hands the job's emitter to the core function, and
 returns a JSON-able result (the worker then writes its paths workspace-relative). The work itself lives
@@ -7,25 +7,20 @@ in the core modules; nothing here trains or edits.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from lorakit.errors import LorakitError
+from lorakit.jobs import params as P
 from lorakit.jobs.registry import JobContext
 
 
-def _need(params: dict[str, Any], name: str) -> Any:
-    if params.get(name) in (None, "", []):
-        raise LorakitError(f"The job needs '{name}'.", f"Add '{name}' to the job's params.", field=name)
-    return params[name]
-
-
-def import_images(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def import_images(params: P.ImportParams, ctx: JobContext) -> dict[str, Any]:
     """Import folders, ZIP archives or images (``sources``) into a dataset folder (``to``)."""
     from lorakit.data.importer import import_images as run_import
 
     ws = ctx.workspace
-    sources = [ws.resolve_inside(p, must_exist=True) for p in _need(params, "sources")]
-    target = ws.resolve_inside(_need(params, "to"))
+    sources = [ws.resolve_inside(p, must_exist=True) for p in params.sources]
+    target = ws.resolve_inside(params.to)
     ctx.set_run_dir(target)
     report = run_import(sources, target, emitter=ctx.emitter)
     result = report.to_dict()
@@ -44,184 +39,172 @@ def _forward(ctx: JobContext):
     return Emitter(callbacks=[relay])
 
 
-def _config(params: dict[str, Any], ctx: JobContext):
-    """The job's training config: a saved config's path (``configs/x.toml``) or the config as JSON."""
-    from lorakit.config.io import config_from_dict, load_config
-    from lorakit.workspace import confine_config
-
-    config = _need(params, "config")
-    if isinstance(config, dict):
-        cfg = config_from_dict(config)
-    else:
-        cfg = load_config(ctx.workspace.resolve_inside(str(config), must_exist=True), relative_to_file=False)
-    return confine_config(ctx.workspace, cfg)
+def train_saved_state(run_dir: Path) -> bool:
+    """Whether a training run folder holds a complete saved state (``state/latest.json``, written last)."""
+    return (Path(run_dir) / "state" / "latest.json").is_file()
 
 
-def train(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def train(params: P.TrainParams, ctx: JobContext) -> dict[str, Any]:
     """Train a LoRA (``config``: a saved config or JSON); as a resume, continue the earlier run's folder."""
     from lorakit.train import run
 
     if ctx.resume_from:
         ctx.set_run_dir(ctx.resume_from)
         return run.resume(ctx.resume_from, _forward(ctx), ctx.commands)
-    cfg = _config(params, ctx)
+    cfg = params.load(ctx.workspace)
     run_dir = run.new_run_dir(cfg)
     ctx.set_run_dir(run_dir)  # known before the first step, so a crash can be resumed
     return run.train(cfg, run_dir, _forward(ctx), ctx.commands)
 
 
-def _dataset_images(params: dict[str, Any], ctx: JobContext):
+def _dataset_images(params: P.TagParams | P.CaptionParams, ctx: JobContext):
     from lorakit.data.images import list_images
 
-    root = ctx.workspace.resolve_inside(_need(params, "dataset"), must_exist=True)
-    if params.get("images"):
-        images = [ctx.workspace.resolve_inside(p, must_exist=True) for p in params["images"]]
+    root = ctx.workspace.resolve_inside(params.dataset, must_exist=True)
+    if params.images:
+        images = [ctx.workspace.resolve_inside(p, must_exist=True) for p in params.images]
     else:
         images = list_images(root)
     ctx.set_run_dir(root)
     return root, images
 
 
-def tag(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def tag(params: P.TagParams, ctx: JobContext) -> dict[str, Any]:
     """Tag a dataset's images with a WD14 model (``model``: a folder under models/taggers)."""
     from lorakit.tagging.tag_rules import TagSettings
     from lorakit.tagging.wd14 import Tagger, tag_images
 
     root, images = _dataset_images(params, ctx)
-    model = ctx.workspace.resolve_inside(_need(params, "model"), must_exist=True)
-    settings = TagSettings(**dict(params.get("settings") or {}))
+    model = ctx.workspace.resolve_inside(params.model, must_exist=True)
+    settings = TagSettings(**params.settings)
     report = tag_images(root, images, Tagger(model), settings, emitter=_forward(ctx), commands=ctx.commands)
     return report.to_dict()
 
 
-def caption(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def caption(params: P.CaptionParams, ctx: JobContext) -> dict[str, Any]:
     """Caption a dataset's images with an image-to-text model (a folder under models/ or a repo id)."""
     from lorakit.tagging.captioner import Captioner, CaptionSettings, caption_images
 
     root, images = _dataset_images(params, ctx)
-    model = str(params.get("model") or "")
+    model = params.model or ""
     if model:
         path = ctx.workspace.resolve_inside(model)
         model = str(path) if path.exists() else model
     captioner = Captioner(model) if model else Captioner()
-    settings = CaptionSettings(**dict(params.get("settings") or {}))
+    settings = CaptionSettings(**params.settings)
     report = caption_images(root, images, captioner, settings, emitter=_forward(ctx), commands=ctx.commands)
     return report.to_dict()
 
 
-def dedup(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def dedup(params: P.DedupParams, ctx: JobContext) -> dict[str, Any]:
     """Find near-duplicate images in a dataset; with ``remove``, trash all but the suggested keeper."""
     from lorakit.data.dedup import find_duplicates, remove_duplicates
     from lorakit.trash import Trash
 
-    root = ctx.workspace.resolve_inside(_need(params, "dataset"), must_exist=True)
-    threshold = params.get("threshold")
-    kwargs = {"threshold": int(threshold)} if threshold is not None else {}
+    root = ctx.workspace.resolve_inside(params.dataset, must_exist=True)
+    kwargs = {"threshold": params.threshold} if params.threshold is not None else {}
     ctx.set_run_dir(root)
     report = find_duplicates(root, emitter=_forward(ctx), **kwargs)
     result = report.to_dict()
-    if params.get("remove"):
+    if params.remove:
         trashed = remove_duplicates(report.groups, Trash(ctx.workspace.trash))
         result["trashed"] = [item.id for item in trashed]
     return result
 
 
-def download(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def download(params: P.DownloadParams, ctx: JobContext) -> dict[str, Any]:
     """Download a pasted link (Hugging Face, Civitai, https) into the model library (or the folder ``to``)."""
     from lorakit.models.download import download as fetch
 
-    to = ctx.workspace.resolve_inside(params["to"]) if params.get("to") else None
+    to = ctx.workspace.resolve_inside(params.to) if params.to else None
     result = fetch(
-        _need(params, "link"),
+        params.link,
         ctx.workspace.models,
         to=to,
-        name=params.get("name"),
+        name=params.name,
         emitter=_forward(ctx),
         commands=ctx.commands,
     )
     return result.to_dict()
 
 
-def _output(params: dict[str, Any], ctx: JobContext, default_name: str):
-    out = params.get("output") or f"models/loras/{default_name}"
+def _output(params: P.ResizeParams | P.MergeParams | P.ExtractParams | P.ConvertParams, ctx, default_name: str):
+    out = params.output or f"models/loras/{default_name}"
     path = ctx.workspace.resolve_inside(out)
     ctx.set_run_dir(path.parent)
     return path
 
 
-def resize(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def resize(params: P.ResizeParams, ctx: JobContext) -> dict[str, Any]:
     """Resize a LoRA to a lower rank (``rank``, or ``method`` + ``value`` for a dynamic rank)."""
     from lorakit.lora.resize import resize_lora
 
-    source = ctx.workspace.resolve_inside(_need(params, "source"), must_exist=True)
+    source = ctx.workspace.resolve_inside(params.source, must_exist=True)
     output = _output(params, ctx, f"{source.stem}-resized.safetensors")
     report = resize_lora(
         source,
         output,
-        rank=params.get("rank"),
-        method=params.get("method", "fixed"),
-        value=params.get("value"),
-        alpha=params.get("alpha"),
+        rank=params.rank,
+        method=params.method,
+        value=params.value,
+        alpha=params.alpha,
         device=_device(params),
         emitter=_forward(ctx),
     )
     return {"output": ctx.workspace.relative(output), **report.to_dict()}
 
 
-def merge(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def merge(params: P.MergeParams, ctx: JobContext) -> dict[str, Any]:
     """Merge LoRAs (``sources``: [[path, weight], ...]) into one file."""
     from lorakit.lora.merge import merge_lora_files
 
-    sources = [(ctx.workspace.resolve_inside(p, must_exist=True), float(w)) for p, w in _need(params, "sources")]
+    sources = [(ctx.workspace.resolve_inside(p, must_exist=True), w) for p, w in params.sources]
     output = _output(params, ctx, "merged.safetensors")
     path, report = merge_lora_files(
         sources,
         output,
-        rank=params.get("rank"),
-        method=params.get("method"),
-        value=params.get("value"),
+        rank=params.rank,
+        method=params.method,
+        value=params.value,
         device=_device(params),
         emitter=_forward(ctx),
     )
     return {"output": ctx.workspace.relative(path), "resize": report.to_dict() if report else None}
 
 
-def extract(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def extract(params: P.ExtractParams, ctx: JobContext) -> dict[str, Any]:
     """Extract a LoRA from the difference between a fine-tuned model and its base."""
     from lorakit.lora.extract import extract_lora
 
-    base = ctx.workspace.resolve_inside(_need(params, "base"), must_exist=True)
-    tuned = ctx.workspace.resolve_inside(_need(params, "tuned"), must_exist=True)
+    base = ctx.workspace.resolve_inside(params.base, must_exist=True)
+    tuned = ctx.workspace.resolve_inside(params.tuned, must_exist=True)
     output = _output(params, ctx, f"{tuned.stem}-extracted.safetensors")
-    result = extract_lora(
-        base, tuned, output, rank=int(params.get("rank", 32)), device=_device(params), emitter=_forward(ctx)
-    )
+    result = extract_lora(base, tuned, output, rank=params.rank, device=_device(params), emitter=_forward(ctx))
     return {"output": ctx.workspace.relative(output), **{k: v for k, v in result.items() if k != "output"}}
 
 
-def upload(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def upload(params: P.UploadParams, ctx: JobContext) -> dict[str, Any]:
     """Upload a LoRA (with a model card) to a Hugging Face repo; the token comes from the saved credentials."""
     from lorakit.hub.upload import upload_lora
 
-    lora = ctx.workspace.resolve_inside(_need(params, "lora"), must_exist=True)
-    images = [(ctx.workspace.resolve_inside(p, must_exist=True), str(c)) for p, c in params.get("images") or []]
+    lora = ctx.workspace.resolve_inside(params.lora, must_exist=True)
+    images = [(ctx.workspace.resolve_inside(p, must_exist=True), c) for p, c in params.images or []]
     result = upload_lora(
         lora,
-        _need(params, "repo_id"),
-        private=bool(params.get("private", False)),
+        params.repo_id,
+        private=params.private,
         images=images or None,
-        title=params.get("title"),
-        description=params.get("description"),
-        trigger_words=params.get("trigger_words"),
+        title=params.title,
+        description=params.description,
+        trigger_words=params.trigger_words,
         emitter=_forward(ctx),
     )
     return result.to_dict()
 
 
-def _device(params: dict[str, Any]) -> str:
-    device = str(params.get("device") or "")
-    if device:
-        return device
+def _device(params: P.ResizeParams | P.MergeParams | P.ExtractParams) -> str:
+    if params.device:
+        return params.device
     try:
         import torch
 
@@ -230,21 +213,21 @@ def _device(params: dict[str, Any]) -> str:
         return "cpu"
 
 
-def health(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def health(params: P.HealthParams, ctx: JobContext) -> dict[str, Any]:
     """Check a dataset: unreadable or tiny images, missing captions, duplicates, trigger word, sizes."""
     from lorakit.data.health import check_dataset
 
-    root = ctx.workspace.resolve_inside(_need(params, "dataset"), must_exist=True)
+    root = ctx.workspace.resolve_inside(params.dataset, must_exist=True)
     ctx.set_run_dir(root)
-    options = {k: params[k] for k in ("resolution", "trigger_word", "batch_size", "epochs") if k in params}
+    options = params.model_dump(exclude={"dataset"}, exclude_none=True)
     return check_dataset(root, emitter=_forward(ctx), **options).to_dict()
 
 
-def convert(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+def convert(params: P.ConvertParams, ctx: JobContext) -> dict[str, Any]:
     """Convert a LoRA between layouts (kohya, peft/diffusers, ...)."""
     from lorakit.lora.convert import convert_lora
 
-    source = ctx.workspace.resolve_inside(_need(params, "source"), must_exist=True)
-    layout = str(_need(params, "layout"))
+    source = ctx.workspace.resolve_inside(params.source, must_exist=True)
+    layout = params.layout
     output = _output(params, ctx, f"{source.stem}-{layout}.safetensors")
     return {"output": convert_lora(source, output, layout)}

@@ -1,6 +1,8 @@
 """Job kinds: the name a front end asks for -> the core function a worker process runs.
 
-A job function has the signature ``fn(params: dict, ctx: JobContext) -> dict | None``. It reports
+A job function has the signature ``fn(params: P, ctx: JobContext) -> dict | None`` where ``P`` is the
+kind's parameter model (``lorakit.jobs.params``), validated when the job is submitted and again when it
+starts. It reports
 through ``ctx.emitter``, polls ``ctx.commands`` (or calls ``ctx.check_cancelled()``) at safe points,
 raises :class:`~lorakit.errors.LorakitError` for problems the user can fix, and returns its result
 (paths and figures, JSON-able). Targets are ``"module:function"`` strings, imported only inside the
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lorakit.events import CANCEL, Commands, Emitter
+from lorakit.jobs.params import JobParams, JobParamsError, validate_params
 from lorakit.jobs.store import JobError
 
 
@@ -56,6 +59,11 @@ class JobKind:
     testing: bool = False
     # Core modules the job needs; the kind is offered only when they are present.
     requires: tuple[str, ...] = ()
+    # For resumable kinds: "module:function(run_dir: Path) -> bool", whether a run folder holds a saved
+    # state to continue from. It must be cheap and import nothing heavy (it runs for every job listed).
+    saved_state: str = ""
+    # The parameters the job takes (declared once, in lorakit.jobs.params).
+    params: type[JobParams] = JobParams
 
     @property
     def available(self) -> bool:
@@ -79,6 +87,20 @@ class JobKind:
                 "Install the extra this job needs (for example `pip install lorakit[train]`), or update lorakit.",
             ) from error
 
+    def validate(self, params: Any, workspace=None) -> JobParams:
+        """The job's parameters, checked (against ``workspace`` when given): a :class:`JobParamsError` if bad."""
+        return validate_params(self.params, params, workspace)
+
+    def has_saved_state(self, run_dir: Path) -> bool:
+        """Whether ``run_dir`` holds a state this kind can resume from (never for kinds that cannot resume)."""
+        if not (self.resumable and self.saved_state):
+            return False
+        module_name, _, function = self.saved_state.partition(":")
+        try:
+            return bool(getattr(importlib.import_module(module_name), function)(run_dir))
+        except (ImportError, AttributeError, OSError):
+            return False
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -86,6 +108,7 @@ class JobKind:
             "gpu": self.gpu,
             "resumable": self.resumable,
             "available": self.available,
+            "params": self.params.model_json_schema(),
         }
 
 
@@ -101,10 +124,20 @@ def register(
     resumable: bool = False,
     testing: bool = False,
     requires: tuple[str, ...] = (),
+    saved_state: str = "",
+    params: type[JobParams] = JobParams,
 ) -> JobKind:
     """Add (or replace) a job kind."""
     kind = JobKind(
-        name=name, target=target, help=help, gpu=gpu, resumable=resumable, testing=testing, requires=requires
+        name=name,
+        target=target,
+        help=help,
+        gpu=gpu,
+        resumable=resumable,
+        testing=testing,
+        requires=requires,
+        saved_state=saved_state,
+        params=params,
     )
     KINDS[name] = kind
     return kind
@@ -116,7 +149,8 @@ def get_kind(name: str) -> JobKind:
         return KINDS[name]
     except KeyError:
         known = ", ".join(sorted(KINDS))
-        raise JobError(f"There is no job kind {name!r}.", f"Use one of: {known}.", field="kind") from None
+        shown = ascii(name)[:80]
+        raise JobParamsError(f"There is no job kind {shown}.", f"Use one of: {known}.", field="kind") from None
 
 
 def all_kinds() -> list[JobKind]:

@@ -36,6 +36,7 @@ from lorakit.jobs.store import (
     INTERRUPTED,
     QUEUED,
     RUNNING,
+    STOPPED,
     Job,
     JobError,
     JobStore,
@@ -123,6 +124,10 @@ class JobRunner:
                 "Install the extra it needs (pip install 'lorakit[all]') or update lorakit.",
                 field="kind",
             )
+        # Checked now, so a job that cannot work is refused at once (422 through the API), not failed later.
+        # A resume continues from its run folder, so only the form of its old params is checked again.
+        checked = spec.validate(params, None if links.get("resume_of") else self.workspace)
+        params = checked.model_dump(mode="json", exclude_unset=True)
         job_id = self.store.new_id()
         # The first event is written before the job exists in the table, so no worker can be writing yet.
         EventLog(self.events_path(job_id)).append(STATUS, {"state": QUEUED, "message": "Waiting to start."})
@@ -182,14 +187,27 @@ class JobRunner:
         return self.submit(job.kind, job.params, title=job.title, retry_of=job.id)
 
     def resume(self, job_id: str) -> Job:
-        """Continue a stopped training job from its last saved state, as a new job."""
+        """Continue a job that ended before its end from its last saved state, as a new job.
+
+        The rule: a job is resumable when its kind can resume, it ended before the end (stopped, cancelled,
+        failed or interrupted) and its run folder holds a saved state. ``stop`` saves first, so a stopped
+        training job is always resumable; ``cancel`` ends at once, so a cancelled job is resumable only if
+        it had saved a state before (a checkpoint).
+        """
         job = self.get(job_id)
-        if not job.resumable:
-            raise JobError(
-                f"Job {job_id} ({job.kind}, {job.state}) cannot be resumed.",
-                "Only training jobs that stopped before the end can be resumed; retry it instead.",
-            )
-        return self.submit(job.kind, job.params, title=job.title, resume_of=job.id)
+        if job.resumable:
+            return self.submit(job.kind, job.params, title=job.title, resume_of=job.id)
+        kind = self._kind(job)
+        if kind is None or not kind.resumable:
+            problem, fix = f"Jobs of kind {job.kind!r} cannot be resumed.", "Retry it to run it again."
+        elif job.state == COMPLETED:
+            problem, fix = f"Job {job_id} has completed; there is nothing left to resume.", "Retry it to run again."
+        elif not job.finished:
+            problem, fix = f"Job {job_id} is still {job.state}.", "Stop it first (it saves its state), then resume."
+        else:
+            problem = f"Job {job_id} ({job.state}) saved no state to continue from."
+            fix = "Retry it to start again; use stop rather than cancel to end a job that you want to resume."
+        raise JobError(problem, fix)
 
     def events(self, job_id: str, since: int = 0) -> list[Event]:
         """The job's events with a sequence number above ``since``."""
@@ -350,7 +368,7 @@ class JobRunner:
         """Record that a job ended without its worker saying so (crash, kill, restart)."""
         if job.cancel_requested and state != INTERRUPTED:
             state, message = CANCELLED, "Cancelled."
-        resumable = get_kind(job.kind).resumable if state in (FAILED, INTERRUPTED) else False
+        resumable = state in (FAILED, INTERRUPTED) and self._has_saved_state(job)
         fix = "Resume it to continue from its last save, or retry it." if resumable else "Retry it."
         if state == FAILED:
             fix = "The computer may have run out of memory, or the process was stopped from outside. " + fix
@@ -363,12 +381,22 @@ class JobRunner:
         events.append(STATUS, {"state": state, "message": message})
         return True
 
-    def _resumable(self, job: Job) -> bool:
+    def _kind(self, job: Job):
         try:
-            kind = get_kind(job.kind)
+            return get_kind(job.kind)
         except JobError:
+            return None
+
+    def _has_saved_state(self, job: Job) -> bool:
+        kind = self._kind(job)
+        if kind is None or not kind.resumable or not job.run_dir:
             return False
-        return kind.resumable and job.state in (FAILED, CANCELLED, INTERRUPTED) and bool(job.run_dir)
+        run_dir = Path(job.run_dir)
+        return kind.has_saved_state(run_dir if run_dir.is_absolute() else self.workspace.root / run_dir)
+
+    def _resumable(self, job: Job) -> bool:
+        """See :meth:`resume` for the rule."""
+        return job.state in (STOPPED, FAILED, CANCELLED, INTERRUPTED) and self._has_saved_state(job)
 
     def _inbox(self, job_id: str) -> Path:
         path = self.job_dir(job_id) / "commands.jsonl"

@@ -24,8 +24,10 @@ COMPLETED = "completed"
 FAILED = "failed"
 CANCELLED = "cancelled"
 INTERRUPTED = "interrupted"
-STATES = (QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, INTERRUPTED)
-FINISHED = (COMPLETED, FAILED, CANCELLED, INTERRUPTED)
+# Ended early because the user asked it to stop: it saved what it had first (a training job saves its state).
+STOPPED = "stopped"
+STATES = (QUEUED, RUNNING, COMPLETED, STOPPED, FAILED, CANCELLED, INTERRUPTED)
+FINISHED = (COMPLETED, STOPPED, FAILED, CANCELLED, INTERRUPTED)
 
 
 class JobError(LorakitError):

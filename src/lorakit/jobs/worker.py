@@ -2,7 +2,9 @@
 
 It looks the job up, takes the GPU lock when the kind needs the GPU, runs the kind's function with an
 Emitter writing ``jobs/<id>/events.jsonl`` and a Commands inbox ``jobs/<id>/commands.jsonl``, and
-records the outcome. SIGTERM (the runner's second step of a cancel) ends the job as cancelled.
+records the outcome: ``completed``, or ``stopped`` when the function returns ``{"stopped": True, ...}``
+(it heard ``stop`` and ended early after saving), ``cancelled`` when a cancel was asked, ``failed``.
+SIGTERM (the runner's second step of a cancel) ends the job as cancelled.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from lorakit.errors import LorakitError
 from lorakit.events import ERROR, RESULT, STATUS, Commands, Emitter
 from lorakit.jobs.registry import JobCancelled, JobContext, get_kind
-from lorakit.jobs.store import CANCELLED, COMPLETED, FAILED, RUNNING, JobStore
+from lorakit.jobs.store import CANCELLED, COMPLETED, FAILED, RUNNING, STOPPED, JobStore
 from lorakit.workspace import Workspace
 
 log = logging.getLogger("lorakit.jobs.worker")
@@ -107,13 +109,20 @@ def run_job(job_id: str, root: str) -> int:
         function = kind.load()
         with gpu_lock(workspace, emitter) if kind.gpu else contextlib.nullcontext():
             emitter.emit(STATUS, state=RUNNING, message=kind.help, pid=os.getpid())
-            result = workspace_relative(function(dict(job.params), ctx) or {}, workspace.root)
+            params = kind.validate(job.params)  # checked against the workspace at submit; typed here
+            result = workspace_relative(function(params, ctx) or {}, workspace.root)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         emitter.emit(RESULT, **result)
         if store.get(job_id).cancel_requested:
             # The work heard the cancel itself and returned early (a trainer stops at a safe point).
             store.finish(job_id, CANCELLED, result=result)
             emitter.emit(STATUS, state=CANCELLED, message="Cancelled.")
+            return 0
+        if result.get("stopped") is True:
+            # The work heard `stop`, saved what it had and returned early: not done, and (for a training job
+            # with a saved state) resumable.
+            store.finish(job_id, STOPPED, result=result)
+            emitter.emit(STATUS, state=STOPPED, message="Stopped before the end.")
             return 0
         store.finish(job_id, COMPLETED, result=result)
         emitter.emit(STATUS, state=COMPLETED, message="Finished.")

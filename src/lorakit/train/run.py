@@ -331,10 +331,13 @@ def train(
         try:
             TrainingLoop(run).run_loop()
         except Stop as stop:
-            if stop.save:
+            step = run.progress.step
+            if stop.save:  # stop: save the state first, so the run can be resumed from here
                 run.save_checkpoint(kind="request")
-            run.status("stopped", f"Stopped at step {run.progress.step}; resume with `lorakit train --resume`.")
-            return {"run_dir": str(run_dir), "steps": run.progress.step, "lora": None, "stopped": True}
+                run.status("stopped", f"Stopped at step {step} after saving; resume with `lorakit train --resume`.")
+            else:  # cancel: end now; only an earlier checkpoint (if any) can be resumed
+                run.status("stopped", f"Cancelled at step {step} without saving.")
+            return {"run_dir": str(run_dir), "steps": step, "lora": None, "stopped": True, "saved": stop.save}
         final = run.save_final()
     except LorakitError as error:
         emitter.emit(ev.ERROR, code=error.code, message=error.problem, fix=error.fix)

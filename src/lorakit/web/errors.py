@@ -26,6 +26,7 @@ STATUS_BY_CODE = {
     "conflict": 409,
     "too_large": 413,
     "config": 422,
+    "invalid_params": 422,  # a job's parameters (lorakit.jobs.params)
     "auth": 401,
     "forbidden": 403,
 }

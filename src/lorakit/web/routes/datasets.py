@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from lorakit.jobs.params import CaptionOptions, DedupOptions, HealthOptions, TagOptions
 from lorakit.web.deps import RunnerDep, WorkspaceDep
 from lorakit.web.errors import ApiError
 from lorakit.web.thumbnails import ImageListing, thumbnail
@@ -221,26 +222,8 @@ def undo(name: str, body: UndoIn, workspace: WorkspaceDep) -> list[dict[str, Any
     ]
 
 
-class DedupIn(BaseModel):
-    threshold: int | None = Field(None, ge=0, le=64, description="How different two images may be (0 = identical).")
-    remove: bool = Field(False, description="Move all but one of each group (and their captions) to the trash.")
-
-
-class TagJobIn(BaseModel):
-    model: str = Field(max_length=4096, description="A WD14 tagger folder in the workspace, e.g. models/taggers/wd-v3")
-    images: list[str] | None = Field(None, max_length=100_000, description="Only these images (dataset-relative).")
-    settings: dict[str, Any] = Field(default_factory=dict, description="Thresholds and rules (see docs/tagging).")
-
-
-class CaptionJobIn(BaseModel):
-    model: str | None = Field(None, max_length=4096, description="A captioning model folder or repo id.")
-    images: list[str] | None = Field(None, max_length=100_000)
-    settings: dict[str, Any] = Field(default_factory=dict, description="prefix, suffix, mode, prompt, ...")
-
-
-class HealthIn(BaseModel):
-    resolution: int | None = Field(None, ge=64, le=4096)
-    trigger_word: str | None = Field(None, max_length=200)
+# The dataset jobs' options (the dataset is in the URL), declared once in lorakit.jobs.params.
+DedupIn, TagJobIn, CaptionJobIn, HealthIn = DedupOptions, TagOptions, CaptionOptions, HealthOptions
 
 
 @router.post("/{name}/dedup", status_code=201, summary="Find near-duplicate images (a job)")

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from lorakit.jobs.params import ImportParams
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 from lorakit.web.errors import ApiError
 from lorakit.workspace import FOLDERS, Workspace
@@ -84,9 +85,7 @@ class TrashEntry(BaseModel):
     is_dir: bool
 
 
-class ImportBody(BaseModel):
-    sources: list[str] = Field(min_length=1, max_length=1000, description="Folders, ZIP files or images.")
-    to: str = Field(max_length=4096, description="The dataset folder to import into, e.g. datasets/my-set.")
+ImportBody = ImportParams  # the import job's parameters, declared once in lorakit.jobs.params
 
 
 def _kind(path: Path, is_dir: bool) -> str:

@@ -16,12 +16,19 @@ router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
 class NewJob(BaseModel):
     kind: str = Field(description="What to run: see GET /api/jobs/kinds.", max_length=64)
-    params: dict[str, Any] = Field(default_factory=dict, description="The job's settings (JSON).")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The job's parameters: each kind's JSON schema is in GET /api/jobs/kinds. They are checked "
+        "when the job is submitted (paths inside the workspace, inputs present, a training config that loads).",
+    )
     title: str = Field("", max_length=200, description="A name to show in the jobs list.")
 
 
 class JobCommand(BaseModel):
-    command: str = Field(description="stop (save and end), save (checkpoint now) or sample (render samples now).")
+    command: str = Field(
+        description="stop (save the state, then end as `stopped`, resumable), save (checkpoint now) or sample "
+        "(render samples now)."
+    )
 
 
 class EventOut(BaseModel):
@@ -37,6 +44,7 @@ class KindOut(BaseModel):
     gpu: bool
     resumable: bool
     available: bool
+    params: dict[str, Any] = Field(description="The JSON schema of the kind's parameters.")
 
 
 @router.get("/kinds", response_model=list[KindOut], summary="The kinds of job this installation can run")
@@ -44,7 +52,14 @@ def list_kinds() -> list[dict]:
     return [kind.describe() for kind in all_kinds()]
 
 
-@router.post("", response_model=Job, status_code=201, summary="Queue a job")
+@router.post(
+    "",
+    response_model=Job,
+    status_code=201,
+    summary="Queue a job",
+    description="Parameters that cannot work (a missing file, a wrong type, an unknown kind) answer 422 naming the "
+    "field, e.g. `params.config`.",
+)
 def create_job(body: NewJob, runner: RunnerDep) -> Job:
     return runner.submit(body.kind, body.params, title=body.title)
 
@@ -64,7 +79,13 @@ def get_job(job_id: str, runner: RunnerDep) -> Job:
     return runner.get(job_id)
 
 
-@router.post("/{job_id}/cancel", response_model=Job, summary="Cancel a queued or running job")
+@router.post(
+    "/{job_id}/cancel",
+    response_model=Job,
+    summary="Cancel a queued or running job",
+    description="Ends the job now, without saving: it is resumable afterwards only if it had saved a state "
+    "before. To end a training job so that it can go on later, send the `stop` command instead.",
+)
 def cancel_job(job_id: str, runner: RunnerDep) -> Job:
     return runner.cancel(job_id)
 
@@ -79,7 +100,14 @@ def retry_job(job_id: str, runner: RunnerDep) -> Job:
     return runner.retry(job_id)
 
 
-@router.post("/{job_id}/resume", response_model=Job, status_code=201, summary="Continue a stopped training job")
+@router.post(
+    "/{job_id}/resume",
+    response_model=Job,
+    status_code=201,
+    summary="Continue a stopped training job from its saved state",
+    description="Allowed when the job's `resumable` is true: a training job that is stopped, cancelled, failed or "
+    "interrupted and saved a state. Otherwise 409, saying why.",
+)
 def resume_job(job_id: str, runner: RunnerDep) -> Job:
     return runner.resume(job_id)
 

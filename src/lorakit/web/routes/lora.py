@@ -5,52 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
+from lorakit.jobs.params import ConvertParams, ExtractParams, MergeParams, ResizeParams, UploadParams
 from lorakit.lora import inspect as _inspect  # noqa: F401 - an ImportError here leaves these routes out
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 
 router = APIRouter(prefix="/api/lora", tags=["lora"])
 
-PathField = Field(max_length=4096, description="A workspace path, e.g. models/loras/my.safetensors")
-
-
-class ResizeBody(BaseModel):
-    source: str = PathField
-    output: str | None = Field(None, max_length=4096)
-    rank: int | None = Field(None, ge=1, le=1024)
-    method: str = Field("fixed", pattern="^(fixed|sv_ratio|sv_fro|sv_cumulative)$")
-    value: float | None = None
-    alpha: float | None = Field(None, gt=0)
-
-
-class MergeBody(BaseModel):
-    sources: list[tuple[str, float]] = Field(min_length=1, max_length=20, description="[[path, weight], ...]")
-    output: str | None = Field(None, max_length=4096)
-    rank: int | None = Field(None, ge=1, le=1024)
-
-
-class ExtractBody(BaseModel):
-    base: str = PathField
-    tuned: str = PathField
-    output: str | None = Field(None, max_length=4096)
-    rank: int = Field(32, ge=1, le=1024)
-
-
-class ConvertBody(BaseModel):
-    source: str = PathField
-    layout: str = Field(pattern="^[a-z_]{2,20}$", description="The layout to write, e.g. kohya or peft.")
-    output: str | None = Field(None, max_length=4096)
-
-
-class UploadBody(BaseModel):
-    lora: str = PathField
-    repo_id: str = Field(pattern=r"^[\w.\-]+/[\w.\-]+$", max_length=200)
-    private: bool = False
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=20_000)
-    trigger_words: list[str] | None = Field(None, max_length=50)
-    images: list[tuple[str, str]] | None = Field(None, max_length=20, description="[[image path, prompt], ...]")
+# The request bodies are the job kinds' parameters, declared once in lorakit.jobs.params.
+ResizeBody, MergeBody, ExtractBody = ResizeParams, MergeParams, ExtractParams
+ConvertBody, UploadBody = ConvertParams, UploadParams
 
 
 @router.get("/inspect", summary="What a LoRA holds: rank, alpha, modules, training metadata, hashes")

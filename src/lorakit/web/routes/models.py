@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
+from lorakit.jobs.params import DownloadParams
 from lorakit.models import library as _library  # noqa: F401 - an ImportError here leaves these routes out
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 
-class DownloadBody(BaseModel):
-    link: str = Field(min_length=3, max_length=2000, description="A Hugging Face, Civitai or https link.")
-    to: str | None = Field(None, max_length=4096, description="A workspace folder; default: the library folder.")
-    name: str | None = Field(None, max_length=255, description="File name to save as.")
+# The download job's parameters, declared once in lorakit.jobs.params.
+DownloadBody = DownloadParams
 
 
 def _relative(workspace, data: Any) -> Any:

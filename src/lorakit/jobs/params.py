@@ -1,0 +1,252 @@
+"""Each job kind's parameters, declared once: the web routes take them as request bodies, the runner checks
+them when a job is submitted (``POST /api/jobs`` answers 422 naming the field), and the job functions
+receive them typed.
+
+Paths are workspace-relative text. With a workspace in the validation context (``{"workspace": ws}``)
+every path is confined to it and the inputs a job reads must exist; without one only their form is
+checked. Nothing here imports torch: listing kinds or validating a job's parameters stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from lorakit.errors import LorakitError
+from lorakit.jobs.store import JobError
+
+MAX_PATH = 4096
+
+
+def _workspace(info: ValidationInfo):
+    return (info.context or {}).get("workspace")
+
+
+def _inside(value: str, info: ValidationInfo) -> str:
+    workspace = _workspace(info)
+    if workspace is not None:
+        try:
+            workspace.resolve_inside(value)
+        except LorakitError as error:
+            raise ValueError(error.problem) from None
+    return value
+
+
+def _existing(value: str, info: ValidationInfo) -> str:
+    workspace = _workspace(info)
+    if workspace is not None:
+        try:
+            workspace.resolve_inside(value, must_exist=True)
+        except LorakitError as error:
+            raise ValueError(error.problem) from None
+    return value
+
+
+# A workspace path the job writes (it may not exist yet) / reads (it must exist when the job is submitted).
+OutPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH), AfterValidator(_inside)]
+InPath = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_PATH, description="A workspace path, e.g. models/loras/my.safetensors"),
+    AfterValidator(_existing),
+]
+
+
+class JobParams(BaseModel):
+    """Base of every kind's parameters: unknown keys are refused (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def check(self, workspace) -> None:
+        """Checks beyond the fields' own (a kind overrides it); raises a LorakitError naming the problem."""
+
+
+class JobParamsError(JobError):
+    """A job's parameters cannot work: the web API answers 422 naming the field."""
+
+    code = "invalid_params"
+
+
+# --- test kinds -------------------------------------------------------------------------------------------
+class SleepParams(JobParams):
+    steps: int = Field(10, ge=1, le=1_000_000)
+    seconds: float = Field(1.0, ge=0, le=24 * 3600)
+    payload: str = Field("", max_length=10_000)
+    delay: float = Field(0.0, ge=0, le=600, description="Seconds to wait before the first event.")
+
+
+class EchoParams(JobParams):
+    model_config = ConfigDict(extra="allow")  # it returns whatever it was given
+
+
+class FailParams(JobParams):
+    how: Literal["error", "crash", "exit"] = "error"
+    message: str = Field("This job failed on purpose.", max_length=2000)
+    code: int = Field(3, ge=1, le=255)
+
+
+# --- data -------------------------------------------------------------------------------------------------
+class ImportParams(JobParams):
+    sources: list[InPath] = Field(min_length=1, max_length=1000, description="Folders, ZIP files or images.")
+    to: OutPath = Field(description="The dataset folder to import into, e.g. datasets/my-set.")
+
+
+class DatasetJob(JobParams):
+    dataset: InPath = Field(description="The dataset folder, e.g. datasets/my-set.")
+
+
+# The options of the dataset jobs, apart from the dataset: the dataset routes take these (the dataset is in
+# their URL), the job kinds take them with the dataset.
+class TagOptions(JobParams):
+    model: InPath = Field(description="A WD14 tagger folder in the workspace, e.g. models/taggers/wd-v3")
+    images: list[InPath] | None = Field(None, max_length=100_000, description="Only these images.")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Thresholds and rules (see docs/tagging).")
+
+
+class CaptionOptions(JobParams):
+    model: str | None = Field(None, max_length=MAX_PATH, description="A captioning model folder or repo id.")
+    images: list[InPath] | None = Field(None, max_length=100_000)
+    settings: dict[str, Any] = Field(default_factory=dict, description="prefix, suffix, mode, prompt, ...")
+
+
+class DedupOptions(JobParams):
+    threshold: int | None = Field(None, ge=0, le=64, description="How different two images may be (0 = identical).")
+    remove: bool = Field(False, description="Move all but one of each group (and their captions) to the trash.")
+
+
+class HealthOptions(JobParams):
+    resolution: int | None = Field(None, ge=64, le=4096)
+    trigger_word: str | None = Field(None, max_length=200)
+    batch_size: int | None = Field(None, ge=1, le=4096)
+    epochs: int | None = Field(None, ge=1, le=100_000)
+
+
+class TagParams(TagOptions, DatasetJob):
+    pass
+
+
+class CaptionParams(CaptionOptions, DatasetJob):
+    pass
+
+
+class DedupParams(DedupOptions, DatasetJob):
+    pass
+
+
+class HealthParams(HealthOptions, DatasetJob):
+    pass
+
+
+# --- training ---------------------------------------------------------------------------------------------
+class TrainParams(JobParams):
+    config: Any = Field(
+        description="A saved config's workspace path (configs/x.toml) or the config itself as JSON.",
+        json_schema_extra={"anyOf": [{"type": "string", "minLength": 1, "maxLength": MAX_PATH}, {"type": "object"}]},
+    )
+
+    @field_validator("config")
+    @classmethod
+    def _path_or_config(cls, value: Any, info: ValidationInfo) -> Any:
+        # One field, two forms: checked here rather than as a union, so errors name just `params.config`.
+        if isinstance(value, dict):
+            return value
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_PATH:
+            raise ValueError("must be a saved config's workspace path (text) or the config as a JSON object")
+        return _existing(value, info)
+
+    def load(self, workspace):
+        """The config, every path confined to the workspace (a LorakitError naming the problem otherwise)."""
+        from lorakit.config.io import config_from_dict, load_config
+        from lorakit.workspace import confine_config
+
+        if isinstance(self.config, dict):
+            cfg = config_from_dict(self.config)
+        else:
+            cfg = load_config(workspace.resolve_inside(self.config, must_exist=True), relative_to_file=False)
+        return confine_config(workspace, cfg)
+
+    def check(self, workspace) -> None:
+        try:
+            self.load(workspace)
+        except LorakitError as error:
+            raise JobParamsError(f"params.config: {error.problem}", error.fix, field="params.config") from None
+
+
+# --- models and LoRA tools --------------------------------------------------------------------------------
+class DownloadParams(JobParams):
+    link: str = Field(min_length=3, max_length=2000, description="A Hugging Face, Civitai or https link.")
+    to: OutPath | None = Field(None, description="A workspace folder; default: the library folder.")
+    name: str | None = Field(None, min_length=1, max_length=255, description="File name to save as.")
+
+
+Device = Annotated[str, Field(pattern=r"^(cpu|cuda(:\d+)?|mps)$", description="Default: the GPU if there is one.")]
+
+
+class ResizeParams(JobParams):
+    source: InPath
+    output: OutPath | None = None
+    rank: int | None = Field(None, ge=1, le=1024)
+    method: Literal["fixed", "sv_ratio", "sv_fro", "sv_cumulative"] = "fixed"
+    value: float | None = None
+    alpha: float | None = Field(None, gt=0)
+    device: Device | None = None
+
+
+class MergeParams(JobParams):
+    sources: list[tuple[InPath, float]] = Field(min_length=1, max_length=20, description="[[path, weight], ...]")
+    output: OutPath | None = None
+    rank: int | None = Field(None, ge=1, le=1024)
+    method: Literal["fixed", "sv_ratio", "sv_fro", "sv_cumulative"] | None = None
+    value: float | None = None
+    device: Device | None = None
+
+
+class ExtractParams(JobParams):
+    base: InPath
+    tuned: InPath
+    output: OutPath | None = None
+    rank: int = Field(32, ge=1, le=1024)
+    device: Device | None = None
+
+
+class ConvertParams(JobParams):
+    source: InPath
+    layout: str = Field(pattern="^[a-z_]{2,20}$", description="The layout to write, e.g. kohya or peft.")
+    output: OutPath | None = None
+
+
+class UploadParams(JobParams):
+    lora: InPath
+    repo_id: str = Field(pattern=r"^[\w.\-]+/[\w.\-]+$", max_length=200)
+    private: bool = False
+    title: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=20_000)
+    trigger_words: list[str] | None = Field(None, max_length=50)
+    images: list[tuple[InPath, str]] | None = Field(None, max_length=20, description="[[image path, prompt], ...]")
+
+
+def validate_params(model: type[JobParams], params: Any, workspace=None, *, prefix: str = "params") -> JobParams:
+    """``params`` as ``model``, or a :class:`JobParamsError` naming every bad field (``params.config``).
+
+    With a ``workspace`` the paths are confined to it, the inputs must exist and the kind's own
+    :meth:`JobParams.check` runs (a training config must load).
+    """
+    if params is None:
+        params = {}
+    try:
+        parsed = model.model_validate(params, context={"workspace": workspace})
+    except ValidationError as error:
+        problems, fields = [], []
+        for item in error.errors(include_url=False):
+            where = ".".join(str(p) for p in (prefix, *item.get("loc", ())) if p != "")
+            fields.append(where)
+            message = str(item.get("msg", "is not valid")).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}")
+        raise JobParamsError(
+            "; ".join(problems[:10]) + ("." if len(problems) <= 10 else f"; and {len(problems) - 10} more."),
+            "Correct these values and submit the job again (GET /api/jobs/kinds lists each kind's parameters).",
+            field=fields[0] if fields else prefix,
+        ) from None
+    if workspace is not None:
+        parsed.check(workspace)
+    return parsed
