@@ -409,7 +409,7 @@ def plan_for_config(
         ),
         Schedule(
             batch_size=schedule.train_batch_size,
-            epochs=schedule.max_train_epochs,
+            epochs=schedule.planned_epochs(),  # epochs win, as in sd-scripts; empty both = 10
             max_train_steps=schedule.max_train_steps,
             gradient_accumulation_steps=schedule.gradient_accumulation_steps,
             num_processes=cfg.multigpu.num_processes,
