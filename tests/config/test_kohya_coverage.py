@@ -9,6 +9,7 @@ from lorakit.config.catalog import SUBSET_PREFIX, all_fields, top_fields
 from lorakit.config.fields import LORAKIT_ONLY
 from lorakit.config.kohya import script_takes, to_kohya
 from lorakit.config.schema import TrainConfig
+from lorakit.errors import ConfigError
 
 
 def _sd_scripts_side(cfg: TrainConfig) -> tuple:
@@ -48,6 +49,10 @@ def test_every_field_is_emitted_or_lorakit_only(every_field):
         )
         default = spec.info.get_default(call_default_factory=True) if not spec.info.is_required() else None
         changed = _with(every_field, spec, default if default != current else None)
+        try:
+            to_kohya(changed)
+        except ConfigError:
+            continue  # the export refuses the changed config: the field is read (e.g. cosine_with_min_lr's floor)
         if spec.meta["kohya"] == LORAKIT_ONLY or not script_takes(base_side[2], spec.kohya):
             # lorakit-only, or an argument this family's script lacks (sd-scripts would ignore it there)
             if to_kohya(changed).lorakit == base_extra:

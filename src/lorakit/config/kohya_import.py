@@ -269,8 +269,18 @@ def build(
             _put(tree, "learning.text_encoder_2_lr", te2)
     if te_lr is not None:
         _put(tree, "learning.text_encoder_lr", te_lr)
-    if "lr_scheduler_args" in args:
-        _put(tree, "learning.lr_scheduler_args", k.parse_args_list(args.pop("lr_scheduler_args"), "lr_scheduler_args"))
+    scheduler_args = k.parse_args_list(args.pop("lr_scheduler_args", []), "lr_scheduler_args")
+    if args.get("lr_scheduler") == "polynomial":
+        # transformers' polynomial ends at lr_end (1e-7 unless given), relative to learning_rate: our floor
+        lr_end = scheduler_args.pop("lr_end", 1e-7)
+        rate = args.get("learning_rate", k.KOHYA_DEFAULTS["learning.learning_rate"])
+        if isinstance(lr_end, (int, float)) and isinstance(rate, (int, float)) and lr_end and rate > 0:
+            _put(tree, "learning.lr_scheduler_min_lr_ratio", min(1.0, lr_end / rate))
+            args.pop("lr_scheduler_min_lr_ratio", None)
+    if args.get("lr_scheduler") == "warmup_stable_decay":  # lorakit's trainer reads the decay from here
+        scheduler_args.setdefault("decay_steps", args.get("lr_decay_steps", 0))
+    if scheduler_args:
+        _put(tree, "learning.lr_scheduler_args", scheduler_args)
     if "lr_scheduler" in args:
         _put(tree, "learning.lr_scheduler", args.pop("lr_scheduler"))
     scheduler_type = args.pop("lr_scheduler_type", "")
@@ -332,7 +342,8 @@ def build(
         unset = lorakit.pop("unset", [])
         if not isinstance(names, (list, type(None))) or not isinstance(unset, list):
             raise ConfigError("lorakit.toml is damaged (subset_names or unset).", "Export again from lorakit.")
-        if "lr_scheduler_args" in lorakit.get("learning", {}):  # what lorakit.toml keeps replaces, not merges
+        kept = lorakit.get("learning")
+        if isinstance(kept, dict) and "lr_scheduler_args" in kept:  # lorakit.toml's table replaces, not merges
             tree.get("learning", {}).pop("lr_scheduler_args", None)
         tree = deep_merge(tree, lorakit)
         for path in unset:  # values sd-scripts needed spelled out that lorakit leaves empty

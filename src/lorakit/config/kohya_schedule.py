@@ -84,6 +84,42 @@ def _warm_restarts(cfg: TrainConfig, out: dict[str, Any], notes: list[str]) -> N
         notes.append(f"T_0 is written × {processes}: accelerate steps sd-scripts' scheduler once per process.")
 
 
+# lorakit lifts every decaying schedule onto [lr_scheduler_min_lr_ratio, 1]; in sd-scripts only these read it.
+_FLOORED = frozenset({"cosine_with_min_lr", "warmup_stable_decay"})
+
+
+def _floor(cfg: TrainConfig, out: dict[str, Any], keep: Any) -> None:
+    """lr_scheduler_min_lr_ratio where sd-scripts' schedule has no such floor."""
+    learning = cfg.learning
+    name, floor = learning.lr_scheduler, learning.lr_scheduler_min_lr_ratio
+    if name == "polynomial":
+        # transformers' polynomial decays to lr_end (default 1e-7, absolute) relative to the optimizer's lr,
+        # which sd-scripts builds from learning_rate: lr_end = floor × learning_rate is lorakit's curve.
+        out["lr_scheduler_args"] = k.literal_args_list(
+            {"lr_end": (floor or 0.0) * learning.learning_rate} | learning.lr_scheduler_args
+        )
+    elif name == "warmup_stable_decay":
+        # lorakit's trainer reads the decay from lr_scheduler_args decay_steps (a share 0.1 unless given);
+        # sd-scripts reads lr_decay_steps (0 unless given) and passes lr_scheduler_args on to transformers.
+        args = dict(learning.lr_scheduler_args)
+        out["lr_decay_steps"] = args.pop("decay_steps", 0.1)
+        keep("learning", "lr_scheduler_args", dict(learning.lr_scheduler_args))
+        keep("learning", "lr_decay_steps", learning.lr_decay_steps)
+        out["lr_scheduler_args"] = k.literal_args_list(args) if args else []
+    elif floor and name == "cosine":
+        keep("learning", "lr_scheduler", name)  # cosine_with_min_lr with one cycle is a floored half cosine
+        out["lr_scheduler"] = "cosine_with_min_lr"
+        if learning.lr_scheduler_num_cycles != 1:
+            keep("learning", "lr_scheduler_num_cycles", learning.lr_scheduler_num_cycles)
+            out["lr_scheduler_num_cycles"] = 1
+    elif floor and name not in _FLOORED and name not in k.CONSTANT_SCHEDULERS | {"constant_with_warmup"}:
+        raise _refuse(
+            f"sd-scripts' {name!r} schedule has no lowest learning rate, but lr_scheduler_min_lr_ratio is {floor}.",
+            "Empty learning.lr_scheduler_min_lr_ratio, or use 'cosine', 'cosine_with_min_lr' or 'polynomial'.",
+            "learning.lr_scheduler_min_lr_ratio",
+        )
+
+
 def export_schedule(cfg: TrainConfig, out: dict[str, Any], keep: Any, notes: list[str]) -> None:
     """lr_scheduler (+ _type, _args) and lr_warmup_steps into ``out``; what sd-scripts cannot take into
     lorakit.toml through ``keep(section, name, value)``."""
@@ -108,7 +144,8 @@ def export_schedule(cfg: TrainConfig, out: dict[str, Any], keep: Any, notes: lis
         keep("learning", "lr_scheduler_args", dict(learning.lr_scheduler_args))  # replaces the written ones
         _warm_restarts(cfg, out, notes)
         return
-    out["lr_scheduler"] = "constant" if name == "adafactor" else name  # always: the first thing a reader looks for
+    _floor(cfg, out, keep)
+    out.setdefault("lr_scheduler", "constant" if name == "adafactor" else name)  # always: a reader looks for it
     if warmup and name in k.CONSTANT_SCHEDULERS:
         keep("learning", "lr_warmup_steps", warmup)
         notes.append(
@@ -117,8 +154,10 @@ def export_schedule(cfg: TrainConfig, out: dict[str, Any], keep: Any, notes: lis
         )
     elif warmup:
         out["lr_warmup_steps"] = warmup
-    if learning.lr_scheduler_args:
+    if learning.lr_scheduler_args and "lr_scheduler_args" not in out:
         out["lr_scheduler_args"] = k.literal_args_list(learning.lr_scheduler_args)
+    if not out.get("lr_scheduler_args"):
+        out.pop("lr_scheduler_args", None)
 
 
 def export_optimizer(cfg: TrainConfig, out: dict[str, Any]) -> None:
