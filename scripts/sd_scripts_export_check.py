@@ -483,6 +483,24 @@ def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, 
     report.check("learning rate at every step", worst < 1e-6, where, f"largest difference {worst:.3g} × lr")
 
 
+def argument_names(root: Path) -> dict[str, Any]:
+    """sd-scripts' argument names per script and its dataset TOML keys per level, for the golden file that
+    tests/config/test_kohya_sd_scripts_names.py checks our exports against without sd-scripts."""
+    sd = load(root)
+    scripts = {
+        script: sorted(action.dest for action in module.setup_parser()._actions if action.dest != "help")
+        for script, module in sd["modules"].items()
+    }
+    sanitizer = sd["config_util"].ConfigSanitizer(True, True, False, True)
+    levels = {
+        "general": sanitizer.general_schema,
+        "datasets": sanitizer.db_dataset_schema,
+        "subsets": sanitizer.db_subset_schema,
+    }
+    dataset = {level: sorted(str(key) for key in schema) for level, schema in levels.items()}
+    return {"scripts": scripts, "dataset": dataset}
+
+
 def check_exports(root: Path) -> list[str]:
     sd = load(root)
     report = Report()

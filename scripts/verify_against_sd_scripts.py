@@ -121,12 +121,26 @@ def main() -> int:
     parser.add_argument("sd_scripts", type=Path, nargs="?", help="an sd-scripts checkout (the folder with library/)")
     parser.add_argument("--cases", type=int, default=20000, help="random image sizes per bucket setting")
     parser.add_argument("--only", choices=("buckets", "export", "all"), default="all")
+    parser.add_argument(
+        "--write-names",
+        type=Path,
+        help="write sd-scripts' argument and dataset key names as JSON (tests/config/golden/sd_scripts_names.json)",
+    )
     args = parser.parse_args()
     if args.sd_scripts is None or not (args.sd_scripts / "library" / "train_util.py").is_file():
         print(
             "skipped: no sd-scripts checkout given (git clone https://github.com/kohya-ss/sd-scripts /tmp/sd-scripts;"
             " then pass /tmp/sd-scripts)."
         )
+        return 0
+    if args.write_names is not None:
+        import json
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from sd_scripts_export_check import argument_names
+
+        args.write_names.write_text(json.dumps(argument_names(args.sd_scripts), indent=1) + "\n")
+        print(f"wrote {args.write_names}")
         return 0
     if args.only in ("buckets", "all"):
         sd = load_sd_scripts(args.sd_scripts)
