@@ -238,3 +238,32 @@ def test_the_plan_and_the_export_train_as_long(tmp_path):
         assert plan.total_steps == sd_steps, name
         warned = any(w.field == "schedule.max_train_steps" for w in validate(cfg).warnings)
         assert warned == (name == "both"), name
+
+
+def test_a_floor_reaches_sd_scripts_or_the_export_is_refused(tmp_path):
+    # polynomial: transformers decays to lr_end (1e-7 unless given) relative to learning_rate
+    poly = _cfg(learning__lr_scheduler="polynomial", learning__lr_scheduler_min_lr_ratio=0.25)
+    assert _args(to_kohya(poly).config["lr_scheduler_args"]) == {"lr_end": 0.25 * poly.learning.learning_rate}
+    assert _roundtrip(poly, tmp_path / "p") == poly
+    bare = _cfg(learning__lr_scheduler="polynomial")
+    assert _args(to_kohya(bare).config["lr_scheduler_args"]) == {"lr_end": 0.0}
+    assert _roundtrip(bare, tmp_path / "b") == bare
+    hand = from_kohya({"lr_scheduler": "polynomial", "learning_rate": 1e-4}).config  # sd-scripts' own 1e-7
+    assert hand.learning.lr_scheduler_min_lr_ratio == pytest.approx(1e-3)
+    # cosine with a floor is sd-scripts' cosine_with_min_lr with one cycle
+    cosine = _cfg(learning__lr_scheduler="cosine", learning__lr_scheduler_min_lr_ratio=0.1)
+    config = to_kohya(cosine).config
+    assert (config["lr_scheduler"], config.get("lr_scheduler_num_cycles", 1)) == ("cosine_with_min_lr", 1)
+    assert _roundtrip(cosine, tmp_path / "c") == cosine
+    with pytest.raises(ConfigError) as caught:
+        to_kohya(_cfg(learning__lr_scheduler="linear", learning__lr_scheduler_min_lr_ratio=0.1))
+    assert "lowest learning rate" in caught.value.problem
+
+
+def test_warmup_stable_decay_writes_the_decay_sd_scripts_reads(tmp_path):
+    cfg = _cfg(learning__lr_scheduler="warmup_stable_decay", learning__lr_scheduler_args={"decay_steps": 0.3})
+    config = to_kohya(cfg).config
+    assert config["lr_decay_steps"] == 0.3 and "lr_scheduler_args" not in config
+    assert _roundtrip(cfg, tmp_path) == cfg
+    default = to_kohya(_cfg(learning__lr_scheduler="warmup_stable_decay")).config
+    assert default["lr_decay_steps"] == 0.1  # lorakit's trainer decays over the last 10% unless told
