@@ -303,6 +303,12 @@ def build(
         _put(tree, "samples.sample_prompts", args.pop("sample_prompts"))
     if "sample_sampler" in args:
         _put(tree, "samples.sample_sampler", args.pop("sample_sampler"))
+    if "seed" not in args:
+        notes.append(
+            "config.toml sets no seed, so sd-scripts draws a new random one each run; lorakit has no random-seed"
+            " setting and uses schedule.seed = 42. Set schedule.seed to choose another."
+        )
+    given_batch = args.get("train_batch_size")
     if "train_batch_size" in args:
         _put(tree, "schedule.train_batch_size", args.pop("train_batch_size"))
 
@@ -313,6 +319,12 @@ def build(
             if fallback.pop(key, None) is not None:
                 notes.append(f"{key} is ignored because a dataset TOML lists the folders (as sd-scripts does).")
         _dataset_from_toml(dataset, fallback, tree, notes)
+        used = tree.get("schedule", {}).get("train_batch_size")
+        if given_batch is not None and used != given_batch:
+            notes.append(
+                f"The dataset TOML's batch_size = {used} is used, not train_batch_size = {given_batch}"
+                " (sd-scripts does the same: the dataset's value wins)."
+            )
     else:
         for key in ("train_data_dir", "reg_data_dir", *k.DATASET_KEYS):
             if key in args:
