@@ -337,12 +337,9 @@ def _network(cfg: Any, args: Any, where: str, report: Report) -> None:
     kwargs = dict(arg.split("=", 1) for arg in (args.network_args or []))  # train_network.py's own split
     conv_on = net.conv_dim is not None
     if module == k.LYCORIS:
-        enable_conv = kwargs.get("preset", "full") not in (
-            "attn-mlp",
-            "attn-only",
-            "full-lin",
-            "unet-transformer-only",
-        )
+        # LyCORIS' config.py PRESET entries with enable_conv = False
+        no_conv = ("attn-mlp", "attn-only", "full-lin", "unet-transformer-only", "ia3")
+        enable_conv = kwargs.get("preset", "full") not in no_conv
         conv_dim = int(kwargs.get("conv_dim", args.network_dim) or args.network_dim) if enable_conv else 0
         conv_alpha = float(kwargs.get("conv_alpha", args.network_alpha) or args.network_alpha)
         report.check("LyCORIS algo", kwargs.get("algo") == k.NETWORK_MODULES[net.type][1]["algo"], where, str(kwargs))
