@@ -269,9 +269,12 @@ def test_warmup_stable_decay_writes_the_decay_sd_scripts_reads(tmp_path):
     assert default["lr_decay_steps"] == 0.1  # lorakit's trainer decays over the last 10% unless told
 
 
-def test_seed_and_batch_size_choices_are_reported():
+def test_unset_seed_stays_unset_and_the_dataset_batch_size_wins(tmp_path):
     result = from_kohya({"train_batch_size": 4}, {"datasets": [{"batch_size": 2, "subsets": [{"image_dir": "/a"}]}]})
     assert result.config.schedule.train_batch_size == 2  # sd-scripts' blueprint: the dataset's value wins
     assert any("batch_size = 2 is used" in note for note in result.notes)
-    assert any("no seed" in note for note in result.notes)
-    assert not any("no seed" in note for note in from_kohya({"seed": 3}).notes)
+    assert result.config.schedule.seed is None  # sd-scripts draws one per run, and so does lorakit then
+    assert from_kohya({"seed": 3}).config.schedule.seed == 3
+    cfg = _cfg(schedule__seed=None)
+    assert "seed" not in to_kohya(cfg).config
+    assert _roundtrip(cfg, tmp_path) == cfg

@@ -186,6 +186,7 @@ KOHYA_DEFAULTS: dict[str, Any] = {
     "network.alpha": 1.0,
     "schedule.max_train_epochs": None,
     "schedule.max_train_steps": 1600,
+    "schedule.seed": None,  # sd-scripts draws a random seed; so does lorakit for an empty one
     "output.save_precision": None,
     "output.output_name": "last",
     "samples.sample_sampler": "ddim",

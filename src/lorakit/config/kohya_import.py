@@ -303,11 +303,6 @@ def build(
         _put(tree, "samples.sample_prompts", args.pop("sample_prompts"))
     if "sample_sampler" in args:
         _put(tree, "samples.sample_sampler", args.pop("sample_sampler"))
-    if "seed" not in args:
-        notes.append(
-            "config.toml sets no seed, so sd-scripts draws a new random one each run; lorakit has no random-seed"
-            " setting and uses schedule.seed = 42. Set schedule.seed to choose another."
-        )
     given_batch = args.get("train_batch_size")
     if "train_batch_size" in args:
         _put(tree, "schedule.train_batch_size", args.pop("train_batch_size"))

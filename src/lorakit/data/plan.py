@@ -418,7 +418,7 @@ def plan_for_config(
             lr_scheduler=str(learning.lr_scheduler),
             lr_scheduler_num_cycles=learning.lr_scheduler_num_cycles,
             validation_split=cfg.samples.validation_split,
-            seed=cfg.schedule.seed,
+            seed=cfg.schedule.seed if cfg.schedule.seed is not None else 0,  # a run resolves an empty seed first
         ),
         goal=goal,
         max_token_length=cfg.captions.max_token_length,

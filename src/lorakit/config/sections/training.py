@@ -101,9 +101,11 @@ class ScheduleSection(Section):
         le=1024,
         unit="batches",
     )
-    seed: int = setting(
+    seed: int | None = setting(
         42,
-        help="Random seed: the same seed and settings give the same LoRA.",
+        help="Random seed: the same seed and settings give the same LoRA. Empty = a seed drawn from the run's"
+        " folder, new for each run (sd-scripts draws one when seed is missing); kept on resume, recorded in"
+        " the LoRA's metadata.",
         kohya="seed",
         ge=0,
         le=2**32 - 1,
