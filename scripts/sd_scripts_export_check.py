@@ -199,7 +199,7 @@ def configs(folders: dict[str, Path]) -> dict[str, Any]:
     )
     sd1 = {"model.pretrained_model_name_or_path": "/m/base.safetensors", "dataset.subsets": _subsets(folders)} | small
     variants = {
-        "steps only": {"schedule.max_train_steps": 37},
+        "steps only": {"schedule.max_train_steps": 37, "schedule.seed": None},
         "both epochs and steps": {"schedule.max_train_steps": 37, "schedule.max_train_epochs": 2},
         "warm restarts": {
             "learning.lr_scheduler": "cosine_annealing_warm_restarts",
