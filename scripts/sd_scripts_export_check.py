@@ -213,7 +213,11 @@ def configs(folders: dict[str, Path]) -> dict[str, Any]:
             "network.train_unet_only": True,
         },
         "constant with warmup set": {"learning.lr_scheduler": "constant", "learning.lr_warmup_steps": 5},
-        "adafactor": {"optimizer.optimizer_type": "Adafactor", "learning.lr_scheduler": "adafactor"},
+        "adafactor": {
+            "optimizer.optimizer_type": "Adafactor",
+            "learning.lr_scheduler": "adafactor",
+            "optimizer.betas": [0.85, 0.99],
+        },
         "piecewise": {
             "learning.lr_scheduler": "piecewise_constant",
             "learning.lr_scheduler_args": {"step_rules": "1:5,0.5:10,0.1"},
@@ -441,6 +445,8 @@ def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, 
         report.check(
             "weight_decay", _same(group.get("weight_decay"), opt.weight_decay), where, f"{group.get('weight_decay')}"
         )
+    if opt.betas is not None and "beta1" in group:
+        report.check("betas", _same(group["beta1"], opt.betas[0]), where, f"beta1 {group['beta1']}")
     if opt.betas is not None and "betas" in group:
         report.check("betas", _same(list(group["betas"]), list(opt.betas)), where, f"{group['betas']}")
     if opt.eps is not None and "eps" in group:

@@ -278,3 +278,12 @@ def test_unset_seed_stays_unset_and_the_dataset_batch_size_wins(tmp_path):
     cfg = _cfg(schedule__seed=None)
     assert "seed" not in to_kohya(cfg).config
     assert _roundtrip(cfg, tmp_path) == cfg
+
+
+def test_adafactor_momentum_is_beta1(tmp_path):
+    cfg = _cfg(optimizer__optimizer_type="Adafactor", optimizer__betas=[0.8, 0.99])
+    args = _args(to_kohya(cfg).config["optimizer_args"])
+    assert args["beta1"] == 0.8 and "betas" not in args  # transformers' Adafactor has no betas argument
+    assert _roundtrip(cfg, tmp_path) == cfg
+    plain = from_kohya({"optimizer_type": "AdaFactor", "optimizer_args": ["relative_step=False", "beta1=0.9"]})
+    assert plain.config.optimizer.betas[0] == 0.9

@@ -246,7 +246,7 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
     elif learning.text_encoder_lr is not None:
         out["text_encoder_lr"] = learning.text_encoder_lr
     export_schedule(cfg, out, keep, notes)
-    export_optimizer(cfg, out)
+    export_optimizer(cfg, out, keep)
     _network(cfg, out, notes)
     if cfg.memory.attention in k.ATTENTION_FLAGS:  # "none": no switch, sd-scripts' plain attention
         out[k.ATTENTION_FLAGS[cfg.memory.attention]] = True

@@ -160,13 +160,16 @@ def export_schedule(cfg: TrainConfig, out: dict[str, Any], keep: Any, notes: lis
         out.pop("lr_scheduler_args", None)
 
 
-def export_optimizer(cfg: TrainConfig, out: dict[str, Any]) -> None:
+def export_optimizer(cfg: TrainConfig, out: dict[str, Any], keep: Any) -> None:
     """optimizer_type and optimizer_args (weight_decay, betas, eps and the extra arguments)."""
     opt = cfg.optimizer
     out["optimizer_type"] = k.OPTIMIZER_TO_KOHYA.get(opt.optimizer_type, opt.optimizer_type)
     args = {name: getattr(opt, name) for name in k.OPTIMIZER_ARGS if getattr(opt, name) is not None}
     if opt.optimizer_type == "Adafactor":
         args |= ADAFACTOR_FIXED_RATE
+        if "betas" in args:  # Adafactor has one momentum, beta1 (lorakit's trainer passes betas[0] there)
+            args["beta1"] = args.pop("betas")[0]
+            keep("optimizer", "betas", list(opt.betas or ()))
     args |= opt.optimizer_args
     if args:
         out["optimizer_args"] = k.literal_args_list(args)
@@ -179,6 +182,8 @@ def import_optimizer_args(name: str, opt_args: dict[str, Any]) -> dict[str, Any]
     if name != "Adafactor":
         return opt_args
     meant = {"relative_step": True, "scale_parameter": True} | opt_args
+    if "beta1" in meant and isinstance(meant["beta1"], (int, float)) and not isinstance(meant["beta1"], bool):
+        meant["betas"] = [meant.pop("beta1"), 0.999]  # only the first one reaches Adafactor
     return {key: v for key, v in meant.items() if ADAFACTOR_FIXED_RATE.get(key, object()) != v}
 
 
