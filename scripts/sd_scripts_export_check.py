@@ -200,6 +200,11 @@ def configs(folders: dict[str, Path]) -> dict[str, Any]:
     sd1 = {"model.pretrained_model_name_or_path": "/m/base.safetensors", "dataset.subsets": _subsets(folders)} | small
     variants = {
         "steps only": {"schedule.max_train_steps": 37, "schedule.seed": None},
+        "two processes": {
+            "multigpu.num_processes": 2,
+            "learning.lr_scheduler": "cosine",
+            "learning.lr_warmup_steps": 0.2,
+        },
         "both epochs and steps": {"schedule.max_train_steps": 37, "schedule.max_train_epochs": 2},
         "warm restarts": {
             "learning.lr_scheduler": "cosine_annealing_warm_restarts",
@@ -419,7 +424,8 @@ def _steps(cfg: Any, group: Any, args: Any, where: str, report: Report) -> Any:
     # train_network.py: epochs win; steps = epochs × ceil(len(dataloader) / processes / accumulation)
     steps = args.max_train_steps
     if args.max_train_epochs is not None:
-        steps = args.max_train_epochs * math.ceil(batches / 1 / args.gradient_accumulation_steps)
+        processes = cfg.multigpu.num_processes
+        steps = args.max_train_epochs * math.ceil(batches / processes / args.gradient_accumulation_steps)
     report.check("total steps", steps == plan.total_steps, where, f"sd-scripts {steps}, plan {plan.total_steps}")
     return plan
 
@@ -427,6 +433,7 @@ def _steps(cfg: Any, group: Any, args: Any, where: str, report: Report) -> Any:
 def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, where: str, report: Report) -> None:
     train_util = sd["train_util"]
     args.max_train_steps = plan.total_steps
+    processes = cfg.multigpu.num_processes  # accelerate steps the scheduler once per process per step
     name = args.optimizer_type
     usable = name.lower() in ("adamw", "adafactor", "sgdnesterov", "lion") and not name.lower().endswith("8bit")
     if not usable:
@@ -456,7 +463,7 @@ def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, 
             "Adafactor fixed rate", group.get("relative_step") is False and _same(group["lr"], lr), where, f"{group}"
         )
     try:
-        scheduler = train_util.get_scheduler_fix(args, optimizer, 1)
+        scheduler = train_util.get_scheduler_fix(args, optimizer, processes)
     except Exception as exc:
         report.check("sd-scripts builds the scheduler", False, where, f"{type(exc).__name__}: {exc}")
         return
@@ -481,7 +488,8 @@ def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, 
         worst = max(worst, abs(a - b) / lr)
         optimizer.step()
         mine_opt.step()
-        scheduler.step()
+        for _ in range(processes):
+            scheduler.step()
         ours.step()
     report.check("learning rate at every step", worst < 1e-6, where, f"largest difference {worst:.3g} × lr")
 
