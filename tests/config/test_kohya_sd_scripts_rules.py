@@ -287,3 +287,11 @@ def test_adafactor_momentum_is_beta1(tmp_path):
     assert _roundtrip(cfg, tmp_path) == cfg
     plain = from_kohya({"optimizer_type": "AdaFactor", "optimizer_args": ["relative_step=False", "beta1=0.9"]})
     assert plain.config.optimizer.betas[0] == 0.9
+
+
+def test_arguments_the_script_ignores_are_not_imported():
+    result = from_kohya({"cache_text_encoder_outputs": True, "blocks_to_swap": 8}, script="train_network.py")
+    assert result.config.memory.cache_text_encoder_outputs is False and result.config.memory.blocks_to_swap is None
+    assert any("sd-scripts ignored it" in note for note in result.notes)
+    sdxl = from_kohya({"cache_text_encoder_outputs": True}).config  # no script named: SDXL's caching
+    assert sdxl.model.family == "sdxl" and sdxl.memory.cache_text_encoder_outputs is True

@@ -252,6 +252,12 @@ def build(
     v2, vpred = bool(args.pop("v2", False)), args.pop("v_parameterization", None)
     family = _family(args, v2, vpred, script, notes)
     family = _table((lorakit or {}).get("model", {}), "model").get("family", family)
+    script_name = k.SCRIPTS.get(str(family), k.SCRIPTS["auto"])
+    ignored = sorted(key for key in args if not k.script_takes(script_name, key))
+    for key in ignored:  # sd-scripts' parser for this script has no such argument: it never took effect
+        args.pop(key)
+    if ignored:
+        notes.append(f"{script_name} has no {', '.join(ignored)} argument (sd-scripts ignored it): not imported.")
     for path, value in k.KOHYA_DEFAULTS.items():
         if path not in k.FLUX_ONLY or family == "flux":  # other scripts have no Flux arguments at all
             _put(tree, path, value)
