@@ -1,12 +1,29 @@
-"""Check lorakit's buckets and validation split against sd-scripts' own code, on many random cases.
+"""Check lorakit against sd-scripts' own code: buckets, validation split, and the sd-scripts export.
 
-lorakit does not ship or copy sd-scripts; this script reads the functions from a checkout you point it
-at (``library/model_util.py`` make_bucket_resolutions, ``library/train_util.py`` BucketManager and
-split_train_val), runs them side by side with ours and stops at the first difference. Run it after
-changing ``data/buckets.py`` or when sd-scripts changes:
+lorakit does not ship or copy sd-scripts; this script imports it from a checkout you point it at and
+runs it side by side with ours, on many cases:
+
+- buckets: ``library/model_util.py`` make_bucket_resolutions, ``library/train_util.py`` BucketManager;
+- validation split: ``train_util.split_train_val``;
+- export (``--only export``): every preset and a many-option config per family (plus variants) are
+  exported with lorakit, then read by sd-scripts exactly as its training scripts do: the script's own
+  ``setup_parser()`` and ``read_config_from_file`` (config.toml), ``verify_training_args`` and the
+  trainer's ``assert_extra_args``, ``config_util`` (ConfigSanitizer, BlueprintGenerator,
+  ``generate_dataset_group_by_blueprint`` over real image folders, buckets made), ``get_optimizer`` and
+  ``get_scheduler_fix``. What sd-scripts would use is compared with what the lorakit config means
+  (the plan's batches and steps, every subset option, every argument, the optimizer's settings and the
+  learning rate at every step).
+
+Run it after changing ``data/buckets.py`` or ``config/kohya*.py``, or when sd-scripts changes:
 
     git clone https://github.com/kohya-ss/sd-scripts /tmp/sd-scripts
-    .venv/bin/python scripts/verify_against_sd_scripts.py /tmp/sd-scripts
+    PYTHONPATH=src .venv/bin/python scripts/verify_against_sd_scripts.py /tmp/sd-scripts
+
+Requirements (a dev tool: not in pyproject): sd-scripts' imports need torch, transformers, diffusers,
+accelerate, safetensors (lorakit's own) and ``voluptuous toml einops opencv-python-headless imagesize``
+(``.venv/bin/pip install ...``). torchvision is replaced by a stand-in when it is missing (sd-scripts imports
+it for image transforms that these checks never call), and transformers 5's missing ``CLIPFeatureExtractor``
+is aliased to ``CLIPImageProcessor``. Without a checkout the script says so and exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +32,7 @@ import argparse
 import logging
 import math
 import random
+import sys
 import types
 import typing
 from pathlib import Path
@@ -98,16 +116,49 @@ def check_split(sd: dict[str, typing.Any]) -> int:
     return checked
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sd_scripts", type=Path, help="an sd-scripts checkout (the folder with library/)")
+    parser.add_argument("sd_scripts", type=Path, nargs="?", help="an sd-scripts checkout (the folder with library/)")
     parser.add_argument("--cases", type=int, default=20000, help="random image sizes per bucket setting")
+    parser.add_argument("--only", choices=("buckets", "export", "all"), default="all")
+    parser.add_argument(
+        "--write-names",
+        type=Path,
+        help="write sd-scripts' argument and dataset key names as JSON (tests/config/golden/sd_scripts_names.json)",
+    )
     args = parser.parse_args()
-    sd = load_sd_scripts(args.sd_scripts)
-    buckets = check_buckets(sd, args.cases, random.Random(0))
-    splits = check_split(sd)
-    print(f"identical: {buckets} bucket placements over {len(SETTINGS)} settings, {splits} validation splits")
+    if args.sd_scripts is None or not (args.sd_scripts / "library" / "train_util.py").is_file():
+        print(
+            "skipped: no sd-scripts checkout given (git clone https://github.com/kohya-ss/sd-scripts /tmp/sd-scripts;"
+            " then pass /tmp/sd-scripts)."
+        )
+        return 0
+    if args.write_names is not None:
+        import json
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from sd_scripts_export_check import argument_names
+
+        args.write_names.write_text(json.dumps(argument_names(args.sd_scripts), indent=1) + "\n")
+        print(f"wrote {args.write_names}")
+        return 0
+    if args.only in ("buckets", "all"):
+        sd = load_sd_scripts(args.sd_scripts)
+        buckets = check_buckets(sd, args.cases, random.Random(0))
+        splits = check_split(sd)
+        print(f"identical: {buckets} bucket placements over {len(SETTINGS)} settings, {splits} validation splits")
+    if args.only in ("export", "all"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from sd_scripts_export_check import check_exports
+
+        differences = check_exports(args.sd_scripts)
+        if differences:
+            print(f"DIFFERENCES ({len(differences)}):")
+            for line in differences:
+                print("  " + line)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -63,7 +63,7 @@ SPECIAL: dict[str, Any] = {
     "dataset.max_bucket_reso": 1536,
     "dataset.bucket_reso_steps": 32,
     "captions.max_token_length": 225,
-    "learning.lr_scheduler": "cosine_with_restarts",
+    "learning.lr_scheduler": "cosine_with_min_lr",  # sd-scripts floors only this one (and warmup_stable_decay)
     "learning.lr_warmup_steps": 0.1,
     "learning.lr_decay_steps": 200,
     "learning.lr_scheduler_args": {"T_mult": 2, "eta_min": 1e-6},

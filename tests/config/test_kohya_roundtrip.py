@@ -44,7 +44,12 @@ VARIANTS = {
     "v-pred sdxl": {"model.family": "sdxl", "model.v_parameterization": True},
     "sampler sd-scripts lacks": {"samples.sample_sampler": "dpm++_2m_karras"},
     "inline prompts": {"samples.sample_prompts": ["ohwx smiling --w 512 --h 512", "ohwx in a park --s 20"]},
-    "rex scheduler": {"learning.lr_scheduler": "rex", "learning.rex_gamma": 0.8},
+    "warm restarts": {
+        "learning.lr_scheduler": "cosine_annealing_warm_restarts",
+        "learning.lr_scheduler_args": {"T_0": 9},
+    },
+    "constant with a warmup": {"learning.lr_scheduler": "constant", "learning.lr_warmup_steps": 5},
+    "rex settings, another schedule": {"learning.rex_gamma": 0.8},
     "sdxl two text encoder rates": {"learning.text_encoder_lr": 1e-5, "learning.text_encoder_2_lr": 2e-5},
     "second rate only": {"learning.text_encoder_2_lr": 2e-5},
     "rectangular": {"dataset.resolution": [768, 512]},
@@ -95,9 +100,11 @@ def test_inline_prompts_become_a_file_for_sd_scripts(tmp_path):
 
 
 def test_approximations_are_reported():
-    cfg = new_config(None, {"learning.lr_scheduler": "rex", "samples.sample_sampler": "unipc"})
+    cfg = new_config(
+        None, {"learning.lr_scheduler": "constant", "learning.lr_warmup_steps": 5, "samples.sample_sampler": "unipc"}
+    )
     notes = " ".join(to_kohya(cfg).notes)
-    assert "'rex'" in notes and "'unipc'" in notes
+    assert "'constant' has no warmup" in notes and "'unipc'" in notes
 
 
 def test_sd_scripts_placement_rules():

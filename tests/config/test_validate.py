@@ -129,13 +129,19 @@ CASES = [
         "constant",
     ),
     (
-        {"schedule.max_train_steps": 1000},
+        {"schedule.max_train_steps": 1000, "schedule.max_train_epochs": 5},
         None,
         "warning",
         "schedule.max_train_steps",
         "empty schedule.max_train_epochs",
     ),
-    ({"schedule.max_train_epochs": None}, None, "problem", "schedule.max_train_epochs", "max_train_epochs"),
+    (
+        {"learning.lr_scheduler": "cosine_with_min_lr"},
+        None,
+        "problem",
+        "learning.lr_scheduler_min_lr_ratio",
+        "lr_scheduler_min_lr_ratio",
+    ),
     (
         {"network.train_unet_only": True, "network.train_text_encoder_only": True},
         None,

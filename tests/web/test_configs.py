@@ -56,6 +56,7 @@ def test_save_read_plan_export_import(client, workspace, kitbot):
     assert body["total_steps"] > 0 and str(workspace.root) not in plan.text
     exported = client.post("/api/configs/kit/export-kohya").json()
     assert any(f.endswith("config.toml") for f in exported["files"])
+    assert exported["script"] == "train_network.py" and isinstance(exported["notes"], list)
     imported = client.post(
         "/api/configs/import-kohya",
         json={"paths": [f for f in exported["files"] if f.endswith(".toml")], "name": "back"},

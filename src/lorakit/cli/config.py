@@ -188,16 +188,17 @@ def export_cmd(
     """Write a config as sd-scripts config.toml + dataset.toml (+ lorakit.toml for lorakit-only settings)."""
     from lorakit.cli.render import console
     from lorakit.config.io import load_config
-    from lorakit.config.kohya import SCRIPTS, export_kohya, to_kohya
+    from lorakit.config.kohya import export_kohya, to_kohya
 
     cfg = load_config(file)
+    files = to_kohya(cfg)  # the script can differ from the family's when the family is "auto"
     written = export_kohya(cfg, kohya)
-    for note in to_kohya(cfg).notes:
+    for note in files.notes:
         console.print(f"[yellow]![/] {note}", highlight=False)
     for path in written:
         console.print(f"[green]✓[/] {path}", highlight=False)
     console.print(
-        f"Run with sd-scripts: accelerate launch {SCRIPTS[cfg.model.family]} --config_file {kohya / 'config.toml'}",
+        f"Run with sd-scripts: accelerate launch {files.script} --config_file {kohya / 'config.toml'}",
         highlight=False,
     )
 

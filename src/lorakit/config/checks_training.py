@@ -93,6 +93,12 @@ def _learning_rates(cfg: TrainConfig, family: str | None, r: ValidationReport) -
             f"{opt} needs a constant learning rate, not the {cfg.learning.lr_scheduler!r} schedule.",
             "Set learning.lr_scheduler = 'constant' (or 'constant_with_warmup' for a short warmup).",
         )
+    if cfg.learning.lr_scheduler == "cosine_with_min_lr" and cfg.learning.lr_scheduler_min_lr_ratio is None:
+        r.problem(  # transformers' schedule (and so sd-scripts) refuses it without a floor
+            "learning.lr_scheduler_min_lr_ratio",
+            "lr_scheduler 'cosine_with_min_lr' needs a lowest learning rate; lr_scheduler_min_lr_ratio is empty.",
+            "Set learning.lr_scheduler_min_lr_ratio (e.g. 0.1), or use lr_scheduler = 'cosine' to fall to zero.",
+        )
     if cfg.learning.lr_scheduler == "adafactor" and opt != "Adafactor":
         r.problem(
             "learning.lr_scheduler",
@@ -173,13 +179,7 @@ def _network(cfg: TrainConfig, family: str | None, r: ValidationReport) -> None:
 @check
 def _schedule_and_noise(cfg: TrainConfig, family: str | None, r: ValidationReport) -> None:
     sch = cfg.schedule
-    if sch.max_train_epochs is None and sch.max_train_steps is None:
-        r.problem(
-            "schedule.max_train_epochs",
-            "Neither max_train_epochs nor max_train_steps is set, so training has no end.",
-            "Set schedule.max_train_epochs (10 is a good start).",
-        )
-    elif sch.max_train_epochs is not None and sch.max_train_steps is not None:
+    if sch.max_train_epochs is not None and sch.max_train_steps is not None:
         r.warn(
             "schedule.max_train_steps",
             "Both max_train_epochs and max_train_steps are set; epochs win and max_train_steps is ignored.",

@@ -49,8 +49,12 @@ SAMPLER_NEAREST = {
 # sd-scripts' sample_sampler choices (our Sampler names less the approximated ones).
 KOHYA_SAMPLERS = frozenset(get_args(Sampler)) - SAMPLER_NEAREST.keys()
 
-# Schedulers sd-scripts has no name for (they stay in lorakit.toml).
+# Schedulers sd-scripts has no name for. cosine_annealing_warm_restarts is torch's class, which sd-scripts
+# builds through lr_scheduler_type (without warmup); rex has no faithful sd-scripts equivalent and is refused.
+TORCH_SCHEDULERS = {"cosine_annealing_warm_restarts": "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts"}
 LORAKIT_SCHEDULERS = frozenset({"rex", "cosine_annealing_warm_restarts"})
+# Schedules with a fixed rate: sd-scripts refuses any warmup with them (``constant`` and the ``adafactor`` alias).
+CONSTANT_SCHEDULERS = frozenset({"constant", "adafactor"})
 
 # network.type <-> sd-scripts network_module (+ LyCORIS algo / DoRA switch in network_args).
 LYCORIS = "lycoris.kohya"
@@ -64,6 +68,8 @@ NETWORK_MODULES: dict[str, tuple[str, dict[str, Any]]] = {
     "ia3": (LYCORIS, {"algo": "ia3"}),
     "full": (LYCORIS, {"algo": "full"}),
 }
+# LyCORIS' preset without 3x3 convolutions (its default, "full", trains them at network_dim without conv_dim).
+LYCORIS_NO_CONV_PRESET = "attn-mlp"
 # sd-scripts' Flux trainer has its own LoRA module (flux_train_network.py refuses networks.lora).
 FLUX_LORA_MODULE = "networks.lora_flux"
 
@@ -120,21 +126,51 @@ def sd_scripts_note(path: str) -> str | None:
     return None
 
 
-# Flux-only settings: left out of config.toml for other families while they hold their default.
+# sd-scripts arguments that only some scripts have (from each script's setup_parser(); every other argument
+# lorakit writes exists in all three). sd-scripts silently ignores a config.toml key its parser lacks, so the
+# export leaves such keys out of config.toml (and keeps a non-default value in lorakit.toml, with a note).
+_SD = "train_network.py"
+_SDXL = "sdxl_train_network.py"
+_FLUX = "flux_train_network.py"
+SCRIPT_ONLY_ARGS: dict[str, frozenset[str]] = {
+    "cache_text_encoder_outputs": frozenset({_SDXL, _FLUX}),
+    "cache_text_encoder_outputs_to_disk": frozenset({_SDXL, _FLUX}),
+    "clip_l": frozenset({_FLUX}),
+    "t5xxl": frozenset({_FLUX}),
+    "ae": frozenset({_FLUX}),
+    "t5xxl_max_token_length": frozenset({_FLUX}),
+    "apply_t5_attn_mask": frozenset({_FLUX}),
+    "guidance_scale": frozenset({_FLUX}),
+    "timestep_sampling": frozenset({_FLUX}),
+    "sigmoid_scale": frozenset({_FLUX}),
+    "discrete_flow_shift": frozenset({_FLUX}),
+    "model_prediction_type": frozenset({_FLUX}),
+    "blocks_to_swap": frozenset({_FLUX}),
+}
+
+
+def script_takes(script: str, key: str) -> bool:
+    """Whether sd-scripts' ``script`` has the config.toml argument ``key``."""
+    return script in SCRIPT_ONLY_ARGS.get(key, frozenset({script}))
+
+
+# Settings only flux_train_network.py reads (an import for another script never sets them).
 FLUX_ONLY = frozenset(
-    {
-        "model.clip_l",
-        "model.t5xxl",
-        "model.ae",
-        "model.t5xxl_max_token_length",
-        "model.apply_t5_attn_mask",
-        "model.guidance_scale",
-        "model.timestep_sampling",
-        "model.sigmoid_scale",
-        "model.discrete_flow_shift",
-        "model.model_prediction_type",
-        "memory.blocks_to_swap",
-    }
+    f"{section}.{name}"
+    for section, name in (
+        ("model", "clip_l"),
+        ("model", "t5xxl"),
+        ("model", "ae"),
+        ("model", "t5xxl_max_token_length"),
+        ("model", "apply_t5_attn_mask"),
+        ("model", "guidance_scale"),
+        ("model", "timestep_sampling"),
+        ("model", "sigmoid_scale"),
+        ("model", "discrete_flow_shift"),
+        ("model", "model_prediction_type"),
+        ("memory", "blocks_to_swap"),
+    )
+    if SCRIPT_ONLY_ARGS[name] == frozenset({_FLUX})
 )
 
 # Where sd-scripts' default differs from ours: an imported file that leaves a key out means these.
@@ -150,6 +186,7 @@ KOHYA_DEFAULTS: dict[str, Any] = {
     "network.alpha": 1.0,
     "schedule.max_train_epochs": None,
     "schedule.max_train_steps": 1600,
+    "schedule.seed": None,  # sd-scripts draws a random seed; so does lorakit for an empty one
     "output.save_precision": None,
     "output.output_name": "last",
     "samples.sample_sampler": "ddim",
@@ -214,12 +251,26 @@ class ImportResult:
 
 
 def format_arg(value: Any) -> str:
-    """A value as sd-scripts' ``key=value`` argument text (lists comma-joined, as sd-scripts splits them)."""
+    """A value as network_args text: the network module parses it itself (``int(conv_dim)``, lists split at
+    commas), so it is written plain: lists comma-joined, booleans True/False."""
     if isinstance(value, (list, tuple)):
         return ",".join(format_arg(v) for v in value)
     if isinstance(value, bool):
         return "True" if value else "False"
     return str(value)
+
+
+def format_literal(value: Any) -> str:
+    """A value as optimizer_args / lr_scheduler_args text: sd-scripts reads those with ``ast.literal_eval``
+    and no fallback, so text is quoted and a list is a tuple (``betas=0.9,0.99``)."""
+    if isinstance(value, (list, tuple)):
+        items = [format_literal(v) for v in value]
+        return ",".join(items) if len(items) != 1 else f"({items[0]},)"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{format_literal(k)}:{format_literal(v)}" for k, v in value.items()) + "}"
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return repr(str(value))
 
 
 def parse_arg_value(text: str) -> Any:
@@ -251,7 +302,13 @@ def parse_args_list(items: Any, key: str = "network_args") -> dict[str, Any]:
 
 
 def args_list(values: dict[str, Any]) -> list[str]:
+    """network_args: ``["key=value", ...]`` as the network module reads them."""
     return [f"{k}={format_arg(v)}" for k, v in values.items()]
+
+
+def literal_args_list(values: dict[str, Any]) -> list[str]:
+    """optimizer_args / lr_scheduler_args: ``["key=<python literal>", ...]``."""
+    return [f"{k}={format_literal(v)}" for k, v in values.items()]
 
 
 def to_kohya(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> KohyaFiles:
@@ -269,12 +326,16 @@ def export_kohya(cfg: TrainConfig, folder: Any) -> list[Any]:
 
 
 def from_kohya(
-    config: dict[str, Any], dataset: dict[str, Any] | None = None, lorakit: dict[str, Any] | None = None
+    config: dict[str, Any],
+    dataset: dict[str, Any] | None = None,
+    lorakit: dict[str, Any] | None = None,
+    script: str | None = None,
 ) -> ImportResult:
-    """A TrainConfig from sd-scripts dicts (see :mod:`lorakit.config.kohya_import`)."""
+    """A TrainConfig from sd-scripts dicts (see :mod:`lorakit.config.kohya_import`); ``script`` is the
+    sd-scripts script they are for (sdxl_train_network.py ...), when known."""
     from lorakit.config.kohya_import import build
 
-    return build(config, dataset, lorakit)
+    return build(config, dataset, lorakit, script)
 
 
 def import_kohya(*paths: Any) -> ImportResult:

@@ -16,11 +16,17 @@ import tomli_w
 from lorakit.config import kohya as k
 from lorakit.config.catalog import SUBSET_PREFIX, FieldSpec, top_fields
 from lorakit.config.dataset import AugmentOptions, CaptionOptions
+from lorakit.config.kohya_schedule import export_optimizer, export_schedule
 from lorakit.config.schema import TrainConfig
+from lorakit.errors import ConfigError
 from lorakit.fileio import atomic_write_text
 
+# Fields written by a dedicated rule, but under their own sd-scripts name (an import reads them back as usual).
+PLAIN_NAMES = frozenset(
+    {"learning.lr_warmup_steps", "schedule.max_train_epochs", "model.pretrained_model_name_or_path"}
+)
 # Fields written by a dedicated rule below instead of the generic "kohya name = value".
-HANDLED = frozenset(
+HANDLED = PLAIN_NAMES | frozenset(
     {
         "model.family",
         "model.v_parameterization",
@@ -118,9 +124,16 @@ def _subset(subset: Any) -> dict[str, Any]:
     return table
 
 
-def _network(cfg: TrainConfig, out: dict[str, Any]) -> None:
+def _network(cfg: TrainConfig, out: dict[str, Any], notes: list[str]) -> None:
     net = cfg.network
     module, fixed = k.NETWORK_MODULES[net.type]
+    if cfg.model.family == "flux" and module == "networks.dylora":
+        raise ConfigError(
+            "Cannot export to sd-scripts: networks.dylora has no Flux support (it adapts nothing in"
+            " flux_train_network.py).",
+            "Use network.type = 'lora' for Flux.",
+            field="network.type",
+        )
     if cfg.model.family == "flux" and module == "networks.lora":
         module = k.FLUX_LORA_MODULE
     out["network_module"] = module
@@ -129,6 +142,14 @@ def _network(cfg: TrainConfig, out: dict[str, Any]) -> None:
         value = getattr(net, name)
         if _worth_writing(value):
             args[key] = value
+    if net.conv_dim is not None and net.conv_alpha is None:
+        # Ours: empty = the same as conv_dim. networks.lora / dylora would use 1.0, LyCORIS network_alpha.
+        args["conv_alpha"] = net.conv_dim
+    if module == k.LYCORIS and net.conv_dim is None and "preset" not in net.extra_args:
+        # LyCORIS trains 3x3 convolutions at network_dim when conv_dim is missing (and reads conv_dim=0 the same
+        # way); its attn-mlp preset keeps them off, as an empty conv_dim means for us.
+        args["preset"] = k.LYCORIS_NO_CONV_PRESET
+        notes.append(f"conv_dim is empty: preset={k.LYCORIS_NO_CONV_PRESET} keeps LyCORIS off the convolutions.")
     for name in k.LORAPLUS_ARGS:
         value = getattr(cfg.optimizer, name)
         if value is not None:
@@ -138,13 +159,34 @@ def _network(cfg: TrainConfig, out: dict[str, Any]) -> None:
         out["network_args"] = k.args_list(args)
 
 
-def _optimizer(cfg: TrainConfig, out: dict[str, Any]) -> None:
-    opt = cfg.optimizer
-    out["optimizer_type"] = k.OPTIMIZER_TO_KOHYA.get(opt.optimizer_type, opt.optimizer_type)
-    args = {name: getattr(opt, name) for name in k.OPTIMIZER_ARGS if getattr(opt, name) is not None}
-    args |= opt.optimizer_args
-    if args:
-        out["optimizer_args"] = k.args_list(args)
+def _family(cfg: TrainConfig, notes: list[str]) -> str:
+    """The family the export is written for: an 'auto' family is read from a local model's header."""
+    family = cfg.model.family
+    if family != "auto":
+        return family
+    from lorakit.config.validate import detected_family
+
+    found = detected_family(cfg)
+    if found is None:
+        notes.append(
+            "model.family is 'auto' and the model could not be read here: config.toml is written for"
+            " train_network.py (SD1/SD2). Set model.family for SDXL or Flux."
+        )
+        return "auto"
+    notes.append(f"model.family 'auto': the model is {found}, so the export is for {k.SCRIPTS[found]}.")
+    return found
+
+
+def _model_path(cfg: TrainConfig, out: dict[str, Any], keep: Any, notes: list[str]) -> None:
+    source = cfg.model.pretrained_model_name_or_path
+    if source is not None and str(source).startswith("tiny:"):
+        keep("model", "pretrained_model_name_or_path", str(source))
+        notes.append(
+            f"{source} is lorakit's built-in test model, which sd-scripts cannot load: config.toml has no"
+            " pretrained_model_name_or_path; add a real checkpoint there before running sd-scripts."
+        )
+    elif source is not None:
+        out["pretrained_model_name_or_path"] = _plain(source)
 
 
 def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaFiles:
@@ -157,6 +199,7 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
     def keep(section: str, name: str, value: Any) -> None:
         extra.setdefault(section, {})[name] = _plain(value)
 
+    script = k.SCRIPTS[_family(cfg, notes)]
     for spec in top_fields():
         if spec.path in HANDLED or spec.path == "config_version" or spec.secret:
             continue
@@ -165,11 +208,16 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
             if value != _default(spec):
                 keep(spec.section, spec.name, value)
             continue
-        if spec.path in k.FLUX_ONLY and family != "flux" and value == _default(spec):
+        key = spec.kohya or spec.name
+        if not k.script_takes(script, key):
+            if value != _default(spec):  # sd-scripts would ignore it: lorakit.toml keeps it, and we say so
+                keep(spec.section, spec.name, value)
+                notes.append(f"{script} has no {key} argument: {spec.path} is kept in lorakit.toml only.")
             continue
         if _should_write(spec.path, value, _default(spec)):
-            out[spec.kohya or spec.name] = _plain(value)
+            out[key] = _plain(value)
 
+    _model_path(cfg, out, keep, notes)
     # Model family: sd-scripts knows it from the script and the v2 / v_parameterization switches.
     if family != "auto":
         keep("model", "family", family)
@@ -180,6 +228,14 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
     if cfg.model.v_parameterization is not None:
         keep("model", "v_parameterization", cfg.model.v_parameterization)
 
+    # Epochs win in sd-scripts as in lorakit; with neither set lorakit trains DEFAULT_EPOCHS, spelled out here
+    # (sd-scripts would train 1600 steps) and listed as unset in lorakit.toml.
+    epochs = cfg.schedule.planned_epochs()
+    if epochs is not None:
+        out["max_train_epochs"] = epochs
+        if cfg.schedule.max_train_epochs is None:
+            extra.setdefault("unset", []).append("schedule.max_train_epochs")
+
     learning = cfg.learning
     if learning.text_encoder_2_lr is not None:
         te1 = learning.text_encoder_lr if learning.text_encoder_lr is not None else learning.learning_rate
@@ -189,19 +245,9 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
             extra.setdefault("unset", []).append("learning.text_encoder_lr")
     elif learning.text_encoder_lr is not None:
         out["text_encoder_lr"] = learning.text_encoder_lr
-    if learning.lr_scheduler in k.LORAKIT_SCHEDULERS:
-        keep("learning", "lr_scheduler", learning.lr_scheduler)
-        notes.append(
-            f"sd-scripts has no {learning.lr_scheduler!r} scheduler: config.toml leaves lr_scheduler at its"
-            " default (constant); lorakit.toml keeps your choice."
-        )
-    else:
-        out["lr_scheduler"] = learning.lr_scheduler  # always: the first thing a reader looks for
-    if learning.lr_scheduler_args:
-        out["lr_scheduler_args"] = k.args_list(learning.lr_scheduler_args)
-
-    _optimizer(cfg, out)
-    _network(cfg, out)
+    export_schedule(cfg, out, keep, notes)
+    export_optimizer(cfg, out, keep)
+    _network(cfg, out, notes)
     if cfg.memory.attention in k.ATTENTION_FLAGS:  # "none": no switch, sd-scripts' plain attention
         out[k.ATTENTION_FLAGS[cfg.memory.attention]] = True
 
@@ -221,7 +267,7 @@ def build(cfg: TrainConfig, *, dataset_config: str = "dataset.toml") -> k.KohyaF
 
     out["train_batch_size"] = cfg.schedule.train_batch_size
     dataset_toml = _dataset(cfg, out, extra, dataset_config)
-    return k.KohyaFiles(_ordered(out), dataset_toml, extra, k.SCRIPTS[family], inline_prompts, notes)
+    return k.KohyaFiles(_ordered(out), dataset_toml, extra, script, inline_prompts, notes)
 
 
 # Keys written by the dedicated rules, placed next to the field they come from.
@@ -233,7 +279,11 @@ _PLACED_AFTER = {
     "reg_data_dir": "dataset.subsets",
     "text_encoder_lr": "learning.unet_lr",
     "lr_scheduler": "learning.text_encoder_2_lr",
+    "lr_scheduler_type": "learning.text_encoder_2_lr",
     "lr_scheduler_args": "learning.lr_scheduler_min_lr_ratio",
+    "lr_warmup_steps": "learning.lr_scheduler",
+    "max_train_epochs": "schedule.max_train_steps",
+    "pretrained_model_name_or_path": "model.family",
     "optimizer_type": "optimizer.optimizer_type",
     "optimizer_args": "optimizer.optimizer_args",
     "network_module": "network.type",
@@ -271,7 +321,10 @@ def _dataset(cfg: TrainConfig, out: dict[str, Any], extra: dict[str, Any], datas
             out["reg_data_dir"] = str(ds.reg_data_dir)
         level = _dataset_level(cfg)
         level["resolution"] = ",".join(str(side) for side in ds.resolution_wh)
-        out.update(level | _captions_and_augment(cfg))
+        options = _captions_and_augment(cfg)
+        if "face_crop_aug_range" in options:  # the argument is "2.0,4.0" text (the dataset TOML takes a list)
+            options["face_crop_aug_range"] = ",".join(str(float(v)) for v in options["face_crop_aug_range"])
+        out.update(level | options)
         return None
     names = [s.name for s in ds.subsets]
     if any(n is not None for n in names):
@@ -296,7 +349,8 @@ def _toml(data: dict[str, Any], header: str = "") -> str:
 
 def write(cfg: TrainConfig, folder: str | os.PathLike) -> list[Path]:
     """Write the sd-scripts files for ``cfg`` into ``folder``; returns the paths written."""
-    target = Path(folder).expanduser()
+    # Absolute paths: sd-scripts resolves dataset_config from where it runs, not from config.toml's folder.
+    target = Path(folder).expanduser().resolve()
     target.mkdir(parents=True, exist_ok=True)
     files = build(cfg, dataset_config=str(target / "dataset.toml"))
     if files.sample_prompts is not None:
@@ -323,4 +377,4 @@ def write(cfg: TrainConfig, folder: str | os.PathLike) -> list[Path]:
     return written
 
 
-__all__ = ["HANDLED", "SUBSET_PREFIX", "build", "write"]
+__all__ = ["HANDLED", "PLAIN_NAMES", "SUBSET_PREFIX", "build", "write"]

@@ -409,7 +409,7 @@ def plan_for_config(
         ),
         Schedule(
             batch_size=schedule.train_batch_size,
-            epochs=schedule.max_train_epochs,
+            epochs=schedule.planned_epochs(),  # epochs win, as in sd-scripts; empty both = 10
             max_train_steps=schedule.max_train_steps,
             gradient_accumulation_steps=schedule.gradient_accumulation_steps,
             num_processes=cfg.multigpu.num_processes,
@@ -418,7 +418,7 @@ def plan_for_config(
             lr_scheduler=str(learning.lr_scheduler),
             lr_scheduler_num_cycles=learning.lr_scheduler_num_cycles,
             validation_split=cfg.samples.validation_split,
-            seed=cfg.schedule.seed,
+            seed=cfg.schedule.seed if cfg.schedule.seed is not None else 0,  # a run resolves an empty seed first
         ),
         goal=goal,
         max_token_length=cfg.captions.max_token_length,

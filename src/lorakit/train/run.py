@@ -12,6 +12,7 @@ The run folder holds::
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from pathlib import Path
@@ -42,6 +43,13 @@ def new_run_dir(cfg) -> Path:
         n += 1
         candidate = base.with_name(f"{base.name}-{n}")
     return candidate
+
+
+def run_seed(run_dir: Path) -> int:
+    """The seed of a run whose config leaves it empty: drawn from the run folder, which every process of
+    the run shares (so they agree without talking) and each new run gets fresh."""
+    digest = hashlib.sha256(str(Path(run_dir).expanduser().resolve()).encode()).digest()
+    return int.from_bytes(digest[:4], "big")
 
 
 class Run:
@@ -319,6 +327,8 @@ def train(
     # Relative paths mean "from the current folder" here; written absolute so a resume works from anywhere.
     cfg = resolve_relative(cfg, Path.cwd())
     run_dir = Path(run_dir) if run_dir else new_run_dir(cfg)
+    if cfg.schedule.seed is None:  # "a new seed per run": the same in every process, saved for a resume
+        cfg = cfg.model_copy(update={"schedule": cfg.schedule.model_copy(update={"seed": run_seed(run_dir)})})
     emitter, commands = _open_run(run_dir, emitter, commands)
     if not resume and launched_rank() == 0:
         save_config(cfg, run_dir / CONFIG_FILE)

@@ -40,6 +40,7 @@ OPTIMIZERS: tuple[str, ...] = (
     "SGDNesterov8bit",
     "Prodigy",
     "DAdaptAdam",
+    "DAdaptAdamPreprint",
     "DAdaptLion",
     "DAdaptAdaGrad",
     "DAdaptAdan",
@@ -51,16 +52,22 @@ OPTIMIZERS: tuple[str, ...] = (
     "SGDScheduleFree",
 )
 # Optimizers that find their own step size: their learning rate is a multiplier, normally 1.0.
-ADAPTIVE_OPTIMIZERS = frozenset({"Prodigy", "DAdaptAdam", "DAdaptLion", "DAdaptAdaGrad", "DAdaptAdan", "DAdaptSGD"})
+ADAPTIVE_OPTIMIZERS = frozenset(
+    {"Prodigy", "DAdaptAdam", "DAdaptAdamPreprint", "DAdaptLion", "DAdaptAdaGrad", "DAdaptAdan", "DAdaptSGD"}
+)
+
+
+# Epochs when neither max_train_epochs nor max_train_steps is set.
+DEFAULT_EPOCHS = 10
 
 
 class ScheduleSection(Section):
     """How long training runs and how many images go through at once."""
 
     max_train_epochs: int | None = setting(
-        10,
+        None,
         help="How many times the whole dataset (with repeats) is shown. 10-20 for most LoRAs; more epochs"
-        " learn harder but can overcook.",
+        f" learn harder but can overcook. Empty = {DEFAULT_EPOCHS}, or max_train_steps when that is set.",
         kohya="max_train_epochs",
         ge=1,
         le=10000,
@@ -94,13 +101,22 @@ class ScheduleSection(Section):
         le=1024,
         unit="batches",
     )
-    seed: int = setting(
+    seed: int | None = setting(
         42,
-        help="Random seed: the same seed and settings give the same LoRA.",
+        help="Random seed: the same seed and settings give the same LoRA. Empty = a seed drawn from the run's"
+        " folder, new for each run (sd-scripts draws one when seed is missing); kept on resume, recorded in"
+        " the LoRA's metadata.",
         kohya="seed",
         ge=0,
         le=2**32 - 1,
     )
+
+    def planned_epochs(self) -> int | None:
+        """The epochs training runs for: max_train_epochs (epochs win, as in sd-scripts), else None when
+        max_train_steps is set, else DEFAULT_EPOCHS. The plan, validation and the sd-scripts export use this."""
+        if self.max_train_epochs is not None:
+            return self.max_train_epochs
+        return None if self.max_train_steps is not None else DEFAULT_EPOCHS
 
 
 class LearningSection(Section):
@@ -289,7 +305,7 @@ class OptimizerSection(Section):
         if "." in v:  # a dotted class path, e.g. "pytorch_optimizer.CAME"
             return v
         by_lower = {name.lower(): name for name in OPTIMIZERS}
-        by_lower.update({"adafactor": "Adafactor", "dadaptation": "DAdaptAdam", "dadaptadampreprint": "DAdaptAdam"})
+        by_lower.update({"adafactor": "Adafactor", "dadaptation": "DAdaptAdamPreprint"})  # sd-scripts' alias
         if v.lower() in by_lower:
             return by_lower[v.lower()]
         close = difflib.get_close_matches(v, OPTIMIZERS, n=1, cutoff=0.5)

@@ -136,11 +136,18 @@ def delete(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
 def export_kohya(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
     from lorakit.config.io import load_config
     from lorakit.config.kohya import export_kohya as export
+    from lorakit.config.kohya import to_kohya
 
     path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
     folder = workspace.outputs / "sd-scripts" / path.stem
-    written = export(load_config(path, relative_to_file=False), folder)
-    return {"folder": workspace.relative(folder), "files": [workspace.relative(p) for p in written]}
+    cfg = load_config(path, relative_to_file=False)
+    written = export(cfg, folder)
+    return {
+        "folder": workspace.relative(folder),
+        "files": [workspace.relative(p) for p in written],
+        "script": to_kohya(cfg).script,
+        "notes": to_kohya(cfg).notes,  # what sd-scripts cannot take as it is (e.g. the tiny model's path)
+    }
 
 
 @router.post("/import-kohya", summary="Make a config from sd-scripts TOML files in the workspace")
