@@ -181,9 +181,10 @@ def test_schedule_free_mode_switches_weights():
     optimizer_mode(optimizer, training=True)
     train_weights = model.lora_up.weight.detach().clone()
     # The averaged (eval) weights differ from the gradient (train) weights; switching back restores them.
-    assert not torch.allclose(eval_weights, train_weights)
+    assert (eval_weights - train_weights).abs().max() > 1e-4
     optimizer_mode(optimizer, training=False)
-    assert torch.allclose(model.lora_up.weight, eval_weights, atol=1e-7)
+    # Back and forth is an interpolation and its inverse in fp32: equal up to rounding, far below the gap above.
+    torch.testing.assert_close(model.lora_up.weight.detach(), eval_weights, rtol=1e-5, atol=1e-6)
 
 
 def test_every_listed_optimizer_is_known():
