@@ -150,15 +150,18 @@ def test_config_dict_accepted():
     assert isinstance(make_sampler("euler", dict(training_scheduler().config)), diffusers.EulerDiscreteScheduler)
 
 
-def test_one_denoising_step_runs():
+def test_one_euler_ancestral_step_follows_its_formula():
+    """With ε̂ = 0 the step keeps x and adds σ_up·z: σ_up = √(σ_to²(σ_from² − σ_to²)/σ_from²) (k-diffusion)."""
     sampler = make_sampler("euler_a", training_scheduler())
     sampler.set_timesteps(2)
-    x = torch.randn(1, 4, 8, 8) * sampler.init_noise_sigma
+    sigma_from, sigma_to = (float(s) for s in sampler.sigmas[:2])
+    x = torch.randn(1, 4, 8, 8, generator=torch.Generator().manual_seed(1)) * sampler.init_noise_sigma
     t = sampler.timesteps[0]
-    out = sampler.step(
-        torch.zeros_like(x), t, sampler.scale_model_input(x, t), generator=torch.Generator().manual_seed(0)
-    )
-    assert out.prev_sample.shape == x.shape
+    sampler.scale_model_input(x, t)  # diffusers expects this call before step
+    out = sampler.step(torch.zeros_like(x), t, x, generator=torch.Generator().manual_seed(0))
+    sigma_up = (sigma_to**2 * (sigma_from**2 - sigma_to**2) / sigma_from**2) ** 0.5
+    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out.prev_sample, x + sigma_up * z, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("bad", ["dpm_fast", "", "euler a!"])
