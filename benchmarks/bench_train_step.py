@@ -7,10 +7,12 @@ data.
     .venv/bin/python benchmarks/bench_train_step.py --model sdxl    # SDXL-size at 1024² (GPU)
 
 The reference is what a user would otherwise run to train a LoRA with diffusers: that script's loop, as it
-ships. Frozen UNet, VAE and text encoder in the weight dtype (bf16 on a GPU, fp32 on the CPU), the UNet under
-autocast (accelerate's mixed precision), peft LoRA on to_q/to_k/to_v/to_out.0 (rank r, alpha r, LoRA weights
-in the weight dtype, fp32 only for fp16 as the script casts them), the VAE and text encoder run on every step
-(the example caches nothing), plain MSE on ε, gradients clipped to 1.0 (its --max_grad_norm default), AdamW.
+ships. Frozen UNet, VAE and text encoder in the weight dtype (bf16 on a GPU, fp32 on the CPU), the forward
+pass under bf16 autocast on a GPU (the example autocasts the UNet through accelerate's mixed precision; its
+VAE and text encoder already run in bf16, so autocast changes nothing there), peft LoRA on
+to_q/to_k/to_v/to_out.0 (rank r, alpha r, LoRA weights in the weight dtype, fp32 only for fp16 as the script
+casts them), the VAE and text encoder run on every step (the example caches nothing), plain MSE on ε,
+gradients clipped to 1.0 (its --max_grad_norm default), AdamW.
 
 lorakit's rows use the same weight dtype, autocast, clipping (max_grad_norm 1.0) and optimizer, so the rows
 differ only where named:
