@@ -1,14 +1,28 @@
-"""Seconds per training step, peak memory and achieved FLOP/s: lorakit's step against a plain reference loop
-written the way diffusers' LoRA example (train_text_to_image_lora.py) does it: fp32 weights, peft adapters on
-the attention projections, VAE and text encoder run on every step (no caching). Same model, same data.
+"""Seconds per training step, peak memory and achieved FLOP/s: lorakit's step against the loop of diffusers'
+LoRA example, train_text_to_image_lora.py (train_text_to_image_lora_sdxl.py for SDXL), on the same model and
+data.
 
     .venv/bin/python benchmarks/bench_train_step.py                 # tiny SD1 model on the CPU (about a minute)
     .venv/bin/python benchmarks/bench_train_step.py --model sd15    # SD1.5-size, random weights, bf16 (GPU)
     .venv/bin/python benchmarks/bench_train_step.py --model sdxl    # SDXL-size at 1024² (GPU)
 
-Each variant runs in its own process so its peak memory is its own. Ours uses what a lorakit run uses:
-cached latents and text-encoder outputs, frozen weights in bf16 on a GPU with fp32 LoRA weights under
-autocast, kohya's LoRA targets (attention, feed-forward and projections: more modules than the reference).
+The reference is what a user would otherwise run to train a LoRA with diffusers: that script's loop, as it
+ships. Frozen UNet, VAE and text encoder in the weight dtype (bf16 on a GPU, fp32 on the CPU), the forward
+pass under bf16 autocast on a GPU (the example autocasts the UNet through accelerate's mixed precision; its
+VAE and text encoder already run in bf16, so autocast changes nothing there), peft LoRA on
+to_q/to_k/to_v/to_out.0 (rank r, alpha r, LoRA weights in the weight dtype, fp32 only for fp16 as the script
+casts them), the VAE and text encoder run on every step (the example caches nothing), plain MSE on ε,
+gradients clipped to 1.0 (its --max_grad_norm default), AdamW.
+
+lorakit's rows use the same weight dtype, autocast, clipping (max_grad_norm 1.0) and optimizer, so the rows
+differ only where named:
+- "lorakit, same layers, no cache": the like-for-like row: the reference's LoRA layers, VAE and text encoder
+  on every step as in the reference.
+- "lorakit, same layers, cached": latents and text-encoder outputs precomputed once (cache_latents,
+  cache_text_encoder_outputs): the caching gain, reported as its own ratio against the row above.
+- "lorakit defaults": what a lorakit run does with its defaults: kohya's LoRA targets (attention,
+  feed-forward and projections: more modules than the reference), cached latents, text encoder every step.
+Each variant runs in its own process so its peak memory is its own.
 """
 
 from __future__ import annotations
@@ -108,9 +122,22 @@ def data(batch: int, resolution: int, device):
 
 
 REFERENCE_TARGETS = ("to_k", "to_q", "to_v", "to_out.0")
+# lorakit variant → (LoRA targets, what is cached); () = kohya's default targets.
+VARIANTS = {
+    "ours-same-uncached": (REFERENCE_TARGETS, "none"),
+    "ours-same-cached": (REFERENCE_TARGETS, "all"),
+    "ours-defaults": ((), "latents"),
+}
+ROWS = {
+    "reference": "diffusers example",
+    "ours-same-uncached": "lorakit, same layers, no cache",
+    "ours-same-cached": "lorakit, same layers, cached",
+    "ours-defaults": "lorakit defaults",
+}
 
 
-def ours(family, pixels, captions, rank, device, bf16, targets=()):
+def ours(family, pixels, captions, rank, device, bf16, targets=(), cache="latents"):
+    """lorakit's training step. ``cache``: "none" (encode every step), "latents" (lorakit's default) or "all"."""
     import torch
 
     from lorakit.lora.network import NetworkSettings, build_network
@@ -119,30 +146,38 @@ def ours(family, pixels, captions, rank, device, bf16, targets=()):
     network = build_network(
         {"unet": family.components.unet},
         family.lora_targets(True, False),
-        NetworkSettings(rank=rank, alpha=rank / 2, target_modules=targets),
+        NetworkSettings(rank=rank, alpha=rank, target_modules=targets),
     )
     for p in network.parameters():
         p.data = p.data.float()
-    optimizer = torch.optim.AdamW(network.parameters(), lr=1e-4)
+    params = list(network.parameters())
+    optimizer = torch.optim.AdamW(params, lr=1e-4)
+    latents = cond = None
     with torch.no_grad():  # what the caches hold: computed once, before training
-        latents = family.encode_images(pixels).float()
-        cond = family.encode_prompts(captions)
+        if cache in ("latents", "all"):
+            latents = family.encode_images(pixels).float()
+        if cache == "all":
+            cond = family.encode_prompts(captions)
     res = pixels.shape[-1]
     sizes = torch.tensor([[res, res, 0, 0, res, res]] * len(captions), dtype=torch.float32)
-    batch = Batch(captions, [False] * len(captions), sizes, latents=latents, conditioning=cond)
+    batch = Batch(
+        captions, [False] * len(captions), sizes, pixels=None if latents is not None else pixels, latents=latents,
+        conditioning=cond,
+    )  # fmt: skip
     family.components.unet.train()
 
     def step(i: int) -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             training_step(family, batch, StepOptions(), torch.Generator().manual_seed(i), lambda loss: loss.backward())
+        torch.nn.utils.clip_grad_norm_(params, 1.0)  # max_grad_norm 1.0, as a lorakit run
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    return step, sum(p.numel() for p in network.parameters())
+    return step, sum(p.numel() for p in params)
 
 
-def reference(family, pixels, captions, rank, device):
-    """diffusers' LoRA example loop: peft on to_q/to_k/to_v/to_out.0, encode every step, plain MSE."""
+def reference(family, pixels, captions, rank, device, bf16):
+    """diffusers' LoRA example loop: peft on to_q/to_k/to_v/to_out.0, encode every step, MSE, clipping."""
     import torch
     import torch.nn.functional as F
     from peft import LoraConfig
@@ -155,14 +190,25 @@ def reference(family, pixels, captions, rank, device):
         LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian", target_modules=list(REFERENCE_TARGETS))
     )
     params = [p for p in unet.parameters() if p.requires_grad]
+    if unet.dtype == torch.float16:  # the example's cast_training_params: only for fp16
+        for p in params:
+            p.data = p.data.float()
     optimizer = torch.optim.AdamW(params, lr=1e-4)
     res = pixels.shape[-1]
     time_ids = torch.tensor([[res, res, 0, 0, res, res]] * len(captions), device=device, dtype=torch.float32)
     unet.train()
 
     def step(i: int) -> None:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = forward(i)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)  # the example's --max_grad_norm default
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def forward(i: int):
         generator = torch.Generator().manual_seed(i)
-        latents = vae.encode(pixels).latent_dist.sample() * vae.config.scaling_factor
+        latents = vae.encode(pixels.to(vae.dtype)).latent_dist.sample() * vae.config.scaling_factor
         states, pooled = [], None
         for tokenizer, encoder in zip(c.tokenizers, c.text_encoders, strict=True):
             ids = tokenizer(captions, padding="max_length", max_length=77, truncation=True, return_tensors="pt")
@@ -174,10 +220,7 @@ def reference(family, pixels, captions, rank, device):
         noisy = c.noise_scheduler.add_noise(latents, noise, t)
         extra = {"added_cond_kwargs": {"text_embeds": pooled, "time_ids": time_ids}} if pooled is not None else {}
         pred = unet(noisy, t, torch.cat(states, dim=-1), **extra).sample
-        F.mse_loss(pred.float(), noise.float()).backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        return F.mse_loss(pred.float(), noise.float())
 
     return step, sum(p.numel() for p in params)
 
@@ -189,18 +232,16 @@ def run_variant(args) -> dict:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     bf16 = device.type == "cuda"
-    # Ours keeps frozen weights in bf16 on a GPU (what mixed precision does in a run); the reference is fp32.
-    dtype = torch.bfloat16 if (bf16 and args.variant != "reference") else torch.float32
+    # Both sides keep frozen weights in the weight dtype: bf16 on a GPU (mixed precision), fp32 on the CPU.
+    dtype = torch.bfloat16 if bf16 else torch.float32
     with tempfile.TemporaryDirectory() as tmp:
         family = build_family(args.model, Path(tmp), device, dtype)
-        if args.variant != "reference":
-            family.components.vae.to(torch.float32)
         pixels, captions = data(args.batch, args.resolution, device)
         if args.variant == "reference":
-            step, trainable = reference(family, pixels, captions, args.rank, device)
+            step, trainable = reference(family, pixels, captions, args.rank, device, bf16)
         else:
-            targets = REFERENCE_TARGETS if args.variant == "ours-same-targets" else ()
-            step, trainable = ours(family, pixels, captions, args.rank, device, bf16, targets)
+            targets, cache = VARIANTS[args.variant]
+            step, trainable = ours(family, pixels, captions, args.rank, device, bf16, targets, cache)
         step(0)  # warm-up (allocations, kernels)
         with FlopCounterMode(display=False) as counter:
             step(1)
@@ -208,13 +249,14 @@ def run_variant(args) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
-        times = []
+        times, cpu_times = [], []
         for i in range(args.steps):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             step(i + 2)
             if device.type == "cuda":
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     seconds = statistics.median(times)
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
@@ -223,6 +265,7 @@ def run_variant(args) -> dict:
     return {
         "variant": args.variant,
         "s_per_step": seconds,
+        "cpu_s_per_step": statistics.median(cpu_times),
         "peak_mb": peak_mb,
         "gflop_per_step": flops / 1e9,
         "tflop_s": flops / seconds / 1e12,
@@ -239,9 +282,7 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=None)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the tiny model gains nothing from more)")
-    parser.add_argument(
-        "--variant", choices=("ours", "ours-same-targets", "reference"), default=None, help=argparse.SUPPRESS
-    )
+    parser.add_argument("--variant", choices=tuple(ROWS), default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.device is None:
         import torch
@@ -253,22 +294,26 @@ def main() -> None:
         print(json.dumps(run_variant(args)))
         return
     results = {}
-    for variant in ("reference", "ours-same-targets", "ours"):
+    for variant in ROWS:
         cmd = [sys.executable, __file__, "--variant", variant] + [
             f"--{k}={v}" for k, v in vars(args).items() if k != "variant" and v is not None
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         results[variant] = json.loads(out)
-    ref, same, mine = results["reference"], results["ours-same-targets"], results["ours"]
+    ref, like, cached, defaults = (results[v] for v in ROWS)
+    # On the CPU the ratios use CPU seconds of the (single-threaded) process: wall time on a shared machine
+    # mostly measures what the other processes did meanwhile. On a GPU, wall time with synchronisation.
+    key = "cpu_s_per_step" if args.device == "cpu" else "s_per_step"
     print(
         f"{args.model} on {args.device}, batch {args.batch} at {args.resolution}px, rank {args.rank},"
-        f" {args.steps} steps"
+        f" {args.steps} steps (median)"
     )
-    print(f"{'':24}{'s/step':>10}{'peak MB':>10}{'GFLOP/step':>12}{'TFLOP/s':>10}{'LoRA params':>13}")
-    rows = (("reference", ref), ("lorakit, same layers", same), ("lorakit, kohya layers", mine))
-    for name, r in rows:
+    columns = ("s/step", 10), ("CPU s/step", 11), ("peak MB", 10), ("GFLOP/step", 12), ("TFLOP/s", 10)
+    print(f"{'':32}" + "".join(f"{title:>{width}}" for title, width in columns) + f"{'LoRA params':>13}")
+    for variant, name in ROWS.items():
+        r = results[variant]
         print(
-            f"{name:24}{r['s_per_step']:>10.4f}{r['peak_mb']:>10.0f}{r['gflop_per_step']:>12.2f}"
+            f"{name:32}{r['s_per_step']:>10.4f}{r['cpu_s_per_step']:>11.4f}{r['peak_mb']:>10.0f}{r['gflop_per_step']:>12.2f}"
             f"{r['tflop_s']:>10.3f}{r['trainable_params']:>13,}"
         )
     figures = {
@@ -277,13 +322,15 @@ def main() -> None:
         "device": args.device,
         "batch": args.batch,
         "resolution": args.resolution,
-        "reference": ref,
-        "ours_same_targets": same,
-        "ours": mine,
-        "speedup_same_targets": ref["s_per_step"] / same["s_per_step"],
-        "speedup": ref["s_per_step"] / mine["s_per_step"],
-        "memory_ratio_same_targets": same["peak_mb"] / ref["peak_mb"],
-        "memory_ratio": mine["peak_mb"] / ref["peak_mb"],
+        **{variant.replace("-", "_"): results[variant] for variant in ROWS},
+        # the same work on both sides: lorakit's step against the example's
+        "ratios_from": key,
+        "speedup_like_for_like": ref[key] / like[key],
+        # what caching latents and text-encoder outputs saves, on lorakit's own step
+        "caching_gain": like[key] / cached[key],
+        "speedup_defaults": ref[key] / defaults[key],
+        "memory_ratio_like_for_like": like["peak_mb"] / ref["peak_mb"],
+        "memory_ratio_cached": cached["peak_mb"] / like["peak_mb"],
     }
     print(json.dumps(figures))
 

@@ -1,6 +1,6 @@
-"""Shared fixtures: the tiny SD1 and SDXL models, built once per test session, never downloaded.
+"""Shared fixtures: the tiny SD1, SD2 and SDXL models, built once per test session, never downloaded.
 
-``tiny_sd1`` / ``tiny_sdxl`` are paths to diffusers folders (real classes, random seeded weights);
+``tiny_sd1`` / ``tiny_sd2`` / ``tiny_sdxl`` are paths to diffusers folders (real classes, random seeded weights);
 treat them as read-only. ``tiny_model(family)`` returns the same folders by name for parametrized tests.
 """
 
@@ -30,6 +30,13 @@ def tiny_sd1(tiny_models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_sd2(tiny_models_dir) -> Path:
+    """A tiny SD2-style (768-v) folder: OpenCLIP-style text encoder 64 wide (SD1's is 32), linear-projection
+    attention, v-prediction scheduler."""
+    return _build(tiny_models_dir, "sd2")
+
+
+@pytest.fixture(scope="session")
 def tiny_sdxl(tiny_models_dir) -> Path:
     """A tiny SDXL-style diffusers folder (two text encoders, text_time conditioning)."""
     return _build(tiny_models_dir, "sdxl")
@@ -37,7 +44,7 @@ def tiny_sdxl(tiny_models_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_models_dir):
-    """``tiny_model("sd1")`` / ``tiny_model("sdxl")``: the folder of that tiny model."""
+    """``tiny_model("sd1")`` / ``tiny_model("sd2")`` / ``tiny_model("sdxl")``: the folder of that tiny model."""
     return lambda family: _build(tiny_models_dir, family)
 
 

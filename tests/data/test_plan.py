@@ -397,8 +397,14 @@ def test_sample_data_script_redraws_the_committed_pictures(tmp_path):
     shipped = sample_dataset_path() / "10_kitbot"
     assert [p.name for p in made] == [p.name for p in list_images(shipped)]
     for path in made:
-        # Pixels, not bytes: another zlib may compress the same picture differently.
-        assert np.array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(shipped / path.name))), path.name
+        # Colours, not bytes or palette indices: another zlib compresses differently, and another Pillow may
+        # order the quantized palette, round a colour or place an ellipse's edge pixel differently. The same
+        # drawing stays within a few levels almost everywhere; another pose or background would not.
+        ours = np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+        theirs = np.asarray(Image.open(shipped / path.name).convert("RGB"), dtype=np.int16)
+        assert ours.shape == theirs.shape, path.name
+        diff = np.abs(ours - theirs).max(axis=-1)
+        assert diff.mean() < 2.0 and (diff > 8).mean() < 0.03, path.name
         assert path.with_suffix(".txt").read_text() == (shipped / path.with_suffix(".txt").name).read_text()
     shapes = {(w > h) - (w < h) for w, h in (Image.open(p).size for p in made)}
     assert shapes == {-1, 0, 1}  # portrait, square and landscape

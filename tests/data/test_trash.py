@@ -1,7 +1,9 @@
 import time
+from types import SimpleNamespace
 
 import pytest
 
+import lorakit.trash as trash_module
 from lorakit.errors import PathError
 from lorakit.trash import Trash
 
@@ -43,14 +45,18 @@ def test_folders_and_same_names(tmp_path):
     assert {trash.stored_path(i).joinpath("x.txt").read_text() for i in items} == {"one", "two"}
 
 
-def test_empty_older_than(tmp_path):
+def test_empty_older_than(tmp_path, monkeypatch):
     trash = Trash(tmp_path / "t")
     (tmp_path / "a").write_text("a")
     (tmp_path / "b").write_text("b")
+    # A clock the test moves, so no sleep and no margin depends on how busy the machine is.
+    clock = [1_000_000.0]
+    monkeypatch.setattr(trash_module, "time", SimpleNamespace(time=lambda: clock[0], strftime=time.strftime))
     old = trash.move(tmp_path / "a")
-    time.sleep(0.05)
+    clock[0] += 100
     new = trash.move(tmp_path / "b")
-    removed = trash.empty(older_than=time.time() - new.trashed_at + 0.02)
+    clock[0] += 20
+    removed = trash.empty(older_than=50)  # old is 120 s old, new 20 s
     assert [i.id for i in removed] == [old.id]
     assert [i.id for i in trash.list()] == [new.id]
     assert not trash.stored_path(old).exists()

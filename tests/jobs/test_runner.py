@@ -130,7 +130,8 @@ def test_unknown_and_finished_jobs(runner):
 
 def test_restart_adopts_live_jobs_and_interrupts_dead_ones(tmp_path):
     first = JobRunner(tmp_path / "ws", poll_s=0.05)
-    alive = first.submit("sleep", {"steps": 20, "seconds": 2})
+    # Long enough to outlive any restart however slow the machine; the new runner stops it (no time margin).
+    alive = first.submit("sleep", {"steps": 400, "seconds": 40})
     dead = first.submit("sleep", {"steps": 400, "seconds": 40})
     _wait_for(_progress_seen(first, alive.id))
     _wait_for(_progress_seen(first, dead.id))
@@ -142,8 +143,10 @@ def test_restart_adopts_live_jobs_and_interrupts_dead_ones(tmp_path):
     with JobRunner(tmp_path / "ws", poll_s=0.05) as second:
         lost = second.get(dead.id)
         assert lost.state == "interrupted" and "restarted" in lost.error["message"]
-        adopted = second.wait(alive.id, 60)  # still running after the restart, finished by itself
-        assert adopted.state == "completed"
+        assert second.get(alive.id).state == "running"  # adopted, not interrupted
+        second.send(alive.id, "stop")  # commands reach an adopted job
+        adopted = second.wait(alive.id, 60)
+        assert adopted.state == "completed" and adopted.result["stopped"] is True
         assert [e.data["state"] for e in second.events(alive.id) if e.type == "status"][-1] == "completed"
     first.store.close()
 

@@ -39,7 +39,7 @@ def _unet_inputs(family, seed=0):
 
 @pytest.mark.parametrize(
     "family_name, kind",
-    [("sd1", "lora"), ("sd1", "locon"), ("sdxl", "locon")],
+    [("sd1", "lora"), ("sd1", "locon"), ("sd2", "lora"), ("sdxl", "locon")],
 )
 def test_saved_file_matches_diffusers_loading(tmp_path, tiny_model, family_name, kind):
     torch.manual_seed(0)

@@ -6,7 +6,7 @@ storage URL that serves the file with Content-Disposition); the Hub's ``/api/mod
 ``/api/models/<repo>/revision``, and ``/<repo>/resolve/<rev>/<path>`` (302 to a CDN URL for LFS files,
 with ``X-Repo-Commit``, ``X-Linked-Etag`` and ``X-Linked-Size``); byte ranges with ``If-Range``.
 Faults are injected per file: statuses to answer first, dropped connections, a lying Content-Length,
-an HTML page, no range support, throttling.
+an HTML page, no range support, throttling, holding a response midway until released.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Served:
     html: bool = False
     ranges: bool = True
     throttle_s: float = 0.0  # sleep per 64 KiB block
+    hold_after: int | None = None  # once this many body bytes were sent in all, hold every response...
+    release: threading.Event = field(default_factory=threading.Event)  # ...until this is set
+    sent: int = 0
 
     @property
     def sha256(self) -> str:
@@ -149,7 +152,11 @@ def serve_file(handler, method: str, served: Served, extra_headers: dict | None 
         limit = min(limit, served.drop_after)
     try:
         for i in range(0, limit, 65536):
-            handler.wfile.write(data[i : min(i + 65536, limit)])
+            if served.hold_after is not None and served.sent >= served.hold_after:
+                served.release.wait(120)
+            block = data[i : min(i + 65536, limit)]
+            handler.wfile.write(block)
+            served.sent += len(block)  # only a threshold: a lost update between threads does not matter
             if served.throttle_s:
                 time.sleep(served.throttle_s)
     except (BrokenPipeError, ConnectionResetError):

@@ -1,4 +1,4 @@
-"""Detection of LoRA files written by our own engine (lorakit.lora.kohya) from the tiny SD1/SDXL models."""
+"""Detection of LoRA files written by our own engine (lorakit.lora.kohya) from the tiny SD1/SD2/SDXL models."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from lorakit.models.library import verify
 
 
 @pytest.mark.slow  # builds the tiny models
-@pytest.mark.parametrize(("family_name", "kind"), [("sd1", "lora"), ("sd1", "locon"), ("sdxl", "lora")])
+@pytest.mark.parametrize(
+    ("family_name", "kind"), [("sd1", "lora"), ("sd1", "locon"), ("sd2", "lora"), ("sdxl", "lora")]
+)
 def test_engine_written_loras_are_recognised(tmp_path, tiny_model, family_name, kind):
     from lorakit.lora.kohya import save_lora_file, training_metadata
     from lorakit.lora.network import NetworkSettings, build_network
@@ -23,7 +25,7 @@ def test_engine_written_loras_are_recognised(tmp_path, tiny_model, family_name, 
     info = detect(with_metadata)
     assert (info.kind, info.family, info.network, info.rank, info.alpha) == ("lora", family_name, kind, 4, 2.0)
     assert info.base_source == "metadata (ss_base_model_version)"
-    assert info.prediction == "epsilon"
+    assert info.prediction == ("v" if family_name == "sd2" else "epsilon")  # the tiny SD2 is a 768-v model
     assert verify(with_metadata)["ok"]  # its sshs_model_hash matches its tensor data
 
     bare = save_lora_file(tmp_path / "bare.safetensors", network.kohya_state_dict())

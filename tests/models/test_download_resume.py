@@ -30,8 +30,9 @@ download(sys.argv[1], to=sys.argv[2], options=options)
 @pytest.mark.parametrize("connections", [1, 3], ids=["single", "parallel"])
 def test_killed_download_resumes_to_identical_sha256(tmp_path, connections):
     data = os.urandom(connections * 2 * 1024 * 1024)
-    # ~1.3 MB/s per connection: slow enough to kill midway, fast enough for a short test.
-    served = Served(data, name="killed.safetensors", throttle_s=0.05)
+    # ~1.3 MB/s per connection, and held once 3/4 of the file was sent until the test releases it: the child
+    # cannot finish before it is killed, however slowly this process gets to look.
+    served = Served(data, name="killed.safetensors", throttle_s=0.05, hold_after=len(data) * 3 // 4)
     server = LoopbackServer()
     server.route("*", r"/f/(.+)", lambda h, m, match, q: serve_file(h, m, served))
     url = f"{server.url}/f/killed.safetensors"
@@ -52,6 +53,8 @@ def test_killed_download_resumes_to_identical_sha256(tmp_path, connections):
     finally:
         if child.poll() is None:
             child.kill()
+        served.hold_after = None
+        served.release.set()
     assert child.returncode == -signal.SIGKILL, "the child finished before it could be killed"
     assert part.exists() and not (tmp_path / "killed.safetensors").exists()
     requests_before = len(server.requests)

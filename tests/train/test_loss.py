@@ -9,7 +9,14 @@ import torch
 from diffusers import DDPMScheduler
 
 from lorakit.errors import ConfigError
-from lorakit.train.loss import huber_c_for, loss_weights, per_sample_loss, prior_weights, target_for
+from lorakit.train.loss import (
+    huber_c_for,
+    loss_weights,
+    per_sample_loss,
+    prior_weights,
+    pseudo_huber,
+    target_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +106,46 @@ def test_loss_types_elementwise():
         per_sample_loss(pred, target, "huber")
 
 
+def _huber64(d: float, c: float) -> float:
+    """Pseudo-Huber in float64 in the stable form: the reference both forms must agree with."""
+    return 2 * c * d * d / (math.sqrt(d * d + c * c) + c)
+
+
 def test_huber_limits():
-    # Pseudo-Huber ≈ squared error for small differences, ≈ 2c|d| for large ones.
+    # Pseudo-Huber ≈ squared error for small differences, ≈ 2c|d| for large ones; each against the exact
+    # value at fp32 precision (the old 2c(√(d²+c²) − c) in fp32 was off by ~1e-3 relative at d = 1e-3).
     small, large = torch.full((1, 1, 1, 1), 1e-3), torch.full((1, 1, 1, 1), 100.0)
     zero = torch.zeros(1, 1, 1, 1)
-    assert per_sample_loss(small, zero, "huber", 0.1).item() == pytest.approx(1e-6, rel=1e-3)
-    assert per_sample_loss(large, zero, "huber", 0.1).item() == pytest.approx(2 * 0.1 * 100 - 2 * 0.1**2, rel=1e-4)
+    got_small = per_sample_loss(small, zero, "huber", 0.1).item()
+    assert got_small == pytest.approx(_huber64(float(small), 0.1), rel=2e-6)
+    assert got_small == pytest.approx(1e-6, rel=1e-4)  # the d² limit
+    got_large = per_sample_loss(large, zero, "huber", 0.1).item()
+    assert got_large == pytest.approx(_huber64(100.0, 0.1), rel=2e-6)
+    assert got_large == pytest.approx(2 * 0.1 * 100 - 2 * 0.1**2, rel=1e-4)  # the 2c|d| − 2c² limit
+
+
+# dtype, relative tolerance (a few roundings of the dtype's epsilon)
+HUBER_DTYPES = [(torch.float32, 2e-6), (torch.bfloat16, 2e-2)]
+
+
+@pytest.mark.parametrize(("dtype", "rel"), HUBER_DTYPES)
+@pytest.mark.parametrize("d", [1e-4, 1e-3, 1e-2, 3.0])
+@pytest.mark.parametrize("scale_by_c", [True, False])
+def test_pseudo_huber_is_accurate_in_low_precision(dtype, rel, d, scale_by_c):
+    """Computed in the dtype itself, the loss keeps its precision where sd-scripts' form cancels."""
+    c = 0.1
+    diff = torch.full((4,), d, dtype=dtype)
+    c_t = torch.tensor(c, dtype=dtype)
+    # The reference uses the values the dtype actually holds, so only the arithmetic is measured.
+    d_held, c_held = float(diff[0]), float(c_t)
+    want = _huber64(d_held, c_held) / (1.0 if scale_by_c else c_held)
+    got = pseudo_huber(diff, c_t, scale_by_c=scale_by_c)
+    assert got.dtype == dtype
+    assert got.float().tolist() == pytest.approx([want] * 4, rel=rel)
+    if d <= 1e-3:
+        # These d are where the unstable form breaks in this dtype: the test would catch a return to it.
+        old = 2 * (torch.sqrt(diff * diff + c_t * c_t) - c_t) * (c_t if scale_by_c else 1)
+        assert abs(float(old[0]) - want) > rel * want
 
 
 def test_huber_c_per_image():

@@ -165,9 +165,17 @@ def test_every_schedule_and_sampler_the_config_accepts_is_known():
     import typing
 
     from lorakit.config.sections import runtime, training
-    from lorakit.train.samplers import canonical_sampler
+    from lorakit.train.samplers import SAMPLERS, canonical_sampler
 
     for name in typing.get_args(training.Scheduler):
-        assert callable(lr_curve(name, 100, 0 if name in ("constant", "adafactor") else 10))
+        # constant refuses a warmup; adafactor and piecewise_constant (as diffusers') have none.
+        warmup = 0 if name in ("constant", "adafactor", "piecewise_constant") else 10
+        curve = lr_curve(name, 100, warmup)
+        # The curve the UI draws is the one training follows, at every step, and stays within [0, 1].
+        trained = lrs(build_scheduler(name, opt(), 100, warmup_steps=warmup), 100)
+        drawn = [BASE * curve(step) for step in range(100)]
+        assert trained == pytest.approx(drawn, abs=1e-12), name
+        assert all(0.0 <= curve(step) <= 1.0 for step in range(101)), name
+        assert curve(0) == (0.0 if warmup else 1.0), name  # warmups start from zero
     for name in typing.get_args(runtime.Sampler):
-        canonical_sampler(name)
+        assert canonical_sampler(name) in SAMPLERS, name

@@ -1,5 +1,5 @@
 """A short SDXL run: buckets with size conditioning, LoCon, both text encoders with their own learning
-rates, long prompts; the file has SGM UNet names and lora_te1/lora_te2 modules."""
+rates, long prompts; the file has SGM UNet names and lora_te1/lora_te2 modules. And a short SD2 v run."""
 
 from __future__ import annotations
 
@@ -49,13 +49,24 @@ def test_sdxl_locon_with_both_text_encoders(tmp_path, tiny_config, tiny_sdxl):
     assert '"resolution": [160, 96]' in lora.metadata["ss_bucket_info"]  # 96×64 images, 128² area
 
 
-def test_sd2_v_prediction_run(tmp_path, tiny_config):
-    """family "sd2-v" trains against the v target and says so in the metadata tools read."""
-    cfg = tiny_config(model__family="sd2-v", schedule__max_train_steps=2, schedule__max_train_epochs=None)
+def test_sd2_v_prediction_run(tmp_path, tiny_config, tiny_sd2):
+    """The tiny SD2 (detected, not named) trains against the v target and says so in the metadata tools read."""
+    cfg = tiny_config(
+        model__pretrained_model_name_or_path=str(tiny_sd2),
+        model__family="auto",
+        schedule__max_train_steps=2,
+        schedule__max_train_epochs=None,
+    )
     result = train(cfg, tmp_path / "run")
-    meta = load_lora_file(result["lora"]).metadata
+    lora = load_lora_file(result["lora"])
+    meta = lora.metadata
     assert result["steps"] == 2
     assert meta["ss_base_model_version"] == "sd_v2_v"
     assert meta["ss_v2"] == "True" and meta["ss_v_parameterization"] == "True"
     assert meta["modelspec.prediction_type"] == "v"
     assert meta["modelspec.architecture"] == "stable-diffusion-v2-768-v/lora"
+    # The UNet's cross-attention reads the 64-wide SD2 text encoder (SD1's is 32).
+    assert (
+        lora.tensors["lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight"].shape[1]
+        == 64
+    )

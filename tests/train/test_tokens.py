@@ -131,5 +131,6 @@ def test_chunks_through_a_real_text_encoder():
         # the first block encoded alone equals its part of the joined sequence
         first = encoder(blocks[:1]).last_hidden_state
     assert joined.shape == (1, 152, 32)
-    assert torch.allclose(joined[0, :76], first[0, :76], atol=1e-6)
+    # A batch of one against a batch of two: CPU kernels may block the products differently per batch size.
+    torch.testing.assert_close(joined[0, :76], first[0, :76], atol=1e-5, rtol=1e-5)
     assert torch.allclose(joined[0, -1], states[1, -1])

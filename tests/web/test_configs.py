@@ -6,9 +6,6 @@ import shutil
 
 import pytest
 
-pytest.importorskip("lorakit.config.io")
-pytest.importorskip("lorakit.data.plan")
-
 
 @pytest.fixture(scope="module")
 def kitbot(workspace):

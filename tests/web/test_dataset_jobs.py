@@ -5,12 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-import pytest
 from PIL import Image
-
-pytest.importorskip("lorakit.data.importer")
-pytest.importorskip("lorakit.data.dedup")
-pytest.importorskip("lorakit.data.health")
 
 
 def _png(color, size=(96, 96)) -> bytes:

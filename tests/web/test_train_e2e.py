@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("lorakit.train.run")
 pytest.importorskip("torch")
 
 

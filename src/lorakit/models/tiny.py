@@ -1,4 +1,4 @@
-"""The built-in tiny models: SD1- and SDXL-shaped pipelines with random, seeded weights, no download.
+"""The built-in tiny models: SD1-, SD2- and SDXL-shaped pipelines with random, seeded weights, no download.
 
 They have the real architecture (same classes, same module names, VAE downscale 8, CLIP tokenizer)
 at a few hundred kilobytes, so the whole engine — training, kohya files, diffusers loading — runs on
@@ -15,7 +15,7 @@ from lorakit.errors import ConfigError
 from lorakit.fileio import atomic_write_text
 
 VOCAB_DIR = Path(__file__).parent / "tiny_vocab"
-TINY_FAMILIES = ("sd1", "sdxl")
+TINY_FAMILIES = ("sd1", "sd2", "sdxl")
 # Bump when the configs below change, so a cached tiny model is rebuilt.
 TINY_VERSION = 2
 _MARKER = "lorakit_tiny.json"
@@ -62,13 +62,21 @@ _TEXT = dict(
 )
 
 
+# SD2: an OpenCLIP-style text encoder (gelu, no projection used) of its own width, 64 against SD1's 32, as
+# SD2's 1024 is not SD1's 768; the UNet attends to it with linear projections and per-level head counts;
+# the scheduler predicts v (as SD 2.x 768-v).
+_TEXT_SD2 = dict(_TEXT, hidden_size=64, intermediate_size=128, projection_dim=64)
+_UNET_SD2 = dict(_UNET_COMMON, cross_attention_dim=64, attention_head_dim=(2, 4), use_linear_projection=True)
+_SCHEDULER_SD2 = dict(_SCHEDULER, prediction_type="v_prediction")
+
+
 def _tokenizer():
     from transformers import CLIPTokenizer
 
     return CLIPTokenizer.from_pretrained(str(VOCAB_DIR), model_max_length=77)
 
 
-def _text_config(tokenizer, hidden_act: str):
+def _text_config(tokenizer, hidden_act: str, sizes: dict | None = None):
     from transformers import CLIPTextConfig
 
     return CLIPTextConfig(
@@ -77,12 +85,12 @@ def _text_config(tokenizer, hidden_act: str):
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         hidden_act=hidden_act,
-        **_TEXT,
+        **(sizes or _TEXT),
     )
 
 
 def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
-    """A diffusers pipeline of the tiny ``family`` ("sd1" or "sdxl") with weights drawn from ``seed``."""
+    """A diffusers pipeline of the tiny ``family`` ("sd1", "sd2" or "sdxl") with weights drawn from ``seed``."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -107,6 +115,17 @@ def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
             tokenizer=tokenizer,
             unet=unet,
             scheduler=DDPMScheduler(**_SCHEDULER),
+            safety_checker=None,
+            feature_extractor=None,
+            requires_safety_checker=False,
+        )
+    if family == "sd2":
+        return StableDiffusionPipeline(
+            vae=vae,
+            text_encoder=CLIPTextModel(_text_config(tokenizer, "gelu", _TEXT_SD2)),
+            tokenizer=tokenizer,
+            unet=UNet2DConditionModel(**_UNET_SD2),
+            scheduler=DDPMScheduler(**_SCHEDULER_SD2),
             safety_checker=None,
             feature_extractor=None,
             requires_safety_checker=False,

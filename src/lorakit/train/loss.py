@@ -6,6 +6,7 @@ Public functions (the training step calls these; names and arguments are stable)
 - ``huber_c_for(huber_schedule, huber_c, timesteps, alphas_cumprod, num_train_timesteps, huber_scale=1.0)
   -> Tensor`` (one c per image; ``None`` for l2/l1 is handled by the caller passing loss_type)
 - ``per_sample_loss(pred, target, loss_type="l2", huber_c=None, mask=None, mask_mean=True) -> Tensor (B,)``
+- ``pseudo_huber(diff, c, scale_by_c=True) -> Tensor`` (the elementwise huber / smooth_l1 in a stable form)
 - ``prior_weights(is_reg, prior_loss_weight) -> Tensor (B,)``
 - ``loss_weights(timesteps, alphas_cumprod, v_prediction=False, min_snr_gamma=None, debiased=False,
   scale_v_pred_loss_like_noise_pred=False, v_pred_like_loss=None, sample_weights=None) -> Tensor (B,)``
@@ -101,6 +102,20 @@ def huber_c_for(
     )
 
 
+def pseudo_huber(diff: torch.Tensor, c: torch.Tensor | float, scale_by_c: bool = True) -> torch.Tensor:
+    """Pseudo-Huber of ``diff`` elementwise: ``2c(√(d² + c²) − c)``, or without the leading c (smooth_l1).
+
+    sd-scripts writes it as above, which is ≈ d² near 0 and 2c|d| far away (smooth_l1: 2|d|). That
+    form subtracts two nearly equal numbers when |d| ≪ c and loses most of its digits in fp32 and all
+    of them in bf16 (√(d²+c²) rounds to c). Multiplying by (√(d²+c²) + c)/(√(d²+c²) + c) gives the
+    same value without the subtraction: ``2c·d² / (√(d²+c²) + c)``, accurate to the dtype's precision
+    for every d. Computed in the inputs' dtype.
+    """
+    squared = diff * diff
+    value = 2 * squared / (torch.sqrt(squared + c * c) + c)
+    return c * value if scale_by_c else value
+
+
 def _elementwise_loss(pred: torch.Tensor, target: torch.Tensor, loss_type: str, huber_c: Any) -> torch.Tensor:
     if loss_type == "l2":
         return F.mse_loss(pred, target, reduction="none")
@@ -112,10 +127,7 @@ def _elementwise_loss(pred: torch.Tensor, target: torch.Tensor, loss_type: str, 
         c = torch.as_tensor(huber_c, dtype=pred.dtype, device=pred.device)
         if c.ndim == 1:
             c = c.view(-1, *([1] * (pred.ndim - 1)))
-        # Pseudo-Huber as sd-scripts writes it: 2c(√((a−b)² + c²) − c) ≈ (a−b)² near 0 and 2c|a−b| far
-        # away; the smooth_l1 variant drops the leading c, so it tends to 2|a−b|.
-        root = torch.sqrt((pred - target) ** 2 + c**2) - c
-        return 2 * c * root if loss_type == "huber" else 2 * root
+        return pseudo_huber(pred - target, c, scale_by_c=loss_type == "huber")
     raise ConfigError(
         f"Unknown loss type {loss_type!r}.",
         f"Use one of {', '.join(LOSS_TYPES)} (l2 is the standard).",

@@ -98,8 +98,13 @@ def make_sampler(name: str, training_scheduler: Any, zero_terminal_snr: bool = F
     key = canonical_sampler(name)
     class_name, overrides = _SAMPLERS[key]
     cls = getattr(diffusers, class_name)
-    config = dict(getattr(training_scheduler, "config", training_scheduler))
-    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    source = dict(getattr(training_scheduler, "config", training_scheduler))
+    # As diffusers' from_config: a value the model's file left unset (listed in _use_default_values, e.g.
+    # timestep_spacing in SD 1.x) takes the sampler's own default. Passing the training scheduler's
+    # default instead gave k-diffusion samplers "leading" spacing: Euler/Karras started at σ(900) ≈ 8.3,
+    # not at σ(999) ≈ 14.6, so samples began from partly clean latents.
+    unset = set(source.get("_use_default_values", ()))
+    config = {k: v for k, v in source.items() if not k.startswith("_") and k not in unset}
     overrides = dict(overrides)
     if zero_terminal_snr:
         overrides["timestep_spacing"] = "trailing"

@@ -26,7 +26,8 @@ log = logging.getLogger("lorakit.web")
 
 # Resource modules under lorakit.web.routes, in the order they appear in the API documentation.
 ROUTES = ("health", "files", "datasets", "jobs", "settings", "ws")
-# Routes over other areas' core modules: included only when that part of lorakit is present.
+# Routes over core areas that may need an optional package (an extra): left out, with a warning, only when
+# that third-party package is not installed.
 OPTIONAL_ROUTES = ("configs", "plans", "models", "lora")
 
 
@@ -75,8 +76,12 @@ def create_app(
     for name in OPTIONAL_ROUTES:
         try:
             module = importlib.import_module(f"lorakit.web.routes.{name}")
-        except ImportError as error:  # that area of the core is not in this installation
-            log.info("web routes %s left out: %s", name, error)
+        except ModuleNotFoundError as error:
+            # Only a missing optional package (torch for the LoRA tools, without the train extra) leaves a
+            # group out; a broken or missing lorakit module is a bug and must fail here, not shrink the API.
+            if not error.name or error.name.split(".")[0] == "lorakit":
+                raise
+            log.warning("web routes %s left out: the package %s is not installed (lorakit[train])", name, error.name)
             continue
         app.include_router(module.router)
     mount_docs(app)

@@ -15,4 +15,7 @@ class StableDiffusion1(ModelFamily):
 
     @classmethod
     def matches(cls, model_index: dict, unet_config: dict, text_config: dict) -> bool:
-        return "text_encoder_2" not in model_index and unet_config.get("cross_attention_dim") != 1024
+        from lorakit.models.families.sd2 import StableDiffusion2
+
+        sd2 = StableDiffusion2.matches(model_index, unet_config, text_config)
+        return "text_encoder_2" not in model_index and not sd2

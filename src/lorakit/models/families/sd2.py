@@ -28,4 +28,7 @@ class StableDiffusion2(ModelFamily):
 
     @classmethod
     def matches(cls, model_index: dict, unet_config: dict, text_config: dict) -> bool:
-        return "text_encoder_2" not in model_index and unet_config.get("cross_attention_dim") == 1024
+        # 1024-wide cross-attention (OpenCLIP-H), or at any width an OpenCLIP text encoder: gelu, where
+        # SD1's CLIP-L uses quick_gelu (the tiny SD2 is 64 wide).
+        openclip = text_config.get("hidden_act") == "gelu"
+        return "text_encoder_2" not in model_index and (unet_config.get("cross_attention_dim") == 1024 or openclip)
