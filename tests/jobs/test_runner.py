@@ -146,8 +146,8 @@ def test_restart_adopts_live_jobs_and_interrupts_dead_ones(tmp_path):
         assert second.get(alive.id).state == "running"  # adopted, not interrupted
         second.send(alive.id, "stop")  # commands reach an adopted job
         adopted = second.wait(alive.id, 60)
-        assert adopted.state == "completed" and adopted.result["stopped"] is True
-        assert [e.data["state"] for e in second.events(alive.id) if e.type == "status"][-1] == "completed"
+        assert adopted.state == "stopped" and adopted.result["stopped"] is True
+        assert [e.data["state"] for e in second.events(alive.id) if e.type == "status"][-1] == "stopped"
     first.store.close()
 
 
