@@ -30,6 +30,16 @@ def _models_dir(models_dir: Path | None) -> Path:
     return default_root() / "models"
 
 
+def _must_exist(path: Path) -> None:
+    from lorakit.errors import ModelError
+
+    if not path.exists():
+        raise ModelError(
+            f"There is no file or folder at {path}.",
+            "Check the path; `lorakit models list` shows the models in your library.",
+        )
+
+
 def _size(n: int | None) -> str:
     from lorakit.models.transfer import human_size
 
@@ -89,7 +99,10 @@ def inspect(
     from lorakit.cli.render import console
     from lorakit.models.library import ModelLibrary
 
-    library = ModelLibrary(path.parent)
+    _must_exist(path)
+    # The detection and hash caches live in the workspace's models folder (keyed by absolute path), never
+    # beside the file: a look at a model in someone's ComfyUI folder must not write into that folder.
+    library = ModelLibrary(_models_dir(None))
     result = library.inspect(path, hashes=hashes)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -177,9 +190,11 @@ def verify(
 ) -> None:
     """Check a model file is intact: header, sha256 (against --sha256 and the download record), LoRA hashes."""
     from lorakit.cli.render import console
+    from lorakit.models.library import ModelLibrary
     from lorakit.models.library import verify as run_verify
 
-    result = run_verify(path, sha256)
+    _must_exist(path)
+    result = run_verify(path, sha256, library=ModelLibrary(_models_dir(None)))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:

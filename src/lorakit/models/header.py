@@ -89,6 +89,9 @@ def parse_header(raw_json: bytes, header_len: int, data_len: int | None, name: s
         raw = json.loads(raw_json.decode("utf-8").rstrip(" "))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _bad(name, f"its header is not readable JSON ({error.__class__.__name__})") from None
+    except RecursionError:
+        # Real headers are two levels deep; thousands of nested brackets are a damaged or hostile file.
+        raise _bad(name, "its header nests JSON thousands of levels deep, which no real model does") from None
     if not isinstance(raw, dict):
         raise _bad(name, "its header is not a JSON object")
     header = SafetensorsHeader(header_len=header_len, raw=raw)
