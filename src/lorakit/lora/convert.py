@@ -101,6 +101,21 @@ def normalize_names(state: LoraState, *, arch: str | None = None, unet_config: d
     return LoraState(modules, state.metadata, state.unknown_keys)
 
 
+def _fitted(paths: list[str], layout: dict, *, sgm: bool) -> dict:
+    """:func:`lorakit.lora.keys.fit_layout`, its KeyError as a problem and fix."""
+    from lorakit.lora.keys import fit_layout
+
+    if not paths:
+        return layout
+    try:
+        return fit_layout(paths, layout, sgm=sgm)
+    except KeyError as error:
+        raise LoraFormatError(
+            f"This LoRA's UNet modules do not fit any UNet layout lorakit knows ({error.args[0]}).",
+            "Check the file is a LoRA for SD1, SD2 or SDXL, and pass --arch if its family is not recorded in it.",
+        ) from None
+
+
 def _keyed(m: LoraModule):
     return ((f"{m.name}.{s}", v) for s, v in m.tensors.items())
 
@@ -184,6 +199,10 @@ def to_kohya(
     parts = {part for part, _ in grouped}
     arch = arch or _arch_from_parts(parts, [p for _, p in grouped], metadata)
     unet_names = unet_layout(arch, unet_config)
+    if unet_config is None:
+        unet_paths = [path for part, path in grouped if part == "unet"]
+        unet_names = _fitted([p for p in unet_paths if is_sgm_name(p)], unet_names, sgm=True)
+        unet_names = _fitted([p for p in unet_paths if not is_sgm_name(p)], unet_names, sgm=False)
     prefix_of_part = {v: k for k, v in _PARTS[arch].items()}
     comfy_prefix = {v: k for k, v in _COMFY_TE[arch].items()}
     out: dict[str, torch.Tensor] = {}
@@ -250,6 +269,13 @@ def from_kohya(
         raise LoraFormatError(f"Unknown layout {layout!r}.", f"Choose one of: {', '.join(FORMATS)}.")
     arch = arch or guess_arch(state)
     unet_names = unet_layout(arch, unet_config)
+    if unet_config is None:
+        # A LoRA for a UNet of another shape than the family's real one (the tiny models): read its shape
+        # from the names, so every module gets its right name in the other layout.
+        paths = [dotted(m.name[len("lora_unet_") :]) for m in state.modules.values() if m.prefix == "lora_unet"]
+        diffusers_named = [p for p in paths if not is_sgm_name(p)]
+        unet_names = _fitted(diffusers_named, unet_names, sgm=False)
+        unet_names = _fitted([p for p in paths if is_sgm_name(p)], unet_names, sgm=True)
     files: dict[str, dict[str, torch.Tensor]] = {}
     ranks: dict[str, dict[str, tuple[int, float]]] = {}
     for m in state.modules.values():
