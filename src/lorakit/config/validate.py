@@ -92,6 +92,18 @@ def check_paths(cfg: TrainConfig, report: ValidationReport | None = None) -> Val
         if folder is not None and not Path(folder).is_dir():
             report.problem(f"dataset.{name}", f"The folder {folder} does not exist.", "Check the path.")
     model = cfg.model
+    base = Path(model.pretrained_model_name_or_path or "").expanduser()
+    if model.pretrained_model_name_or_path and base.is_dir():
+        from lorakit.models.loading import pickle_only_parts
+
+        parts = pickle_only_parts(base)
+        if parts:
+            report.problem(
+                "model.pretrained_model_name_or_path",
+                f"The base model folder {base} keeps the weights of {', '.join(parts)} only as pickle files"
+                " (.bin), which lorakit never opens (loading one can run code).",
+                "Use a copy of this model with .safetensors weights (`lorakit models download` fetches only those).",
+            )
     for name in ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae"):
         value = getattr(model, name)
         if value and value.lower().endswith(_MODEL_FILES) and not Path(value).expanduser().exists():
