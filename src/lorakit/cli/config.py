@@ -101,14 +101,9 @@ def validate_cmd(
     from rich.markup import escape
 
     from lorakit.cli.render import console
-    from lorakit.config.io import load_config
-    from lorakit.config.validate import ValidationReport, validate
-    from lorakit.errors import ConfigError
+    from lorakit.config.validate import validate_file
 
-    try:
-        report = validate(load_config(file), family=family)
-    except ConfigError as error:
-        report = ValidationReport(problems=error.issues or [error])
+    report = validate_file(file, family=family)  # type/unknown-key problems and cross-field ones together
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

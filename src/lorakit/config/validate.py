@@ -8,9 +8,12 @@ cross-field checks live in :mod:`lorakit.config.checks`.
 
 from __future__ import annotations
 
+import copy
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from lorakit.config import checks as _checks  # noqa: F401  (registers the checks)
 from lorakit.config import checks_training as _training_checks  # noqa: F401
@@ -18,7 +21,15 @@ from lorakit.config.dataset import IMAGE_EXTENSIONS
 from lorakit.config.report import CHECKS, ConfigWarning, ValidationReport
 from lorakit.config.schema import TrainConfig
 
-__all__ = ["ConfigWarning", "ValidationReport", "check_keep_tokens", "check_paths", "detected_family", "validate"]
+__all__ = [
+    "ConfigWarning",
+    "ValidationReport",
+    "check_keep_tokens",
+    "check_paths",
+    "detected_family",
+    "validate",
+    "validate_file",
+]
 
 
 def validate(
@@ -46,6 +57,92 @@ def validate(
     if check_files:
         check_paths(cfg, report)
     return report
+
+
+def validate_file(path: str | Path, *, family: str | None = None, check_files: bool = True) -> ValidationReport:
+    """Every problem of a config file at once: unknown keys and wrong types, and the cross-field problems.
+
+    The fields that could not be read are left out (their defaults stand in) and the cross-field checks run
+    on the rest, so a user sees everything in one pass instead of fixing the types first and only then
+    learning about the rest. Cross-field findings on the fields that could not be read are left out: they
+    would be about the stand-in defaults, not what was written.
+    """
+    from lorakit.config.io import config_from_dict, read_toml, resolve_relative
+    from lorakit.errors import ConfigError
+
+    p = Path(path).expanduser()
+    try:
+        data = read_toml(p)
+        cfg, unreadable = config_from_dict(data, source=str(p)), []
+    except ConfigError as error:
+        unreadable = error.issues or [error]
+        cfg = _readable_part(data, unreadable, str(p)) if "data" in locals() else None
+    report = ValidationReport(problems=list(unreadable))
+    if cfg is None:
+        return report
+    cfg = resolve_relative(cfg, p.resolve().parent)
+    found = validate(cfg, family=family, check_files=check_files)
+    broken = {issue.field for issue in unreadable if issue.field}
+
+    def about_broken(field: str | None) -> bool:
+        return field is not None and any(field == b or field.startswith((b + ".", b + "[")) for b in broken)
+
+    report.problems += [x for x in found.problems if not about_broken(x.field)]
+    report.warnings += [w for w in found.warnings if not about_broken(w.field)]
+    return report
+
+
+_INDEX = re.compile(r"^(.*)\[(\d+)\]$")
+
+
+def _drop(data: dict, field: str) -> bool:
+    """Remove the value at a dotted path such as ``dataset.subsets[0].image_dir``; False when it cannot."""
+    table: Any = data
+    parts = field.split(".")
+    for depth, part in enumerate(parts):
+        match = _INDEX.match(part)
+        key, index = (match[1], int(match[2])) if match else (part, None)
+        last = depth == len(parts) - 1
+        if not isinstance(table, dict) or key not in table:
+            return False
+        if index is None:
+            if last:
+                del table[key]
+                return True
+            table = table[key]
+            continue
+        items = table[key]
+        if not isinstance(items, list) or index >= len(items):
+            return False
+        if last:
+            del items[index]
+            return True
+        if not isinstance(items[index], dict) or parts[depth + 1] not in items[index]:
+            del items[index]  # a required key missing inside an item: the item cannot be read at all
+            return True
+        table = items[index]
+    return False
+
+
+def _readable_part(data: dict, issues: list, source: str) -> TrainConfig | None:
+    """The config built from what could be read: each field with a problem left out (a few rounds, since
+    leaving one out can reveal another), or None when that does not give a config."""
+    from lorakit.config.io import config_from_dict
+    from lorakit.config.migrate import migrate
+    from lorakit.errors import ConfigError
+
+    try:
+        raw, _ = migrate(copy.deepcopy({k: v for k, v in data.items() if k != "preset"}), source=source)
+    except ConfigError:
+        return None
+    for _ in range(5):
+        if not all(issue.field and _drop(raw, issue.field) for issue in issues):
+            return None
+        try:
+            return config_from_dict(raw, source=source)
+        except ConfigError as error:
+            issues = error.issues or [error]
+    return None
 
 
 def detected_family(cfg: TrainConfig) -> str | None:
