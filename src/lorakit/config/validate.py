@@ -73,10 +73,15 @@ def validate_file(path: str | Path, *, family: str | None = None, check_files: b
     p = Path(path).expanduser()
     try:
         data = read_toml(p)
-        cfg, unreadable = config_from_dict(data, source=str(p)), []
+    except ConfigError as error:
+        return ValidationReport(problems=[error])
+    cfg: TrainConfig | None
+    unreadable: list[ConfigError] = []
+    try:
+        cfg = config_from_dict(data, source=str(p))
     except ConfigError as error:
         unreadable = error.issues or [error]
-        cfg = _readable_part(data, unreadable, str(p)) if "data" in locals() else None
+        cfg = _readable_part(data, unreadable, str(p))
     report = ValidationReport(problems=list(unreadable))
     if cfg is None:
         return report
