@@ -25,6 +25,7 @@ __all__ = [
     "ConfigWarning",
     "ValidationReport",
     "check_keep_tokens",
+    "check_machine",
     "check_paths",
     "detected_family",
     "validate",
@@ -56,6 +57,22 @@ def validate(
         check_keep_tokens(cfg, caption_tag_counts, report)
     if check_files:
         check_paths(cfg, report)
+        check_machine(cfg, report)
+    return report
+
+
+def check_machine(cfg: TrainConfig, report: ValidationReport | None = None) -> ValidationReport:
+    """Problems for what this machine cannot run: an optimizer whose package is missing, or an 8-bit
+    (bitsandbytes) optimizer without a CUDA GPU. Without torch installed nothing can train here; the
+    trainer says so itself, so this check stays quiet."""
+    report = report if report is not None else ValidationReport()
+    try:
+        from lorakit.train.optimizers import cannot_run_here
+    except ImportError:
+        return report
+    problem = cannot_run_here(cfg.optimizer.optimizer_type)
+    if problem is not None:
+        report.problems.append(problem)
     return report
 
 
