@@ -47,10 +47,12 @@ def validate(
     ``caption_tag_counts`` maps a subset's image_dir to the tag counts of its captions (from the step
     plan), to check keep_tokens against the real captions.
     """
-    if cfg.model.family == "auto" and family is None and check_files:
-        family = detected_family(cfg)
-    known = cfg.model.family if cfg.model.family != "auto" else family
     report = ValidationReport()
+    if family is None and check_files:
+        family = detected_family(cfg)
+        if cfg.model.family != "auto" and family is not None:
+            check_family(cfg.model.family, family, cfg.model.pretrained_model_name_or_path or "", report)
+    known = cfg.model.family if cfg.model.family != "auto" else family
     for run_check in CHECKS:
         run_check(cfg, known, report)
     if caption_tag_counts is not None:
@@ -167,9 +169,29 @@ def _readable_part(data: dict, issues: list, source: str) -> TrainConfig | None:
     return None
 
 
+_TITLES = {"sd1": "SD1", "sd2": "SD2", "sd2-v": "SD2 (v-prediction)", "sdxl": "SDXL", "flux": "Flux"}
+
+
+def check_family(configured: str, detected: str, source: str, report: ValidationReport) -> None:
+    """A problem when model.family names another family than the base model's files say it is: training
+    would build the wrong network (or fail deep inside the model loader)."""
+    if configured == detected or {configured, detected} <= {"sd2", "sd2-v"}:
+        return  # v-prediction is a scheduler setting; the weights of sd2 and sd2-v have one layout
+    report.problem(
+        "model.family",
+        f"model.family = {configured!r}, but the base model {source} is an {_TITLES.get(detected, detected)} model"
+        + ("." if source.startswith("tiny:") else " (read from its files)."),
+        f"Set model.family = {detected!r} (or 'auto' to follow the model), or choose"
+        f" {'an' if configured in ('sd1', 'sd2', 'sd2-v', 'sdxl') else 'a'} {_TITLES.get(configured, configured)}"
+        " base model.",
+    )
+
+
 def detected_family(cfg: TrainConfig) -> str | None:
     """The family of a local base model read from its header (sd1, sd2, sd2-v, sdxl, flux), or None."""
     source = cfg.model.pretrained_model_name_or_path
+    if source and source.startswith("tiny:"):  # the built-in tiny models (lorakit.train.setup)
+        return source.split(":", 1)[1] or "sd1"
     if not source or not Path(source).expanduser().exists():
         return None
     from lorakit.errors import LorakitError
