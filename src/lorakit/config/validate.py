@@ -283,6 +283,9 @@ def check_keep_tokens(
                 path,
                 f"keep_tokens = {keep} keeps as many tags as a typical caption in {resolved.label} has"
                 f" ({typical:g}), so shuffling and tag dropout do nothing there.",
-                f"Lower keep_tokens to 1 (the trigger word), or write longer captions (now {typical:g} tags).",
+                f"Lower keep_tokens to 1 (the trigger word), or write longer captions (now {typical:g} tags)."
+                if keep > 1
+                else f"Write longer captions (now {typical:g} tag): tags after the trigger word are what shuffling"
+                " moves.",
             )
     return report
