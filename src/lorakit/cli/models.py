@@ -40,6 +40,20 @@ def _must_exist(path: Path) -> None:
         )
 
 
+def _spread(values: list) -> str:
+    """``16``, or ``1–9`` when the layers differ."""
+    low, high = min(values), max(values)
+    return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
+def _rank_alpha(result: dict) -> str:
+    ranks = result.get("ranks") or [result["rank"]]
+    rank = _spread(ranks) + (f" (varies by layer; most often {result['rank']})" if len(ranks) > 1 else "")
+    alphas = result.get("alphas") or ([result["alpha"]] if result.get("alpha") is not None else [])
+    # kohya's rule: a LoRA that stores no alpha uses alpha = rank (strength 1).
+    return f"{rank} / {_spread(alphas) if alphas else 'not stored, so alpha = rank'}"
+
+
 def _size(n: int | None) -> str:
     from lorakit.models.transfer import human_size
 
@@ -81,7 +95,7 @@ def list_models(
         info = entry.info
         what = info.label + ("" if info.safe else " [red](unsafe pickle)[/]")
         if info.kind == "lora" and info.rank:
-            what += f", rank {info.rank}"
+            what += f", rank {_spread(info.ranks or [info.rank])}"
         table.add_row(entry.folder, name, what, info.precision or "", _size(info.file_size))
     console.print(table)
 
@@ -113,7 +127,7 @@ def inspect(
         ("Format", result["format"] + ("" if result["safe"] else " (unsafe: never loaded)")),
         ("Prediction", f"{result['prediction']} ({result['prediction_source']})" if result["prediction"] else ""),
         ("Network", f"{result['network']} ({result['network_source']})" if result["network"] else ""),
-        ("Rank / alpha", f"{result['rank']} / {result['alpha'] or '?'}" if result["rank"] else ""),
+        ("Rank / alpha", _rank_alpha(result) if result["rank"] else ""),
         ("Base model from", result["base_source"] or ""),
         ("Components", ", ".join(result["components"])),
         ("Precision", ", ".join(f"{k}: {_params(v)}" for k, v in result["dtypes"].items())),
