@@ -20,13 +20,19 @@ def test_sdxl_family_on_an_sd1_model_is_a_problem(tiny_sd1, source):
     report = validate(_config(model, "sdxl"))
     assert [p.field for p in report.problems] == ["model.family"]
     problem = report.problems[0]
-    assert "model.family = 'sdxl'" in problem.problem and "is an SD1 model" in problem.problem
+    assert "model.family = 'sdxl'" in problem.problem and "is an SD1" in problem.problem
     assert "Set model.family = 'sd1'" in problem.fix and "'auto'" in problem.fix
 
 
-@pytest.mark.parametrize("family", ["sd1", "auto"])
+@pytest.mark.parametrize("family", ["sd1", "auto", "sd2", "sd2-v"])
 def test_matching_or_auto_family_passes(tiny_sd1, family):
+    # The tiny model's text width is neither SD1's 768 nor SD2's 1024: only its layout (one text encoder) is
+    # known, and SD1 and SD2 share it.
     assert validate(_config(str(tiny_sd1), family)).ok
+
+
+def test_built_in_tiny_sd1_is_sd1():
+    assert [p.field for p in validate(_config("tiny:sd1", "sd2")).problems] == ["model.family"]
 
 
 def test_sd1_family_on_an_sdxl_model_is_a_problem(tiny_sdxl):

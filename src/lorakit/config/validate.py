@@ -9,6 +9,7 @@ cross-field checks live in :mod:`lorakit.config.checks`.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import statistics
 from collections.abc import Mapping, Sequence
@@ -50,8 +51,12 @@ def validate(
     report = ValidationReport()
     if family is None and check_files:
         family = detected_family(cfg)
-        if cfg.model.family != "auto" and family is not None:
-            check_family(cfg.model.family, family, cfg.model.pretrained_model_name_or_path or "", report)
+        if cfg.model.family != "auto":
+            source = cfg.model.pretrained_model_name_or_path or ""
+            if family is not None:
+                check_family(cfg.model.family, family, source, report)
+            else:
+                check_layout(cfg.model.family, source, report)
     known = cfg.model.family if cfg.model.family != "auto" else family
     for run_check in CHECKS:
         run_check(cfg, known, report)
@@ -169,7 +174,14 @@ def _readable_part(data: dict, issues: list, source: str) -> TrainConfig | None:
     return None
 
 
-_TITLES = {"sd1": "SD1", "sd2": "SD2", "sd2-v": "SD2 (v-prediction)", "sdxl": "SDXL", "flux": "Flux"}
+_TITLES = {
+    "sd1/sd2": "SD1/SD2",
+    "sd1": "SD1",
+    "sd2": "SD2",
+    "sd2-v": "SD2 (v-prediction)",
+    "sdxl": "SDXL",
+    "flux": "Flux",
+}
 
 
 def check_family(configured: str, detected: str, source: str, report: ValidationReport) -> None:
@@ -177,14 +189,31 @@ def check_family(configured: str, detected: str, source: str, report: Validation
     would build the wrong network (or fail deep inside the model loader)."""
     if configured == detected or {configured, detected} <= {"sd2", "sd2-v"}:
         return  # v-prediction is a scheduler setting; the weights of sd2 and sd2-v have one layout
+    suggested = "sd1" if detected == "sd1/sd2" else detected
     report.problem(
         "model.family",
         f"model.family = {configured!r}, but the base model {source} is an {_TITLES.get(detected, detected)} model"
         + ("." if source.startswith("tiny:") else " (read from its files)."),
-        f"Set model.family = {detected!r} (or 'auto' to follow the model), or choose"
+        f"Set model.family = {suggested!r} (or 'auto' to follow the model),"
+        " or choose"
         f" {'an' if configured in ('sd1', 'sd2', 'sd2-v', 'sdxl') else 'a'} {_TITLES.get(configured, configured)}"
         " base model.",
     )
+
+
+def check_layout(configured: str, source: str, report: ValidationReport) -> None:
+    """For a diffusers folder whose exact family its files do not say (an unusual text width, such as the tiny
+    test models'), compare at least the layout: SDXL (two text encoders) or SD1/SD2 (one), as the loader does."""
+    folder = Path(source).expanduser()
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(index, dict) or not str(index.get("_class_name", "")).startswith("StableDiffusion"):
+        return
+    is_xl = "text_encoder_2" in index
+    if (configured == "sdxl") != is_xl and configured in ("sd1", "sd2", "sd2-v", "sdxl"):
+        check_family(configured, "sdxl" if is_xl else "sd1/sd2", source, report)
 
 
 def detected_family(cfg: TrainConfig) -> str | None:

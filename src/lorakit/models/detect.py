@@ -374,10 +374,7 @@ def _detect_diffusers(folder: Path) -> ModelInfo:
     elif pipeline.startswith("Flux"):
         info.family, info.variant = "flux", "dev" if transformer.get("guidance_embeds") else "schnell"
     elif pipeline.startswith("StableDiffusion"):
-        # As the trainer tells them apart (lorakit.models.families): SD2's text width is 1024; other widths
-        # (768, and the tiny test models') have SD1's layout.
-        width = unet.get("cross_attention_dim")
-        info.family = ("sd2" if width == 1024 else "sd1") if width else None
+        info.family = {768: "sd1", 1024: "sd2"}.get(unet.get("cross_attention_dim"))
         if unet.get("in_channels") == 9:
             info.variant = "inpaint"
     scheduler = _read_json(folder / "scheduler" / "scheduler_config.json")
