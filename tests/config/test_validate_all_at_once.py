@@ -65,3 +65,17 @@ def test_unreadable_toml_is_one_problem(tmp_path):
     path.write_text("[model\n")
     report = validate_file(path)
     assert len(report.problems) == 1 and "is not valid TOML" in report.problems[0].problem
+
+
+def test_config_new_says_what_this_machine_cannot_run(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "xl.toml"
+    result = CliRunner().invoke(app, ["config", "new", "--preset", "sdxl-character", "-o", str(out)])
+    assert result.exit_code == 0 and out.is_file()
+    said = " ".join(result.output.split())
+    assert "On this machine: The optimizer AdamW8bit needs an NVIDIA GPU" in said
+    assert 'optimizer_type = "AdamW"' in said
+    result = CliRunner().invoke(app, ["config", "new", "--preset", "tiny-demo"])
+    assert result.exit_code == 0 and "On this machine" not in result.output  # the demo runs anywhere
