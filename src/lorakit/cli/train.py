@@ -153,7 +153,9 @@ def _without_leftovers(run_dir: Path, work):
     so a failed start leaves nothing behind and the next try gets the same name (not ``-2``)."""
     import shutil
 
-    created = not run_dir.exists()
+    from lorakit.train.distributed import launched_rank
+
+    created = not run_dir.exists() and launched_rank() == 0  # only the main process makes (and removes) it
     try:
         return work()
     except BaseException:
