@@ -209,7 +209,8 @@ def check_layout(configured: str, source: str, report: ValidationReport) -> None
         index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if not isinstance(index, dict) or not str(index.get("_class_name", "")).startswith("StableDiffusion"):
+    pipeline = str(index.get("_class_name", "")) if isinstance(index, dict) else ""
+    if not pipeline.startswith("StableDiffusion") or pipeline.startswith("StableDiffusion3"):
         return
     is_xl = "text_encoder_2" in index
     if (configured == "sdxl") != is_xl and configured in ("sd1", "sd2", "sd2-v", "sdxl"):
