@@ -88,3 +88,10 @@ def test_peft_conversion_to_a_folder_keeps_other_names(tmp_path):
     source = _kohya(tmp_path / "k.safetensors", [4, 4, 4], alpha=2)
     assert convert_lora(source, tmp_path / "adapter", "peft") == tmp_path / "adapter"
     assert convert_lora(source, tmp_path / "c.safetensors", "comfyui") == tmp_path / "c.safetensors"
+
+
+def test_models_inspect_of_a_peft_folder_points_at_lora_inspect(tmp_path, monkeypatch, capsys):
+    source = _kohya(tmp_path / "k.safetensors", [4, 4, 4], alpha=2)
+    folder = convert_lora(source, tmp_path / "adapter", "peft")
+    code, out = lorakit(["models", "inspect", str(folder)], monkeypatch, capsys)
+    assert code == 2 and "is a peft LoRA adapter folder" in out and "lorakit lora inspect" in out

@@ -355,6 +355,11 @@ def _read_json(path: Path) -> dict:
 def _detect_diffusers(folder: Path) -> ModelInfo:
     index = _read_json(folder / "model_index.json")
     if not index:
+        if (folder / "adapter_config.json").is_file() or any(folder.glob("*/adapter_config.json")):
+            raise ModelError(
+                f"{folder} is a peft LoRA adapter folder, not a model.",
+                f"Look inside it with `lorakit lora inspect {folder}`.",
+            )
         raise ModelError(
             f"{folder} is a folder without model_index.json, so it is not a diffusers model.",
             "Point at a .safetensors file, or at the top folder of a diffusers model.",
