@@ -60,10 +60,19 @@ def test_new_prints_and_lists_what_is_left_to_set():
     assert "config_version = 1" in result.output and "Still to set" in result.output
 
 
-def test_validate_exit_codes(tmp_path, image_folder):
+def test_validate_exit_codes(tmp_path, image_folder, monkeypatch):
+    import torch
+
     good = tmp_path / "good.toml"
     run("new", "--preset", "sd15-character", "-m", "org/sd15", "-i", str(image_folder), "-o", str(good))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    # The preset's 8-bit AdamW on a machine without CUDA: refused up front with the fix, not 12 s into training.
     result = run("validate", str(good))
+    assert result.exit_code == 1 and 'optimizer_type = "AdamW"' in words(result)
+    cpu = tmp_path / "cpu.toml"
+    run("new", "--preset", "sd15-character", "-m", "org/sd15", "-i", str(image_folder), "-o", str(cpu),
+        "--set", "optimizer.optimizer_type=AdamW")  # fmt: skip
+    result = run("validate", str(cpu))
     assert result.exit_code == 0 and "ready to train" in words(result)
 
     bad = tmp_path / "bad.toml"

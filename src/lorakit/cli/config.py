@@ -66,6 +66,7 @@ def new(
     text = to_toml(cfg, only_changed=not full) + _todo(cfg)
     if output is None:
         typer.echo(text, nl=False)
+        _machine_notes(cfg)
         return
     if output.exists() and not force:
         raise ConfigError(f"{output} already exists.", "Choose another name with -o, or add --force to replace it.")
@@ -74,6 +75,21 @@ def new(
         with open(output, "a", encoding="utf-8") as f:  # the hint lines are comments; the file is already safe
             f.write(_todo(cfg))
     console.print(f"[green]✓[/] Wrote {output}. Check it with `lorakit config validate {output}`.", highlight=False)
+    _machine_notes(cfg)
+
+
+def _machine_notes(cfg) -> None:
+    """Say now (on stderr, so a printed config stays clean) what this machine cannot run, e.g. a preset's
+    8-bit optimizer without a CUDA GPU: the presets are written for GPU users, the fix is one setting."""
+    from rich.markup import escape
+
+    from lorakit.cli.render import err_console
+    from lorakit.config.validate import check_machine
+
+    for problem in check_machine(cfg).problems:
+        err_console.print(f"[yellow]! On this machine:[/] {escape(problem.problem)}", highlight=False)
+        if problem.fix:
+            err_console.print(f"  [cyan]→ {escape(problem.fix)}[/]", highlight=False)
 
 
 def _todo(cfg) -> str:
@@ -101,14 +117,9 @@ def validate_cmd(
     from rich.markup import escape
 
     from lorakit.cli.render import console
-    from lorakit.config.io import load_config
-    from lorakit.config.validate import ValidationReport, validate
-    from lorakit.errors import ConfigError
+    from lorakit.config.validate import validate_file
 
-    try:
-        report = validate(load_config(file), family=family)
-    except ConfigError as error:
-        report = ValidationReport(problems=error.issues or [error])
+    report = validate_file(file, family=family)  # type/unknown-key problems and cross-field ones together
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

@@ -66,7 +66,7 @@ def _print_json(data) -> None:
 
 @lora_app.command("inspect")
 def inspect(
-    file: Path = typer.Argument(..., help="The LoRA file (.safetensors)."),
+    file: Path = typer.Argument(..., help="The LoRA file (.safetensors), or a peft adapter folder."),
     as_json: bool = typer.Option(False, "--json", help="Print everything as JSON for programs."),
     modules: bool = typer.Option(False, "--modules", help="List every module with its rank, alpha and strength."),
     no_hash: bool = typer.Option(False, "--no-hash", help="Skip hashing the file (faster for big files)."),
@@ -223,10 +223,13 @@ def convert(
 ) -> None:
     """Convert a LoRA between the key layouts of kohya, diffusers, peft and ComfyUI."""
     from lorakit.cli.render import console
-    from lorakit.lora.convert import convert_lora
+    from lorakit.lora.convert import convert_lora, output_path
 
-    _check_output(output, force)
-    out = convert_lora(file, output, to, arch=arch)
+    target = output_path(output, to)
+    if target != output:
+        console.print(f"A peft adapter is a folder, not a file: writing the folder {target} instead of {output}.")
+    _check_output(target, force)
+    out = convert_lora(file, target, to, arch=arch)
     console.print(f"[green]✓[/] Wrote {out} ({to} layout).")
 
 

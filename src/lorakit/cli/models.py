@@ -30,6 +30,30 @@ def _models_dir(models_dir: Path | None) -> Path:
     return default_root() / "models"
 
 
+def _must_exist(path: Path) -> None:
+    from lorakit.errors import ModelError
+
+    if not path.exists():
+        raise ModelError(
+            f"There is no file or folder at {path}.",
+            "Check the path; `lorakit models list` shows the models in your library.",
+        )
+
+
+def _spread(values: list) -> str:
+    """``16``, or ``1–9`` when the layers differ."""
+    low, high = min(values), max(values)
+    return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
+def _rank_alpha(result: dict) -> str:
+    ranks = result.get("ranks") or [result["rank"]]
+    rank = _spread(ranks) + (f" (varies by layer; most often {result['rank']})" if len(ranks) > 1 else "")
+    alphas = result.get("alphas") or ([result["alpha"]] if result.get("alpha") is not None else [])
+    # kohya's rule: a LoRA that stores no alpha uses alpha = rank (strength 1).
+    return f"{rank} / {_spread(alphas) if alphas else 'not stored, so alpha = rank'}"
+
+
 def _size(n: int | None) -> str:
     from lorakit.models.transfer import human_size
 
@@ -71,7 +95,7 @@ def list_models(
         info = entry.info
         what = info.label + ("" if info.safe else " [red](unsafe pickle)[/]")
         if info.kind == "lora" and info.rank:
-            what += f", rank {info.rank}"
+            what += f", rank {_spread(info.ranks or [info.rank])}"
         table.add_row(entry.folder, name, what, info.precision or "", _size(info.file_size))
     console.print(table)
 
@@ -89,7 +113,10 @@ def inspect(
     from lorakit.cli.render import console
     from lorakit.models.library import ModelLibrary
 
-    library = ModelLibrary(path.parent)
+    _must_exist(path)
+    # The detection and hash caches live in the workspace's models folder (keyed by absolute path), never
+    # beside the file: a look at a model in someone's ComfyUI folder must not write into that folder.
+    library = ModelLibrary(_models_dir(None))
     result = library.inspect(path, hashes=hashes)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -100,7 +127,7 @@ def inspect(
         ("Format", result["format"] + ("" if result["safe"] else " (unsafe: never loaded)")),
         ("Prediction", f"{result['prediction']} ({result['prediction_source']})" if result["prediction"] else ""),
         ("Network", f"{result['network']} ({result['network_source']})" if result["network"] else ""),
-        ("Rank / alpha", f"{result['rank']} / {result['alpha'] or '?'}" if result["rank"] else ""),
+        ("Rank / alpha", _rank_alpha(result) if result["rank"] else ""),
         ("Base model from", result["base_source"] or ""),
         ("Components", ", ".join(result["components"])),
         ("Precision", ", ".join(f"{k}: {_params(v)}" for k, v in result["dtypes"].items())),
@@ -177,9 +204,11 @@ def verify(
 ) -> None:
     """Check a model file is intact: header, sha256 (against --sha256 and the download record), LoRA hashes."""
     from lorakit.cli.render import console
+    from lorakit.models.library import ModelLibrary
     from lorakit.models.library import verify as run_verify
 
-    result = run_verify(path, sha256)
+    _must_exist(path)
+    result = run_verify(path, sha256, library=ModelLibrary(_models_dir(None)))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:

@@ -45,7 +45,8 @@ class ProgressRenderer:
         elif event.type == "status":
             if d.get("state") in ("completed", "failed", "stopped") and self.task is not None:
                 self.bar.stop()
-            if d.get("message"):
+            # A failure's message is shown once, with its fix, when the command ends (lorakit.cli.main.run).
+            if d.get("message") and d.get("state") != "failed":
                 self.console.print(f"[dim]{d['state']}:[/] {d['message']}", highlight=False)
         elif event.type == "warning":
             self.console.print(f"[yellow]![/] {d.get('message')}", highlight=False)
@@ -104,6 +105,11 @@ def train(
     if resume is not None:
         from lorakit.train.run import resume as resume_run
 
+        finished = _finished_lora(resume)
+        if finished is not None:
+            typer.echo(f"This run already finished; its LoRA is {finished}. There is nothing to resume.")
+            typer.echo(f'To train it further, start a new run with network.network_weights = "{finished}".')
+            return
         result = _run(lambda emitter, commands: resume_run(resume, emitter, commands), resume)
     else:
         if config is None:
@@ -111,16 +117,52 @@ def train(
                 "No config given.", "Run `lorakit train my-config.toml`, or `lorakit demo` to try it out."
             )
         from lorakit.config.io import load_config
+        from lorakit.config.validate import validate
         from lorakit.train.run import new_run_dir
         from lorakit.train.run import train as train_run
 
         cfg = load_config(config)
+        # Every problem this config has here (files, this machine's GPU and packages) before a run folder exists.
+        validate(cfg).raise_if_problems(str(config))
         run_dir = output or new_run_dir(cfg)
-        result = _run(lambda emitter, commands: train_run(cfg, run_dir, emitter, commands), run_dir)
+        result = _without_leftovers(run_dir, lambda: _run(lambda e, c: train_run(cfg, run_dir, e, c), run_dir))
     if result.get("lora"):
         typer.echo(f"LoRA: {result['lora']}")
     else:
         typer.echo(f"Stopped. Continue with: lorakit train --resume {result['run_dir']}")
+
+
+def _finished_lora(run_dir: Path) -> Path | None:
+    """The final LoRA of a run that completed (its last status is 'completed' and the file is there), or None."""
+    from lorakit.config.io import load_config
+    from lorakit.errors import LorakitError
+    from lorakit.events import read_events
+    from lorakit.train.run import CONFIG_FILE, EVENTS_FILE
+
+    try:
+        name = load_config(run_dir / CONFIG_FILE).output.output_name
+    except LorakitError:
+        return None  # resume itself explains what is wrong with the folder
+    final = run_dir / f"{name}.safetensors"
+    states = [e.data.get("state") for e in read_events(run_dir / EVENTS_FILE) if e.type == "status"]
+    return final if final.is_file() and states and states[-1] == "completed" else None
+
+
+def _without_leftovers(run_dir: Path, work):
+    """Run ``work()``; if it fails before anything was saved in a run folder it created, remove that folder,
+    so a failed start leaves nothing behind and the next try gets the same name (not ``-2``)."""
+    import shutil
+
+    from lorakit.train.distributed import launched_rank
+
+    created = not run_dir.exists() and launched_rank() == 0  # only the main process makes (and removes) it
+    try:
+        return work()
+    except BaseException:
+        saved = created and run_dir.is_dir() and ((run_dir / "state").exists() or any(run_dir.glob("*.safetensors")))
+        if created and run_dir.is_dir() and not saved:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def _launch(gpus: int, config: Path | None, resume: Path | None, output: Path | None) -> None:
@@ -174,6 +216,6 @@ def demo(
         overrides.update({"schedule.max_train_steps": steps, "schedule.max_train_epochs": None})  # epochs would win
     cfg = new_config("tiny-demo", overrides)
     run_dir = new_run_dir(cfg)
-    result = _run(lambda emitter, commands: train_run(cfg, run_dir, emitter, commands), run_dir)
+    result = _without_leftovers(run_dir, lambda: _run(lambda e, c: train_run(cfg, run_dir, e, c), run_dir))
     typer.echo(f"Your demo LoRA: {result['lora']}")
     typer.echo(f"Run folder (config, events, state): {result['run_dir']}")

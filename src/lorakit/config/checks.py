@@ -139,13 +139,25 @@ def _buckets(cfg: TrainConfig, family: str | None, r: ValidationReport) -> None:
             f"min_bucket_reso ({ds.min_bucket_reso}) is larger than max_bucket_reso ({ds.max_bucket_reso}).",
             "Swap them, or lower min_bucket_reso.",
         )
-    for name in ("min_bucket_reso", "max_bucket_reso"):
+    if steps > 0 and ds.min_bucket_reso < steps:
+        # Rounded down to the step (as sd-scripts does) it would be 0: no bucket can have a side of 0 pixels.
+        r.problem(
+            "dataset.min_bucket_reso",
+            f"min_bucket_reso = {ds.min_bucket_reso} is smaller than one bucket step (bucket_reso_steps ="
+            f" {steps}), so no bucket can be that small.",
+            f"Use {steps} or more (half the resolution, {max(steps, min(sides) // 2 // steps * steps)}, is usual),"
+            " or lower bucket_reso_steps.",
+        )
+    for name, rounded in (("min_bucket_reso", "down"), ("max_bucket_reso", "up")):
         value = getattr(ds, name)
-        if value % steps:
+        if steps > 0 and value % steps and value >= steps:
+            # sd-scripts rounds min down and max up to the step (adjust_min_max_bucket_reso_by_steps).
+            near = value // steps * steps if rounded == "down" else (value // steps + 1) * steps
             r.warn(
                 f"dataset.{name}",
-                f"{name} = {value} is not a multiple of bucket_reso_steps ({steps}); it will be rounded down.",
-                f"Use {value // steps * steps or steps}.",
+                f"{name} = {value} is not a multiple of bucket_reso_steps ({steps}); it will be rounded"
+                f" {rounded} to {near}.",
+                f"Use {near}.",
             )
     if any(side % steps for side in sides):
         r.problem(

@@ -58,6 +58,12 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
             'Fix that line: text needs quotes (name = "x"), true/false are lower case, and each [table]'
             " is on its own line.",
         ) from None
+    except RecursionError:
+        # A config is a few tables deep; thousands of nested arrays or tables would only exhaust the stack.
+        raise ConfigError(
+            f"{p} nests arrays or tables thousands of levels deep, more than any lorakit config can use.",
+            "Check the file is the config you meant; make a new one with `lorakit config new --preset tiny-demo`.",
+        ) from None
 
 
 def config_from_dict(data: dict[str, Any], *, source: str = "The config") -> TrainConfig:

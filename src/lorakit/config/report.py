@@ -46,6 +46,9 @@ class ValidationReport:
 
     def raise_if_problems(self, source: str = "The config") -> None:
         """Raise one ConfigError listing every problem (warnings do not raise)."""
+        if len(self.problems) == 1:  # one problem: its own words and fix, not a pointer to a list of one
+            only = self.problems[0]
+            raise ConfigError(f"{source}: {only.problem}", only.fix, field=only.field, issues=[only])
         if self.problems:
             count = len(self.problems)
             raise ConfigError(

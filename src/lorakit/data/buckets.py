@@ -143,8 +143,9 @@ class BucketSet:
             raise ConfigError(
                 f"bucket_reso_steps is {self.steps}.", "Use 64 (or 32 for SDXL).", field="bucket_reso_steps"
             )
-        # sd-scripts rounds min down and max up to the step (adjust_min_max_bucket_reso_by_steps).
-        self.min_size = settings.min_bucket_reso - settings.min_bucket_reso % self.steps
+        # sd-scripts rounds min down and max up to the step (adjust_min_max_bucket_reso_by_steps); a min below
+        # one step would round to 0 (a bucket with no pixels, and a division by zero): one step is the least.
+        self.min_size = max(self.steps, settings.min_bucket_reso - settings.min_bucket_reso % self.steps)
         max_size = settings.max_bucket_reso
         self.max_size = max_size if max_size % self.steps == 0 else max_size + self.steps - max_size % self.steps
         if min(width, height) < self.min_size:

@@ -110,9 +110,10 @@ def advise(
             "Use bigger pictures, or turn off bucket_no_upscale so small pictures are enlarged.",
         )
     if plan.upscaled_images:
+        small = [i for i in plan.images if i.placement.upscaled]
         warn(
             f"{plan.upscaled_images} image(s) are smaller than their bucket and will be enlarged (they look soft,"
-            " and the LoRA may learn the blur).",
+            f" and the LoRA may learn the blur): {_some(small, lambda i: _sized(i))}.",
             "Use pictures at least as big as the training resolution, or turn on bucket_no_upscale.",
         )
     for scan, row in zip(scans, plan.subsets, strict=True):
@@ -154,16 +155,46 @@ def advise(
             " the end of them is cut off.",
             "Shorten those captions, or raise max_token_length to 150 or 225.",
         )
-    keep = max((s.subset.keep_tokens for s in scans if s.subset.shuffle_caption), default=0)
-    if keep and tokens.get("fewest_tags") is not None and keep >= tokens["fewest_tags"]:
-        warn(
-            f"keep_tokens is {keep} but the shortest caption has only {tokens['fewest_tags']} tag(s), so shuffling"
-            " changes nothing there.",
-            "Use keep_tokens 1 (just the trigger word) or write longer captions.",
-        )
+    _keep_tokens_advice(plan, scans, warn)
 
     _step_advice(plan, goal, hint, warn)
     return notes
+
+
+def _some(items: Sequence[Any], name, limit: int = 5) -> str:
+    """The first few items by name, and how many more."""
+    shown = ", ".join(name(i) for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _sized(image: PlannedImage) -> str:
+    (w, h), (bw, bh) = image.placement.original, image.placement.bucket
+    return f"{image.path.name} ({w}×{h} for {bw}×{bh})"
+
+
+def _keep_tokens_advice(plan: TrainPlan, scans: Sequence[SubsetScan], warn) -> None:
+    """Captions with no more tags than keep_tokens keeps: shuffling (and tag dropout) cannot change them."""
+    for index, scan in enumerate(scans):
+        subset = scan.subset
+        keep = subset.keep_tokens
+        if not keep or not subset.shuffle_caption or subset.keep_tokens_separator or subset.is_reg:
+            continue
+        short = [i for i in plan.images if i.subset_index == index and len(_tags(i.caption)) <= keep]
+        if not short:
+            continue
+        names = _some(short, lambda i: i.path.name)
+        if keep > 1:
+            fix = "Lower keep_tokens (1 keeps just the trigger word in place), or add tags to those captions."
+        else:
+            fix = (
+                "Add tags after the trigger word in those captions (lorakit dataset tag can), or turn off"
+                " shuffle_caption if your captions are sentences."
+            )
+        warn(
+            f"Subset '{scan.label}': keep_tokens = {keep} keeps the whole caption of {len(short)} image(s),"
+            f" so shuffling changes nothing there: {names}.",
+            fix,
+        )
 
 
 def _step_advice(plan: TrainPlan, goal: str | None, hint, warn) -> None:

@@ -46,6 +46,7 @@ _PARTS = {
     "sd2": {"lora_unet": "unet", "lora_te": "text_encoder"},
     "sdxl": {"lora_unet": "unet", "lora_te1": "text_encoder", "lora_te2": "text_encoder_2"},
 }
+_PEFT_PARTS = ("unet", "text_encoder", "text_encoder_2")
 _COMFY_TE = {
     "sd1": {"lora_te": "clip_l"},
     "sd2": {"lora_te": "clip_h"},
@@ -99,6 +100,21 @@ def normalize_names(state: LoraState, *, arch: str | None = None, unet_config: d
                 name = f"lora_unet_{underscored(diffusers_to_sgm(path, layout))}"
         modules[name] = LoraModule(name, m.tensors)
     return LoraState(modules, state.metadata, state.unknown_keys)
+
+
+def _fitted(paths: list[str], layout: dict, *, sgm: bool) -> dict:
+    """:func:`lorakit.lora.keys.fit_layout`, its KeyError as a problem and fix."""
+    from lorakit.lora.keys import fit_layout
+
+    if not paths:
+        return layout
+    try:
+        return fit_layout(paths, layout, sgm=sgm)
+    except KeyError as error:
+        raise LoraFormatError(
+            f"This LoRA's UNet modules do not fit any UNet layout lorakit knows ({error.args[0]}).",
+            "Check the file is a LoRA for SD1, SD2 or SDXL, and pass --arch if its family is not recorded in it.",
+        ) from None
 
 
 def _keyed(m: LoraModule):
@@ -184,6 +200,10 @@ def to_kohya(
     parts = {part for part, _ in grouped}
     arch = arch or _arch_from_parts(parts, [p for _, p in grouped], metadata)
     unet_names = unet_layout(arch, unet_config)
+    if unet_config is None:
+        unet_paths = [path for part, path in grouped if part == "unet"]
+        unet_names = _fitted([p for p in unet_paths if is_sgm_name(p)], unet_names, sgm=True)
+        unet_names = _fitted([p for p in unet_paths if not is_sgm_name(p)], unet_names, sgm=False)
     prefix_of_part = {v: k for k, v in _PARTS[arch].items()}
     comfy_prefix = {v: k for k, v in _COMFY_TE[arch].items()}
     out: dict[str, torch.Tensor] = {}
@@ -250,6 +270,13 @@ def from_kohya(
         raise LoraFormatError(f"Unknown layout {layout!r}.", f"Choose one of: {', '.join(FORMATS)}.")
     arch = arch or guess_arch(state)
     unet_names = unet_layout(arch, unet_config)
+    if unet_config is None:
+        # A LoRA for a UNet of another shape than the family's real one (the tiny models): read its shape
+        # from the names, so every module gets its right name in the other layout.
+        paths = [dotted(m.name[len("lora_unet_") :]) for m in state.modules.values() if m.prefix == "lora_unet"]
+        diffusers_named = [p for p in paths if not is_sgm_name(p)]
+        unet_names = _fitted(diffusers_named, unet_names, sgm=False)
+        unet_names = _fitted([p for p in paths if is_sgm_name(p)], unet_names, sgm=True)
     files: dict[str, dict[str, torch.Tensor]] = {}
     ranks: dict[str, dict[str, tuple[int, float]]] = {}
     for m in state.modules.values():
@@ -312,6 +339,9 @@ def peft_config(modules: dict[str, tuple[int, float]]) -> dict:
 def read_any(source: str | os.PathLike, *, arch: str | None = None, unet_config: dict | None = None) -> LoraState:
     """Read a LoRA in any known layout (a file, or a peft folder) as kohya modules."""
     src = Path(source)
+    if src.is_file() and src.name == ADAPTER_WEIGHTS and (src.parent / ADAPTER_CONFIG).exists():
+        # The weights file of a peft adapter folder: read with its folder, whose config holds the alphas.
+        src = src.parent
     if src.is_dir():
         tensors: dict[str, torch.Tensor] = {}
         configs: dict[str, dict] = {}
@@ -319,7 +349,8 @@ def read_any(source: str | os.PathLike, *, arch: str | None = None, unet_config:
         for folder in parts:
             if not (folder / ADAPTER_WEIGHTS).exists():
                 continue
-            part = "unet" if folder == src else folder.name
+            # A part folder (unet/, text_encoder/...) read on its own keeps its part's name.
+            part = folder.name if folder.name in _PEFT_PARTS else "unet" if folder == src else folder.name
             part_tensors, _ = read_safetensors(folder / ADAPTER_WEIGHTS)
             tensors.update({k.replace("base_model.model.", f"{part}.", 1): v for k, v in part_tensors.items()})
             if (folder / ADAPTER_CONFIG).exists():
@@ -327,6 +358,8 @@ def read_any(source: str | os.PathLike, *, arch: str | None = None, unet_config:
         if not tensors:
             raise LoraFormatError(f"{src} holds no {ADAPTER_WEIGHTS}.", "Point at a peft adapter folder or a file.")
         metadata = _read_metadata_sidecar(src)
+        if not metadata and src.name in _PEFT_PARTS:
+            metadata = _read_metadata_sidecar(src.parent)
         return to_kohya(tensors, metadata, adapter_configs=configs, arch=arch, unet_config=unet_config)
     tensors, metadata = read_safetensors(src)
     return to_kohya(tensors, metadata, arch=arch, unet_config=unet_config)
@@ -335,6 +368,13 @@ def read_any(source: str | os.PathLike, *, arch: str | None = None, unet_config:
 def _read_metadata_sidecar(folder: Path) -> dict[str, str]:
     sidecar = folder / "lorakit_metadata.json"
     return json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
+
+
+def output_path(output: str | os.PathLike, layout: str) -> Path:
+    """Where ``convert_lora`` writes: a peft adapter is a folder, so ``x.safetensors`` becomes the folder ``x``
+    (a folder named like a file would fool every tool that opens it)."""
+    out = Path(output)
+    return out.with_suffix("") if layout == "peft" and out.suffix.lower() == ".safetensors" else out
 
 
 def convert_lora(
@@ -351,7 +391,7 @@ def convert_lora(
 
     state = read_any(source, arch=arch, unet_config=unet_config)
     files, configs = from_kohya(state, layout, arch=arch, unet_config=unet_config)
-    out = Path(output)
+    out = output_path(output, layout)
     metadata = {k: v for k, v in state.metadata.items() if k != "lora_adapter_metadata"}
     if layout in ("kohya", "comfyui"):
         return write_lora(out, files[""], metadata)

@@ -106,6 +106,10 @@ def extract_lora(
             )
     if rank < 1 or (conv_rank is not None and conv_rank < 1):
         raise LoraFormatError("Ranks must be 1 or more.", "Use e.g. --rank 32 --conv-rank 16.")
+    from lorakit.models.header import read_header
+
+    for path in (base, tuned):
+        read_header(path)  # a pickle or a damaged file under a .safetensors name: refused in plain words
     with safe_open(str(base), framework="pt") as fb, safe_open(str(tuned), framework="pt") as ft:
         base_keys, tuned_keys = set(fb.keys()), set(ft.keys())
         arch, tuned_arch = checkpoint_arch(base_keys), checkpoint_arch(tuned_keys)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,20 @@ def trigger_words(metadata: dict[str, str]) -> list[str]:
     return words
 
 
+_TIMESTAMPS = ("ss_training_started_at", "ss_training_finished_at")
+
+
+def _readable(key: str, value: str) -> str:
+    """A metadata value as a person reads it: sd-scripts writes times as unix seconds (``1732998278.5``)."""
+    if key in _TIMESTAMPS:
+        try:
+            moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            return value
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value
+
+
 def inspect_state(state: LoraState, *, path: str = "", layout: str = "kohya", file_size: int = 0) -> InspectReport:
     """Inspect LoRA modules already in memory (also used after convert/resize/merge)."""
     from lorakit.models.detect import FAMILY_LABELS
@@ -170,7 +185,11 @@ def inspect_state(state: LoraState, *, path: str = "", layout: str = "kohya", fi
         ranks=dict(sorted(Counter(m.rank for m in modules).items())),
         alphas=dict(sorted(Counter(m.alpha for m in modules).items())),
         conv_modules=sum(m.layer.startswith("conv") for m in modules),
-        training={label: meta[key] for key, label in TRAINING_FIELDS.items() if meta.get(key) not in (None, "None")},
+        training={
+            label: _readable(key, meta[key])
+            for key, label in TRAINING_FIELDS.items()
+            if meta.get(key) not in (None, "None")
+        },
         trigger_words=trigger_words(meta),
         top_tags=tag_counts(meta).most_common(20),
         dataset_dirs=metadata_json(meta, "ss_dataset_dirs") or {},
@@ -183,18 +202,28 @@ def inspect_state(state: LoraState, *, path: str = "", layout: str = "kohya", fi
 
 def inspect_lora(path: str | os.PathLike, *, full_hash: bool = True) -> InspectReport:
     """Inspect a LoRA file in any layout lorakit reads. ``full_hash`` adds the file's sha256 and checks sshs."""
-    from lorakit.lora.convert import detect_layout, to_kohya
+    from lorakit.lora.convert import ADAPTER_CONFIG, ADAPTER_WEIGHTS, detect_layout, read_any, to_kohya
     from lorakit.lora.modules import from_tensors, read_safetensors
 
     p = Path(path)
-    tensors, metadata = read_safetensors(p)
-    try:
-        layout = detect_layout(tensors)
-        state = to_kohya(tensors, metadata) if layout != "kohya" else from_tensors(tensors, metadata)
-    except LorakitError:  # an odd layout is still worth describing: show its metadata and the keys we did not get
-        layout = "unknown"
-        state = from_tensors(tensors, metadata)
-    report = inspect_state(state, path=str(p), layout=layout, file_size=p.stat().st_size)
+    if p.is_dir() or (p.name == ADAPTER_WEIGHTS and (p.parent / ADAPTER_CONFIG).exists()):
+        # A peft adapter (a folder, or the weights inside one): read with its adapter_config.json, which holds
+        # lora_alpha; the file alone would make every alpha look equal to the rank.
+        state = read_any(p)
+        files = [f for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file()]
+        report = inspect_state(state, path=str(p), layout="peft", file_size=sum(f.stat().st_size for f in files))
+        if p.is_dir():
+            return report  # a folder has no single-file hashes
+        metadata = state.metadata
+    else:
+        tensors, metadata = read_safetensors(p)
+        try:
+            layout = detect_layout(tensors)
+            state = to_kohya(tensors, metadata) if layout != "kohya" else from_tensors(tensors, metadata)
+        except LorakitError:  # an odd layout is still worth describing: its metadata and the keys we did not get
+            layout = "unknown"
+            state = from_tensors(tensors, metadata)
+        report = inspect_state(state, path=str(p), layout=layout, file_size=p.stat().st_size)
     if full_hash:
         from lorakit.models.hashes import legacy_hash_file, sha256_file, short_hash, sshs_hashes_of_file
 

@@ -168,3 +168,89 @@ def unet_kohya_names(module_paths: Iterable[str], unet_config: Mapping[str, Any]
         name_path = sdxl_unet_to_sgm(path, unet_config) if sgm else path
         out[path] = kohya_name(UNET_PREFIX, name_path)
     return out
+
+
+def _maps_all(paths: list[str], layout: Mapping[str, Any], *, sgm: bool) -> bool:
+    mapping = sgm_to_sdxl_unet if sgm else sdxl_unet_to_sgm
+    try:
+        for path in paths:
+            mapping(path, layout)
+    except KeyError:
+        return False
+    return True
+
+
+_DIFFUSERS_BLOCK = re.compile(r"^(down|up)_blocks\.(\d+)\.(resnets|attentions|downsamplers|upsamplers)\.(\d+)")
+_SGM_BLOCK = re.compile(r"^(input|output)_blocks\.(\d+)\.(\d+)(\.[a-z]+)?")
+
+
+def _blocks_seen(paths: list[str], layers: int, *, sgm: bool) -> tuple[int, dict[tuple[str, int], bool], int]:
+    """(block count at least, {(down|up, block): has attention} where the names show it, layers at least)."""
+    count, attention, deepest = 0, {}, 0
+    for path in paths:
+        if sgm:
+            match = _SGM_BLOCK.match(path)
+            if not match:
+                continue
+            side, index, slot, leaf = match[1], int(match[2]), int(match[3]), match[4] or ""
+            if side == "input":
+                block = (index - 1) // (layers + 1)
+                if slot == 1:
+                    attention[("down", block)] = True
+            else:
+                block = index // (layers + 1)
+                if slot == 1 and leaf != ".conv":  # slot 1 is the upsampler only in blocks without attention
+                    attention[("up", block)] = True
+            count = max(count, block + 1)
+            continue
+        match = _DIFFUSERS_BLOCK.match(path)
+        if not match:
+            continue
+        side, block, kind, layer = match[1], int(match[2]), match[3], int(match[4])
+        has_sampler = kind in ("downsamplers", "upsamplers")
+        count = max(count, block + (2 if has_sampler else 1))  # only blocks before the last one resample
+        if kind == "attentions":
+            attention[(side, block)] = True
+        if kind in ("resnets", "attentions"):
+            deepest = max(deepest, layer + 1 if side == "down" else layer)
+    return count, attention, deepest
+
+
+def fit_layout(module_paths: Iterable[str], layout: Mapping[str, Any], *, sgm: bool = False) -> dict[str, Any]:
+    """The UNet layout to name ``module_paths`` (diffusers paths, or SGM paths when ``sgm``) by.
+
+    ``layout`` (the real model's block structure) is kept when it names every path. A LoRA for another
+    UNet shape (the tiny models, whose first block has no attention) names modules the real SD1 UNet does
+    not have; its structure is then read from the names themselves: the block count from the highest block
+    index, which blocks have attention from their attention modules. Index arithmetic depends only on those
+    and on ``layers_per_block``, so every name maps exactly as with the model's own config. Raises KeyError
+    when no layout names them all.
+    """
+    paths = [p for p in module_paths if p not in _TOP_LEVEL and p not in _TOP_LEVEL_BACK]
+    if _maps_all(paths, layout, sgm=sgm):
+        return dict(layout)
+    per_block = _layers_per_block(layout)
+    layers = per_block[0]
+    count, attention, deepest = _blocks_seen(paths, layers, sgm=sgm)
+    layers = max(layers, deepest)
+    count = max(count, 1)
+    any_attention = bool(attention)
+    real_down = list(layout["down_block_types"])
+    real_up = list(layout["up_block_types"])
+
+    def kind(side: str, block: int) -> bool:
+        if (side, block) in attention:
+            return True
+        if any_attention:  # a LoRA on attention layers has them in every block that has any
+            return False
+        types = real_down if side == "down" else real_up
+        return block < len(types) and _has_attention(types[block])
+
+    fitted = {
+        "layers_per_block": layers,
+        "down_block_types": ["CrossAttnDownBlock2D" if kind("down", b) else "DownBlock2D" for b in range(count)],
+        "up_block_types": ["CrossAttnUpBlock2D" if kind("up", b) else "UpBlock2D" for b in range(count)],
+    }
+    for path in paths:
+        (sgm_to_sdxl_unet if sgm else sdxl_unet_to_sgm)(path, fitted)  # KeyError names the first it cannot
+    return fitted

@@ -133,5 +133,9 @@ def sgm_to_diffusers(path: str, layout: dict) -> str:
     return sgm_to_sdxl_unet(path, layout)
 
 
+_SGM_FIRST = {"input_blocks", "middle_block", "output_blocks", "time_embed", "label_emb", "out"}
+
+
 def is_sgm_name(path: str) -> bool:
-    return path.startswith(("input_blocks", "middle_block", "output_blocks", "time_embed", "label_emb", "out."))
+    # By whole first component: diffusers' "time_embedding" starts with SGM's "time_embed".
+    return path.split(".", 1)[0] in _SGM_FIRST

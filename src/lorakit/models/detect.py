@@ -56,8 +56,10 @@ class ModelInfo:
     components: list[str] = field(default_factory=list)
     network: str | None = None  # lora|locon|loha|lokr|oft|dora (adapters only)
     network_source: str | None = None
-    rank: int | None = None
-    alpha: float | None = None
+    rank: int | None = None  # the most common rank
+    alpha: float | None = None  # the most common alpha; None when the file does not store one
+    ranks: list[int] = field(default_factory=list)  # every rank used (several after a dynamic resize)
+    alphas: list[float] = field(default_factory=list)  # every alpha stored (tensors, metadata or adapter config)
     base_source: str | None = None  # adapters: how we know the base family
     precision: str | None = None
     dtypes: dict[str, int] = field(default_factory=dict)  # parameters per dtype
@@ -116,7 +118,26 @@ def detect(path: str | os.PathLike) -> ModelInfo:
         return _pickle_info(p, magic, base)
     header = read_header(p)
     info = ModelInfo(**base, kind="unknown", format="safetensors")
-    return describe_weights(header.tensors, header.metadata, info, header.params_by_dtype)
+    info = describe_weights(header.tensors, header.metadata, info, header.params_by_dtype)
+    if info.kind == "lora":
+        _read_alphas(p, header, info)
+    return info
+
+
+def _read_alphas(p: Path, header, info: ModelInfo) -> None:
+    """A LoRA's alphas: its ``.alpha`` tensors (kohya), else the peft ``adapter_config.json`` beside it, else
+    diffusers' ``lora_adapter_metadata``, else the ``ss_network_alpha`` metadata (already in ``info.alpha``)."""
+    alphas = (
+        detect_lora.alpha_values(p, header.tensors, header.data_start)
+        or detect_lora.peft_alphas(p)
+        or detect_lora.diffusers_alphas(header.metadata)
+    )
+    if alphas:
+        info.alphas = alphas  # what the file applies; info.alpha stays what the trainer recorded, when it did
+        if info.alpha is None and len(alphas) == 1:
+            info.alpha = alphas[0]
+    elif info.alpha is not None:
+        info.alphas = [info.alpha]
 
 
 def _pickle_info(p: Path, magic: bytes, base: dict) -> ModelInfo:
@@ -279,6 +300,7 @@ def describe_weights(
         info.kind = "lora"
         info.network, info.network_source = detect_lora.network_type(tensors, metadata)
         info.rank = detect_lora.rank_of(tensors, metadata)
+        info.ranks = detect_lora.ranks_of(tensors)
         alpha = metadata.get("ss_network_alpha")
         try:
             info.alpha = float(alpha) if alpha else None
@@ -333,6 +355,11 @@ def _read_json(path: Path) -> dict:
 def _detect_diffusers(folder: Path) -> ModelInfo:
     index = _read_json(folder / "model_index.json")
     if not index:
+        if (folder / "adapter_config.json").is_file() or any(folder.glob("*/adapter_config.json")):
+            raise ModelError(
+                f"{folder} is a peft LoRA adapter folder, not a model.",
+                f"Look inside it with `lorakit lora inspect {folder}`.",
+            )
         raise ModelError(
             f"{folder} is a folder without model_index.json, so it is not a diffusers model.",
             "Point at a .safetensors file, or at the top folder of a diffusers model.",

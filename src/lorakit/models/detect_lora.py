@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import struct
 from collections import Counter
+from pathlib import Path
 
 from lorakit.models.header import TensorEntry
 
@@ -109,6 +112,64 @@ def rank_of(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> int | 
         return ranks.most_common(1)[0][0]
     dim = metadata.get("ss_network_dim")
     return int(dim) if dim and dim.isdigit() else None
+
+
+def ranks_of(tensors: dict[str, TensorEntry]) -> list[int]:
+    """Every rank the modules use, sorted: one value for a fixed-rank LoRA, a spread after a dynamic resize."""
+    ranks = set()
+    for key, entry in tensors.items():
+        if entry.shape and (".lora_down." in key or ".lora_A." in key or ".lora.down." in key or ".hada_w1_b" in key):
+            ranks.add(entry.shape[0])
+    return sorted(ranks)
+
+
+_SCALAR_FORMATS = {"F32": "<f", "F16": "<e", "F64": "<d"}
+
+
+def alpha_values(path: str | os.PathLike, tensors: dict[str, TensorEntry], data_start: int) -> list[float]:
+    """The distinct values of a kohya file's ``.alpha`` scalars, read straight from their few bytes."""
+    wanted = [e for k, e in tensors.items() if k.endswith(".alpha") and e.numel == 1]
+    values: set[float] = set()
+    if not wanted:
+        return []
+    with open(path, "rb") as f:
+        for entry in wanted[:4096]:
+            f.seek(data_start + entry.start)
+            raw = f.read(entry.end - entry.start)
+            if entry.dtype == "BF16" and len(raw) == 2:
+                values.add(struct.unpack("<f", b"\x00\x00" + raw)[0])
+            elif entry.dtype in _SCALAR_FORMATS and len(raw) == struct.calcsize(_SCALAR_FORMATS[entry.dtype]):
+                values.add(struct.unpack(_SCALAR_FORMATS[entry.dtype], raw)[0])
+    return sorted(round(v, 6) for v in values)
+
+
+def peft_alphas(path: str | os.PathLike) -> list[float]:
+    """``lora_alpha`` (and any ``alpha_pattern`` values) from the ``adapter_config.json`` beside a peft
+    ``adapter_model.safetensors``; [] when there is none."""
+    config_file = Path(path).parent / "adapter_config.json"
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(config, dict):
+        return []
+    found = [config.get("lora_alpha"), *(config.get("alpha_pattern") or {}).values()]
+    return sorted({float(a) for a in found if isinstance(a, int | float) and not isinstance(a, bool)})
+
+
+def diffusers_alphas(metadata: dict[str, str]) -> list[float]:
+    """Alphas from the ``lora_adapter_metadata`` entry diffusers writes (``unet.lora_alpha``, patterns)."""
+    try:
+        packed = json.loads(metadata.get("lora_adapter_metadata") or "{}")
+    except ValueError:
+        return []
+    found: list = []
+    for key, value in packed.items() if isinstance(packed, dict) else ():
+        if key.endswith(".lora_alpha"):
+            found.append(value)
+        elif key.endswith(".alpha_pattern") and isinstance(value, dict):
+            found.extend(value.values())
+    return sorted({float(a) for a in found if isinstance(a, int | float) and not isinstance(a, bool)})
 
 
 def _in_features(tensors: dict[str, TensorEntry], *fragments: str) -> int | None:

@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from lorakit import credentials
 from lorakit.errors import DownloadError, ModelError
@@ -113,6 +113,50 @@ def resolve(
     raise DownloadError(f"{link.url} is a Hugging Face link; use download() for it.", None)
 
 
+def _server_of(link: ModelLink, hf_endpoint: str | None, civitai_base_url: str | None) -> str:
+    """The server a download of ``link`` talks to first."""
+    if link.source == "huggingface":
+        from huggingface_hub import constants
+
+        return hf_endpoint or constants.ENDPOINT
+    if link.source == "civitai":
+        from lorakit.hub.civitai import DEFAULT_BASE_URL
+
+        return civitai_base_url or DEFAULT_BASE_URL
+    return link.url
+
+
+def check_reachable(url: str, timeout_s: float = 10.0) -> None:
+    """One quick request to ``url``'s server; a host that cannot be looked up or connected to fails at once.
+
+    The transfers retry 429, 5xx and dropped connections with backoff (worth it: those pass), but with no
+    network at all every retry fails the same way, and the user would wait half a minute for a traceback.
+    Any answer at all, even an error status, means the server is there: the download reports the rest.
+    """
+    import httpx
+
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    try:
+        # The server's root, not the file: asking for the file itself would count as a try of it.
+        httpx.head(f"{parts.scheme}://{parts.netloc}/", timeout=timeout_s, follow_redirects=False)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        why = str(error) or error.__class__.__name__
+        lookup = "Name or service not known" in why or "nodename nor servname" in why or "getaddrinfo" in why
+        problem = (
+            f"Cannot look up {host}: there is no network, or no DNS ({why})."
+            if lookup
+            else f"Cannot connect to {host}: {why}."
+        )
+        raise DownloadError(
+            problem,
+            "Check your internet connection (and proxy settings), then run the command again. Offline? Copy"
+            " the model into your models folder yourself and point the config at that file or diffusers folder.",
+        ) from None
+    except httpx.HTTPError:
+        return
+
+
 def _name_from_server(url: str) -> str | None:
     """The file name the server gives in Content-Disposition (links like ``.../download?id=3`` carry none)."""
     import httpx
@@ -148,6 +192,7 @@ def download(
     emitter = emitter or Emitter()
     parsed = parse_link(link) if isinstance(link, str) else link
     root = Path(models_dir) if models_dir is not None else None
+    check_reachable(_server_of(parsed, hf_endpoint, civitai_base_url))
     if parsed.source == "huggingface":
         from lorakit.models.download_hf import download_hf
 

@@ -118,6 +118,7 @@ def download_hf(
     endpoint: str | None = None,
 ) -> DownloadResult:
     """Download a Hugging Face file or repo; returns where it landed."""
+    import httpx
     from huggingface_hub import HfApi, errors, hf_hub_download, snapshot_download
     from huggingface_hub.hf_api import RepoFile
 
@@ -129,7 +130,7 @@ def download_hf(
         entries = [
             e for e in api.list_repo_tree(repo_id, recursive=True, revision=revision) if isinstance(e, RepoFile)
         ]
-    except (errors.HfHubHTTPError, OSError) as error:
+    except (errors.HfHubHTTPError, httpx.HTTPError, OSError) as error:
         raise _explain(error, repo_id, token) from None
     files = {e.path: e.size for e in entries}
     lfs_sha = {e.path: e.lfs.sha256 for e in entries if e.lfs is not None}
@@ -171,7 +172,7 @@ def download_hf(
                     tqdm_class=progress,
                 )
             )
-    except (errors.HfHubHTTPError, errors.LocalEntryNotFoundError, OSError) as error:
+    except (errors.HfHubHTTPError, errors.LocalEntryNotFoundError, httpx.HTTPError, OSError) as error:
         raise _explain(error, repo_id, token) from None
 
     sha = None

@@ -89,6 +89,9 @@ def parse_header(raw_json: bytes, header_len: int, data_len: int | None, name: s
         raw = json.loads(raw_json.decode("utf-8").rstrip(" "))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _bad(name, f"its header is not readable JSON ({error.__class__.__name__})") from None
+    except RecursionError:
+        # Real headers are two levels deep; thousands of nested brackets are a damaged or hostile file.
+        raise _bad(name, "its header nests JSON thousands of levels deep, which no real model does") from None
     if not isinstance(raw, dict):
         raise _bad(name, "its header is not a JSON object")
     header = SafetensorsHeader(header_len=header_len, raw=raw)
@@ -114,6 +117,11 @@ def parse_header(raw_json: bytes, header_len: int, data_len: int | None, name: s
     return header
 
 
+def is_pickle_magic(prefix: bytes) -> bool:
+    """True for the first bytes of PyTorch's zip archive or of a raw pickle stream (protocol 2-5)."""
+    return prefix.startswith(b"PK\x03\x04") or (prefix[:1] == b"\x80" and prefix[1:2] in b"\x02\x03\x04\x05")
+
+
 def read_header(path: str | os.PathLike) -> SafetensorsHeader:
     """Read and check the header of a ``.safetensors`` file (two reads; tensor data is never read)."""
     p = Path(path)
@@ -124,6 +132,11 @@ def read_header(path: str | os.PathLike) -> SafetensorsHeader:
             if len(prefix) < 8:
                 raise _bad(p.name, f"it is only {size} bytes long")
             header_len = int.from_bytes(prefix, "little")
+            if is_pickle_magic(prefix):
+                raise ModelError(
+                    f"{p.name} is a PyTorch pickle (.ckpt/.pt/.bin data), not a safetensors file, despite its name.",
+                    "lorakit never opens pickles (loading one can run code). Get the model's .safetensors version.",
+                )
             if header_len > MAX_HEADER_BYTES:
                 raise _bad(p.name, f"it claims a {header_len:,}-byte header, far beyond any real model")
             if header_len + 8 > size:

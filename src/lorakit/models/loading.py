@@ -69,6 +69,29 @@ def _check_source(path: Path, allow_pickle: bool) -> None:
         )
 
 
+def pickle_only_parts(folder: Path) -> list[str]:
+    """The parts of a diffusers folder (unet/, vae/, text_encoder/ ...) whose weights exist only as pickles."""
+    found = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and (p / "config.json").is_file()):
+        files = [f for f in sub.iterdir() if f.is_file()]
+        safe = any(f.suffix == ".safetensors" or f.name.endswith(".safetensors.index.json") for f in files)
+        if not safe and any(f.suffix in PICKLE_SUFFIXES for f in files):
+            found.append(sub.name)
+    return found
+
+
+def _check_folder_weights(folder: Path, allow_pickle: bool) -> None:
+    parts = pickle_only_parts(folder)
+    if parts and not allow_pickle:
+        raise ModelError(
+            f"{folder} keeps the weights of {', '.join(parts)} only as pickle files (.bin), which can run code"
+            " when opened.",
+            "Use a copy of this model with .safetensors weights (`lorakit models download` fetches only those),"
+            " or convert it with diffusers' save_pretrained(..., safe_serialization=True) where you trust it.",
+            field="pretrained_model_name_or_path",
+        )
+
+
 def quiet_libraries() -> None:
     """Loading bars and notes from diffusers/transformers would break our own progress display."""
     from diffusers.utils import logging as diffusers_logging
@@ -221,6 +244,7 @@ def load_model(
         )
     separate_vae = load_vae(vae, dtype, allow_pickle=allow_pickle) if vae else None
     if path.is_dir():
+        _check_folder_weights(path, allow_pickle)
         components = _from_folder(path, family_cls, dtype)
     else:
         assert config_path is not None  # _check_layout refused a single file without one

@@ -245,3 +245,39 @@ def optimizer_mode(optimizer: Any, training: bool) -> None:
         return
     inner = getattr(optimizer, "optimizer", optimizer)
     (inner.train if training else inner.eval)()
+
+
+def cannot_run_here(name: str) -> ConfigError | None:
+    """Why the optimizer ``name`` cannot run on this machine (a package missing, no CUDA GPU for bitsandbytes),
+    or None. Imports nothing heavy beyond torch: validation asks this before a run, so a config that is fine
+    on paper but fails 12 s into training on this machine is refused up front."""
+    from importlib.util import find_spec
+
+    key = name.strip().lower().replace("-", "").replace("_", "")
+    if key not in _REGISTRY:
+        return None  # a dotted class path: checked when it is imported
+    module = _REGISTRY[key][0]
+    package = module.split(".")[0]
+    if module.startswith("bitsandbytes"):
+        if not torch.cuda.is_available():
+            return ConfigError(
+                f"The optimizer {name} needs an NVIDIA GPU with bitsandbytes, and this machine has no CUDA GPU.",
+                'Set optimizer.optimizer_type = "AdamW" to train here (the same optimizer in 32-bit, more'
+                " memory), or train on a machine with an NVIDIA GPU.",
+                field="optimizer.optimizer_type",
+            )
+        if find_spec(package) is None:
+            return ConfigError(
+                f"The optimizer {name} needs bitsandbytes, which is not installed.",
+                "pip install 'lorakit[gpu]' (or pip install bitsandbytes), or set optimizer.optimizer_type ="
+                ' "AdamW".',
+                field="optimizer.optimizer_type",
+            )
+        return None
+    if find_spec(package) is None:
+        return ConfigError(
+            f"The optimizer {name} needs {package}, which is not installed.",
+            _INSTALL.get(module, f"Install {package}.") + ', or set optimizer.optimizer_type = "AdamW".',
+            field="optimizer.optimizer_type",
+        )
+    return None
