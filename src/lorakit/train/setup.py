@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 from lorakit.errors import ModelError
-from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network
+from lorakit.lora.blocks import BlockSettings
+from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network, dims_from_weights
 from lorakit.train.step import StepOptions
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,19 @@ def network_settings(cfg) -> NetworkSettings:
         train_unet=not n.train_text_encoder_only,
         train_text_encoder=not n.train_unet_only and _text_encoder_lr(cfg) != 0,
         target_modules=tuple(n.target_modules or ()),
+        blocks=BlockSettings.build(
+            n.block_dims,
+            n.block_alphas,
+            n.conv_block_dims,
+            n.conv_block_alphas,
+            n.down_lr_weight,
+            n.mid_lr_weight,
+            n.up_lr_weight,
+            n.block_lr_zero_threshold,
+        ),
+        rank_dropout=n.rank_dropout or 0.0,
+        module_dropout=n.module_dropout or 0.0,
+        module_dims=dims_from_weights(n.network_weights) if n.dim_from_weights and n.network_weights else None,
     )
 
 
@@ -145,6 +159,16 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         from lorakit.train.noise import apply_zero_terminal_snr
 
         apply_zero_terminal_snr(family.components.noise_scheduler)
+    if cfg.network.base_weights:
+        from lorakit.lora.base_weights import merge_base_weights
+
+        # Merged before the network is injected, into every component (the text encoders too), as sd-scripts.
+        merge_base_weights(
+            family.trainable_parts(),
+            family.lora_targets(True, True),
+            list(cfg.network.base_weights),
+            list(cfg.network.base_weights_multiplier or []),
+        )
     settings = network_settings(cfg)
     specs = family.lora_targets(settings.train_unet, settings.train_text_encoder)
     network = build_network(family.trainable_parts(), specs, settings)
@@ -176,10 +200,12 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
     }
     opt = cfg.optimizer
     groups = []
-    for name, model in network.components.items():
+    for name in network.components:
         ratio = opt.loraplus_unet_lr_ratio if name == "unet" else opt.loraplus_text_encoder_lr_ratio
-        named = [(n, p) for n, p in model.named_parameters() if "lora_" in n]
-        groups += loraplus_groups(named, rates[name], ratio or opt.loraplus_lr_ratio, name=name)
+        # One group per block learning-rate weight (down/mid/up_lr_weight); a single group without them.
+        for weight, named in sorted(network.named_parameters_by_lr_weight(name).items(), reverse=True):
+            label = name if weight == 1.0 else f"{name}_x{weight:g}"
+            groups += loraplus_groups(named, rates[name] * weight, ratio or opt.loraplus_lr_ratio, name=label)
     optimizer = build_optimizer(
         str(opt.optimizer_type),
         groups,
