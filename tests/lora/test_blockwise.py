@@ -86,6 +86,13 @@ def test_zero_block_dim_and_zero_lr_weight_build_no_module(tiny_sd1):
     assert 4 not in {block_index(n) for n in modules} and 5 in {block_index(n) for n in modules}
 
 
+def test_alphas_alone_keep_the_network_rank():
+    alphas = tuple(float(b) for b in range(25))
+    blocks = BlockSettings.build(block_alphas=alphas, conv_block_alphas=alphas, conv_dim=4)
+    assert blocks.linear(7, 8, 4.0) == (8, 7.0) and blocks.conv(7, 4, 1.0) == (4, 7.0)
+    assert blocks.linear(-1, 8, 4.0) == (8, 4.0)
+
+
 def test_lr_weights_resolve_to_25_blocks():
     blocks = BlockSettings.build(down_lr_weight=[0.5, 0.25], mid_lr_weight=2.0, up_lr_weight=[0.0] * 12)
     assert blocks.lr_weights == (0.5, 0.25) + (1.0,) * 10 + (2.0,) + (0.0,) * 12
@@ -98,7 +105,6 @@ def test_lr_weights_resolve_to_25_blocks():
     [
         {"block_dims": [4] * 24},
         {"block_dims": [4] * 25, "block_alphas": [1.0] * 26},
-        {"block_alphas": [1.0] * 25},
         {"conv_block_alphas": [1.0] * 25},
         {"down_lr_weight": [1.0] * 13},
     ],

@@ -9,8 +9,9 @@ SDXL names are SGM names, so its blocks are read directly: input blocks 0-8, mid
 (slots 9-11 and 22-24 hold no modules). Block 0 (``conv_in``) never has a LoRA module. Text-encoder modules
 have no block (-1) and keep the network's rank, alpha and learning rate.
 
-``block_dims``/``block_alphas`` give linear (and 1×1 conv) modules their rank/alpha, ``conv_block_dims``/
-``conv_block_alphas`` the 3×3 convolutions (and turn them on, as LoCon). ``down_lr_weight`` (12 values,
+``block_dims``/``block_alphas`` give linear (and 1×1 conv) modules their rank/alpha (either alone: the other
+stays the network's dim/alpha), ``conv_block_dims``/``conv_block_alphas`` the 3×3 convolutions (conv_block_dims
+turns them on, as LoCon; conv_block_alphas alone needs conv_dim). ``down_lr_weight`` (12 values,
 blocks 0-11), ``mid_lr_weight`` (block 12) and ``up_lr_weight`` (12 values, blocks 13-24) multiply the UNet
 learning rate per block; a block whose weight is 0, or at or below ``block_lr_zero_threshold``, gets no
 modules at all (sd-scripts' ``remove_block_dims_and_alphas``), so it is not trained.
@@ -95,21 +96,16 @@ class BlockSettings:
         mid_lr_weight=None,
         up_lr_weight=None,
         block_lr_zero_threshold=None,
+        conv_dim=None,
     ) -> BlockSettings:
         dims = _exactly(block_dims, "block_dims")
         alphas = _exactly(block_alphas, "block_alphas")
         conv_dims = _exactly(conv_block_dims, "conv_block_dims")
         conv_alphas = _exactly(conv_block_alphas, "conv_block_alphas")
-        if alphas is not None and dims is None:
+        if conv_alphas is not None and conv_dims is None and not conv_dim:
             raise ConfigError(
-                "block_alphas is set without block_dims.",
-                "Set block_dims too (one rank per block).",
-                field="block_alphas",
-            )
-        if conv_alphas is not None and conv_dims is None:
-            raise ConfigError(
-                "conv_block_alphas is set without conv_block_dims.",
-                "Set conv_block_dims too (one conv rank per block).",
+                "conv_block_alphas is set, but no convolution layers are trained.",
+                "Set conv_block_dims (one conv rank per block) or conv_dim too.",
                 field="conv_block_alphas",
             )
         lr = None
@@ -136,12 +132,14 @@ class BlockSettings:
 
     def linear(self, block: int, rank: int, alpha: float) -> tuple[int, float]:
         """Rank and alpha of a linear/1×1 module in ``block`` (the network's own without block_dims)."""
-        if block < 0 or self.dims is None:
+        if block < 0:
             return rank, alpha
-        return int(self.dims[block]), float(self.alphas[block] if self.alphas is not None else alpha)
+        rank = int(self.dims[block]) if self.dims is not None else rank
+        return rank, float(self.alphas[block]) if self.alphas is not None else alpha
 
     def conv(self, block: int, rank: int, alpha: float) -> tuple[int, float]:
         """Rank and alpha of a 3×3 conv module in ``block`` (conv_dim/conv_alpha without conv_block_dims)."""
-        if block < 0 or self.conv_dims is None:
+        if block < 0:
             return rank, alpha
-        return int(self.conv_dims[block]), float(self.conv_alphas[block] if self.conv_alphas is not None else alpha)
+        rank = int(self.conv_dims[block]) if self.conv_dims is not None else rank
+        return rank, float(self.conv_alphas[block]) if self.conv_alphas is not None else alpha

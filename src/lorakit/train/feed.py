@@ -152,6 +152,10 @@ class Feed:
             is_reg.append(example.is_reg)
         if not latents:
             return None
+        if any(m is not None for m in masks):
+            # A batch mixing masked and unmasked images (alpha_mask on one subset only): the others learn everywhere.
+            shape = next(m for m in masks if m is not None).shape
+            masks = [m if m is not None else torch.ones(shape) for m in masks]
         has_masks = all(m is not None for m in masks)
         return Batch(
             captions=captions,

@@ -83,7 +83,7 @@ class Run:
         self.plan = plan_for_config(cfg)
         for bad in self.plan.unreadable:
             self.warn(f"Skipped {Path(bad.path).name}: {bad.error}", "Fix or remove this image.")
-        self.examples = examples_from_plan(self.plan, cfg.resolved_subsets())
+        self.examples = examples_from_plan(self.plan, cfg.resolved_subsets(), masked_loss=cfg.dataset.masked_loss)
         self.total_steps, self.total_epochs = self.plan.total_steps, self.plan.epochs
         self._epoch_batches = epoch_batches
 

@@ -88,6 +88,7 @@ def network_settings(cfg) -> NetworkSettings:
             n.mid_lr_weight,
             n.up_lr_weight,
             n.block_lr_zero_threshold,
+            conv_dim=conv_rank,
         ),
         rank_dropout=n.rank_dropout or 0.0,
         module_dropout=n.module_dropout or 0.0,
