@@ -30,7 +30,7 @@ class CaptionContext:
     total_steps: int
 
 
-def vary_caption(example: Example, rng: random.Random, where: CaptionContext) -> str:
+def vary_caption(example: Example, rng: random.Random, where: CaptionContext, weighted: bool = False) -> str:
     """The caption an image is shown with this time (sd-scripts' process_caption)."""
     from lorakit.train import captions
 
@@ -41,6 +41,7 @@ def vary_caption(example: Example, rng: random.Random, where: CaptionContext) ->
         epoch=where.epoch + 1,  # sd-scripts counts epochs from 1 (dropout every n-th epoch)
         step=where.step,
         total_steps=where.total_steps,
+        weighted=weighted,
     )
 
 
@@ -71,6 +72,7 @@ class Feed:
     text_cache: TextCache | None = None
     text_key: tuple[int, int] = (1, 75)  # clip skip, max token length: part of the text cache key
     warn: Callable[[str, str], None] = lambda message, fix: None
+    weighted_captions: bool = False  # split tags outside (weighted) brackets when shuffling/dropping
     bad: set[int] = field(default_factory=set)
 
     def _encode(self, example: Example, rng: random.Random, flip: bool) -> dict[str, torch.Tensor]:
@@ -148,7 +150,7 @@ class Feed:
             latents.append(latent)
             sizes.append(size)
             masks.append(mask)
-            captions.append(vary_caption(example, rng, where))
+            captions.append(vary_caption(example, rng, where, self.weighted_captions))
             is_reg.append(example.is_reg)
         if not latents:
             return None

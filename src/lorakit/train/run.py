@@ -122,12 +122,14 @@ class Run:
             encode_images=self.family.encode_images,
             encode_prompts=self._encode_prompts,
             warn=self.warn,
+            weighted_captions=cfg.captions.weighted_captions,
         )
         self._setup_caches(cfg)
 
     def _encode_prompts(self, captions: list[str]) -> dict[str, torch.Tensor]:
-        o = self.step_options
-        return self.family.encode_prompts(captions, o.clip_skip, o.max_token_length)
+        from lorakit.train.step import encode_captions
+
+        return encode_captions(self.family, captions, self.step_options)
 
     def _setup_caches(self, cfg) -> None:
         from lorakit.train.cache import LatentCache, TextCache, module_identity

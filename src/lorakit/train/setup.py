@@ -124,6 +124,7 @@ def step_options(cfg, family, settings: NetworkSettings) -> StepOptions:
         scale_v_pred_loss_like_noise_pred=nz.scale_v_pred_loss_like_noise_pred,
         v_pred_like_loss=nz.v_pred_like_loss,
         prior_loss_weight=cfg.dataset.prior_loss_weight,
+        weighted_captions=cfg.captions.weighted_captions,
     )
 
 
