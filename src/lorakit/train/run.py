@@ -73,9 +73,11 @@ class Run:
             multigpu = self.cfg.multigpu.model_copy(update={"num_processes": self.team.world})
             self.cfg = self.cfg.model_copy(update={"multigpu": multigpu})
         cfg = self.cfg
+        from lorakit.config.refused import trainer_refusals
         from lorakit.config.validate import validate
 
         report = validate(cfg)  # every cross-field problem at once, before anything heavy loads
+        trainer_refusals(cfg, report)  # settings only sd-scripts can train yet
         for warning in report.warnings:
             self.warn(warning.problem, warning.fix)
         report.raise_if_problems()

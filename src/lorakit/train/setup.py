@@ -212,7 +212,7 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
         str(opt.optimizer_type),
         groups,
         lr.learning_rate,
-        weight_decay=opt.weight_decay or 0.0,
+        weight_decay=opt.weight_decay,  # None: the optimizer's own default (AdamW 0.01), as sd-scripts
         betas=tuple(opt.betas) if opt.betas else None,
         eps=opt.eps,
         args=opt.optimizer_args,
@@ -226,6 +226,9 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
         power=lr.lr_scheduler_power,
         min_lr_ratio=lr.lr_scheduler_min_lr_ratio or 0.0,
         args=lr.lr_scheduler_args,
+        decay_steps=lr.lr_decay_steps,
+        rex_d=lr.rex_d,
+        rex_gamma=lr.rex_gamma,
     )
     return optimizer, scheduler
 

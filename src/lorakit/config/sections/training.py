@@ -62,6 +62,7 @@ class ScheduleSection(Section):
         help="How many times the whole dataset (with repeats) is shown. 10-20 for most LoRAs; more epochs"
         " learn harder but can overcook.",
         kohya="max_train_epochs",
+        effect="trainer",
         ge=1,
         le=10000,
         unit="epochs",
@@ -71,6 +72,7 @@ class ScheduleSection(Section):
         None,
         help="Stop after this many steps. Used only when max_train_epochs is empty (epochs win, as in sd-scripts).",
         kohya="max_train_steps",
+        effect="trainer",
         level="advanced",
         ge=1,
         unit="steps",
@@ -80,6 +82,7 @@ class ScheduleSection(Section):
         help="Images per step. 1-4 usually; raising it needs more GPU memory and fewer steps, and usually a"
         " slightly higher learning rate.",
         kohya="train_batch_size",
+        effect="trainer",
         ge=1,
         le=256,
         unit="images",
@@ -89,6 +92,7 @@ class ScheduleSection(Section):
         1,
         help="Add up this many batches before each update: a bigger effective batch without more memory.",
         kohya="gradient_accumulation_steps",
+        effect="trainer",
         level="advanced",
         ge=1,
         le=1024,
@@ -98,6 +102,7 @@ class ScheduleSection(Section):
         42,
         help="Random seed: the same seed and settings give the same LoRA.",
         kohya="seed",
+        effect="trainer",
         ge=0,
         le=2**32 - 1,
     )
@@ -111,6 +116,7 @@ class LearningSection(Section):
         help="How big each learning step is. 1e-4 for LoRA with AdamW; 1.0 for Prodigy. Too high burns the"
         " image (noise, oversaturation), too low learns nothing.",
         kohya="learning_rate",
+        effect="trainer",
         gt=0.0,
         le=10.0,
         recommended=1e-4,
@@ -119,6 +125,7 @@ class LearningSection(Section):
         None,
         help="Learning rate of the image model (UNet/transformer). Empty = learning_rate.",
         kohya="unet_lr",
+        effect="trainer",
         gt=0.0,
         le=10.0,
     )
@@ -127,6 +134,7 @@ class LearningSection(Section):
         help="Learning rate of the text encoder (SDXL: the first, CLIP-L). Usually half of unet_lr or lower;"
         " empty = learning_rate.",
         kohya="text_encoder_lr",
+        effect="trainer",
         ge=0.0,
         le=10.0,
     )
@@ -134,6 +142,7 @@ class LearningSection(Section):
         None,
         help="SDXL: learning rate of the second text encoder (OpenCLIP-G). Empty = the same as text_encoder_lr.",
         kohya="text_encoder_lr",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=10.0,
@@ -143,6 +152,7 @@ class LearningSection(Section):
         help="How the learning rate changes over the run. 'cosine' eases off toward the end and is a good"
         " default; 'constant' keeps it fixed.",
         kohya="lr_scheduler",
+        effect="trainer",
         recommended="cosine",
     )
     lr_warmup_steps: int | float = setting(
@@ -150,13 +160,16 @@ class LearningSection(Section):
         help="Ramp the learning rate up over the first steps. A whole number is steps; a fraction below 1 is a"
         " share of all steps (0.05 = first 5%).",
         kohya="lr_warmup_steps",
+        effect="trainer",
         ge=0,
         unit="steps or fraction",
     )
     lr_decay_steps: int | float = setting(
         0,
-        help="warmup_stable_decay: how many steps (or share of steps) the final decay takes.",
+        help="warmup_stable_decay: how many steps (or share of steps, below 1) the final decay takes."
+        " 0 = no decay: the rate stays flat after warmup.",
         kohya="lr_decay_steps",
+        effect="trainer",
         level="expert",
         ge=0,
         unit="steps or fraction",
@@ -165,6 +178,7 @@ class LearningSection(Section):
         1,
         help="cosine_with_restarts: how many times the learning rate restarts.",
         kohya="lr_scheduler_num_cycles",
+        effect="trainer",
         level="advanced",
         ge=1,
         le=1000,
@@ -174,6 +188,7 @@ class LearningSection(Section):
         1.0,
         help="polynomial: the curve's power (1 = straight line down).",
         kohya="lr_scheduler_power",
+        effect="trainer",
         level="advanced",
         gt=0.0,
         le=10.0,
@@ -182,6 +197,7 @@ class LearningSection(Section):
         None,
         help="The lowest learning rate the schedule falls to, as a share of the start (0.1 = a tenth).",
         kohya="lr_scheduler_min_lr_ratio",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -190,20 +206,25 @@ class LearningSection(Section):
         default_factory=dict,
         help="Extra arguments for the scheduler, e.g. {step_rules = '1:10,0.1'} for piecewise_constant.",
         kohya="lr_scheduler_args",
+        effect="trainer",
         level="expert",
     )
     rex_gamma: float = setting(
         0.9,
-        help="rex: how quickly the learning rate falls (0.9 is the paper's value).",
+        help="rex with restarts (lr_scheduler_num_cycles > 1): each cycle starts at this share of the"
+        " previous one's peak (1.0 = every cycle starts at the full rate).",
         kohya=LORAKIT_ONLY,
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1.0,
     )
     rex_d: float = setting(
         0.9,
-        help="rex: shape of the fall (0.9 is the paper's value).",
+        help="rex: shape of the fall, (1 - z) / (1 - d·z) over the run's progress z. 0 = a straight line;"
+        " 0.5 is the REX paper's curve; higher stays high longer, then drops fast.",
         kohya=LORAKIT_ONLY,
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1.0,
@@ -218,6 +239,7 @@ class OptimizerSection(Section):
         help="AdamW8bit is the safe default (low memory, needs a CUDA GPU). Prodigy finds its own step size"
         " (set learning rates to 1.0). Adafactor saves memory. A dotted class path also works.",
         kohya="optimizer_type",
+        effect="trainer",
         recommended="AdamW8bit",
         choices=OPTIMIZERS,
     )
@@ -225,6 +247,7 @@ class OptimizerSection(Section):
         None,
         help="Pulls weights gently toward zero, against overfitting. 0.01-0.1; empty = the optimizer's default.",
         kohya="weight_decay",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -233,12 +256,14 @@ class OptimizerSection(Section):
         None,
         help="Adam's momentum pair, e.g. [0.9, 0.999]. Empty = the optimizer's default.",
         kohya="betas",
+        effect="trainer",
         level="expert",
     )
     eps: float | None = setting(
         None,
         help="A tiny number that keeps updates finite. Empty = the optimizer's default.",
         kohya="eps",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1.0,
@@ -247,12 +272,14 @@ class OptimizerSection(Section):
         default_factory=dict,
         help="Extra optimizer arguments, e.g. {d_coef = 1.0, use_bias_correction = true} for Prodigy.",
         kohya="optimizer_args",
+        effect="trainer",
         level="expert",
     )
     max_grad_norm: float = setting(
         1.0,
         help="Clip gradients above this size to keep training stable. 1.0 is standard; 0 = no clipping.",
         kohya="max_grad_norm",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=100.0,
@@ -262,6 +289,7 @@ class OptimizerSection(Section):
         help="LoRA+: train the LoRA's 'up' half this many times faster (16 is the paper's value). Can learn"
         " faster at the same quality.",
         kohya="loraplus_lr_ratio",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1000.0,
@@ -270,6 +298,7 @@ class OptimizerSection(Section):
         None,
         help="LoRA+ ratio for the image model only (overrides loraplus_lr_ratio there).",
         kohya="loraplus_unet_lr_ratio",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1000.0,
@@ -278,6 +307,7 @@ class OptimizerSection(Section):
         None,
         help="LoRA+ ratio for the text encoder only (overrides loraplus_lr_ratio there).",
         kohya="loraplus_text_encoder_lr_ratio",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1000.0,
