@@ -9,9 +9,9 @@ from lorakit.lora.blocks import BlockSettings, block_index
 from lorakit.lora.network import NetworkSettings, build_network
 from lorakit.models.loading import load_model
 
-# Hand-worked from sd-scripts' get_block_index: down_blocks_i resnets/attentions_j → 1 + 3i + j,
-# downsamplers → 3 + 3i; mid → 12; up_blocks_i …_j → 13 + 3i + j, upsamplers → 15 + 3i. SGM names read
-# the index directly (input_blocks_N → N, output_blocks_N → 13 + N).
+# Hand-worked from sd-scripts' get_block_index. SD1 (diffusers names): down_blocks_i resnets/attentions_j →
+# 1 + 3i + j, downsamplers → 3 + 3i; mid → 12; up_blocks_i …_j → 13 + 3i + j, upsamplers → 15 + 3i.
+# SDXL (SGM names): input_blocks_N → 1 + N, middle_block_N → 10 + N, output_blocks_N → 13 + N.
 NAMES = [
     ("lora_unet_down_blocks_0_attentions_0_proj_in", 1),
     ("lora_unet_down_blocks_0_resnets_1_conv1", 2),
@@ -22,9 +22,11 @@ NAMES = [
     ("lora_unet_up_blocks_0_resnets_0_conv1", 13),
     ("lora_unet_up_blocks_0_upsamplers_0_conv", 15),
     ("lora_unet_up_blocks_3_attentions_2_proj_out", 24),
-    ("lora_unet_input_blocks_4_1_proj_in", 4),
-    ("lora_unet_input_blocks_8_1_transformer_blocks_0_attn1_to_q", 8),
-    ("lora_unet_middle_block_1_proj_in", 12),
+    ("lora_unet_input_blocks_4_1_proj_in", 5),
+    ("lora_unet_input_blocks_8_1_transformer_blocks_0_attn1_to_q", 9),
+    ("lora_unet_middle_block_0_in_layers_2", 10),
+    ("lora_unet_middle_block_1_proj_in", 11),
+    ("lora_unet_middle_block_2_out_layers_3", 12),
     ("lora_unet_output_blocks_0_1_proj_in", 13),
     ("lora_unet_output_blocks_8_0_skip_connection", 21),
     ("lora_te_text_model_encoder_layers_0_mlp_fc1", -1),
@@ -52,18 +54,18 @@ def _ranks(family_name, folder, settings):
 
 @pytest.mark.parametrize("family_name", ["sd1", "sdxl"])
 def test_block_dims_and_alphas_set_each_module(family_name, tiny_model):
-    dims = [(b % 4) + 1 for b in range(25)]  # 1, 2, 3, 4, 1, ...
-    alphas = [float(b) + 0.5 for b in range(25)]
-    conv_dims = [(b % 3) + 2 for b in range(25)]
-    conv_alphas = [float(b) / 2 + 1 for b in range(25)]
-    settings = NetworkSettings(
-        kind="lora", rank=8, alpha=4.0, blocks=BlockSettings.build(dims, alphas, conv_dims, conv_alphas)
-    )
+    count = 23 if family_name == "sdxl" else 25
+    dims = [(b % 4) + 1 for b in range(count)]  # 1, 2, 3, 4, 1, ...
+    alphas = [float(b) + 0.5 for b in range(count)]
+    conv_dims = [(b % 3) + 2 for b in range(count)]
+    conv_alphas = [float(b) / 2 + 1 for b in range(count)]
+    blocks = BlockSettings.build(dims, alphas, conv_dims, conv_alphas, sdxl=family_name == "sdxl")
+    settings = NetworkSettings(kind="lora", rank=8, alpha=4.0, blocks=blocks)
     modules = _ranks(family_name, tiny_model(family_name), settings)
     seen_conv = seen_linear = 0
     for name, (rank, scale, alpha, kind, layer) in modules.items():
         block = block_index(name)
-        assert 1 <= block <= 24
+        assert 1 <= block < count - (family_name == "sdxl")
         is_3x3 = kind == "Conv2d" and layer.base_layer.kernel_size != (1, 1)
         want_rank, want_alpha = (conv_dims[block], conv_alphas[block]) if is_3x3 else (dims[block], alphas[block])
         assert (rank, alpha) == (want_rank, want_alpha), name
@@ -98,6 +100,30 @@ def test_lr_weights_resolve_to_25_blocks():
     assert blocks.lr_weights == (0.5, 0.25) + (1.0,) * 10 + (2.0,) + (0.0,) * 12
     assert blocks.lr_weight(-1) == 1.0  # text encoder
     assert BlockSettings.build().lr_weights is None
+
+
+def test_sdxl_lr_weights_resolve_to_23_blocks():
+    # sd-scripts: [1.0] + down(9) + mid(3) + up(9) + [1.0]; a single mid value is padded with 1.0.
+    blocks = BlockSettings.build(
+        down_lr_weight=[0.5], mid_lr_weight=0.25, up_lr_weight=[0.1] * 9, block_lr_zero_threshold=0.2, sdxl=True
+    )
+    assert blocks.lr_weights == (1.0, 0.5) + (1.0,) * 8 + (0.25, 1.0, 1.0) + (0.0,) * 9 + (1.0,)
+    with pytest.raises(ConfigError):
+        BlockSettings.build(down_lr_weight=[1.0] * 10, sdxl=True)
+    with pytest.raises(ConfigError):
+        BlockSettings.build(block_dims=[4] * 25, sdxl=True)
+
+
+def test_sdxl_blocks_on_the_tiny_model(tiny_sdxl):
+    dims = [0] * 23
+    dims[5], dims[11], dims[14] = 2, 3, 4  # input_blocks_4, middle_block_1, output_blocks_1
+    modules = _ranks(
+        "sdxl", tiny_sdxl, NetworkSettings(rank=8, alpha=4.0, blocks=BlockSettings.build(dims, sdxl=True))
+    )
+    by_block = {}
+    for name, (rank, *_rest) in modules.items():
+        by_block.setdefault(block_index(name), set()).add(rank)
+    assert by_block == {5: {2}, 11: {3}, 14: {4}}
 
 
 @pytest.mark.parametrize(

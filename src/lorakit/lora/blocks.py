@@ -1,20 +1,24 @@
-"""Block-wise network settings: a rank, alpha and learning-rate weight per UNet block (kohya's 25 blocks).
+"""Block-wise network settings: a rank, alpha and learning-rate weight per UNet block, as sd-scripts' networks.lora.
 
-sd-scripts' ``networks.lora`` numbers the UNet's blocks 0-24: 0-11 the down (input) blocks, 12 the middle
-block, 13-24 the up (output) blocks. The number is the block's index in the original (SGM/LDM) layout:
-``input_blocks.N`` → N, ``middle_block`` → 12, ``output_blocks.N`` → 13 + N. For SD1/SD2, whose kohya names
-use diffusers paths, sd-scripts' ``get_block_index`` formula gives the same numbers (``down_blocks_i`` resnet
-or attention j → 1 + 3i + j, its downsampler → 3 + 3i; ``up_blocks_i`` … → 13 + 3i + j, upsampler → 15 + 3i).
-SDXL names are SGM names, so its blocks are read directly: input blocks 0-8, middle 12, output blocks 13-21
-(slots 9-11 and 22-24 hold no modules). Block 0 (``conv_in``) never has a LoRA module. Text-encoder modules
-have no block (-1) and keep the network's rank, alpha and learning rate.
+Blocks are numbered as sd-scripts' ``get_block_index``:
 
-``block_dims``/``block_alphas`` give linear (and 1×1 conv) modules their rank/alpha (either alone: the other
-stays the network's dim/alpha), ``conv_block_dims``/``conv_block_alphas`` the 3×3 convolutions (conv_block_dims
-turns them on, as LoCon; conv_block_alphas alone needs conv_dim). ``down_lr_weight`` (12 values,
-blocks 0-11), ``mid_lr_weight`` (block 12) and ``up_lr_weight`` (12 values, blocks 13-24) multiply the UNet
-learning rate per block; a block whose weight is 0, or at or below ``block_lr_zero_threshold``, gets no
-modules at all (sd-scripts' ``remove_block_dims_and_alphas``), so it is not trained.
+- SD1/SD2 (kohya names in diffusers layout), 25 blocks: 0-11 down (``down_blocks_i`` resnet/attention j →
+  1 + 3i + j, its downsampler → 3 + 3i; block 0 is ``conv_in``, which never has a module), 12 the middle
+  block, 13-24 up (``up_blocks_i`` … j → 13 + 3i + j, upsampler → 15 + 3i). ``down_lr_weight`` and
+  ``up_lr_weight`` have 12 values, ``mid_lr_weight`` one.
+- SDXL (kohya names in SGM layout), 23 blocks: 0 the embeddings (no modules), ``input_blocks_N`` → 1 + N
+  (1-9), ``middle_block_N`` → 10 + N (10-12), ``output_blocks_N`` → 13 + N (13-21), 22 ``out`` (no modules).
+  ``down_lr_weight``/``up_lr_weight`` have 9 values and the middle has 3: a single ``mid_lr_weight`` is the
+  first of them, the other two stay 1.0, exactly as sd-scripts pads a short list.
+
+Text-encoder modules have no block (-1) and keep the network's rank, alpha and learning rate.
+
+``block_dims``/``block_alphas`` (one value per block) give linear and 1×1 conv modules their rank/alpha
+(either alone: the other stays the network's dim/alpha), ``conv_block_dims``/``conv_block_alphas`` the 3×3
+convs (conv_block_dims turns them on, as LoCon; conv_block_alphas alone needs conv_dim). Short
+``down_lr_weight``/``up_lr_weight`` lists are padded with 1.0 (sd-scripts); too long ones are refused (sd-scripts
+would drop the extra values silently). A block whose weight is 0, or at or below
+``block_lr_zero_threshold``, gets no modules at all (``remove_block_dims_and_alphas``), so it is not trained.
 """
 
 from __future__ import annotations
@@ -24,55 +28,70 @@ from dataclasses import dataclass
 
 from lorakit.errors import ConfigError
 
-NUM_BLOCKS = 25
-MID_BLOCK = 12
-_HALF = 12  # down blocks 0-11, up blocks 13-24
-
 _DIFFUSERS = re.compile(r"lora_unet_(up|down)_blocks_(\d+)_(resnets|upsamplers|downsamplers|attentions)_(\d+)_")
-_SGM = re.compile(r"lora_unet_(input_blocks|output_blocks)_(\d+)_")
+_SGM = re.compile(r"lora_unet_(input_blocks|middle_block|output_blocks)_(\d+)_")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How many blocks a UNet has, and how many of them the down/mid/up learning-rate weights cover."""
+
+    total: int
+    side: int  # down (and up) blocks covered by down_lr_weight / up_lr_weight
+    mid: int
+    lead: int  # blocks before the down blocks with a fixed weight of 1 (SDXL's embeddings)
+
+
+SD = Layout(total=25, side=12, mid=1, lead=0)
+SDXL = Layout(total=23, side=9, mid=3, lead=1)
 
 
 def block_index(kohya_name: str) -> int:
-    """The kohya block (0-24) of a UNet module's kohya name; -1 for text-encoder and unknown modules."""
+    """The block of a UNet module's kohya name (sd-scripts' numbering); -1 for text-encoder modules."""
     m = _DIFFUSERS.match(kohya_name)
     if m:
         kind, i, part, j = m.group(1), int(m.group(2)), m.group(3), int(m.group(4))
         idx = 3 * i + (2 if part in ("upsamplers", "downsamplers") else j)
-        return 1 + idx if kind == "down" else _HALF + 1 + idx
-    if kohya_name.startswith(("lora_unet_mid_block_", "lora_unet_middle_block_")):
-        return MID_BLOCK
+        return 1 + idx if kind == "down" else SD.side + 1 + idx
+    if kohya_name.startswith("lora_unet_mid_block_"):
+        return SD.side
     m = _SGM.match(kohya_name)
     if m:
         n = int(m.group(2))
-        return n if m.group(1) == "input_blocks" else _HALF + 1 + n
+        return {"input_blocks": 1, "middle_block": 10, "output_blocks": 13}[m.group(1)] + n
+    if kohya_name.startswith(("lora_unet_time_embed_", "lora_unet_label_emb_")):
+        return 0
+    if kohya_name.startswith("lora_unet_out_"):
+        return SDXL.total - 1
     return -1
 
 
-def _exactly(values, name: str, count: int = NUM_BLOCKS) -> tuple | None:
+def _exactly(values, name: str, layout: Layout) -> tuple | None:
     if values is None:
         return None
     values = tuple(values)
-    if len(values) != count:
+    if len(values) != layout.total:
+        model = "SDXL" if layout is SDXL else "SD1/SD2"
         raise ConfigError(
-            f"{name} has {len(values)} values, but the UNet has {count} blocks.",
-            f"Give exactly {count} numbers (down blocks 0-11, the middle block, up blocks 0-11), as sd-scripts.",
+            f"{name} has {len(values)} values, but an {model} UNet has {layout.total} blocks.",
+            f"Give exactly {layout.total} numbers, one per block in sd-scripts' order (see docs/training.md).",
             field=name,
         )
     return values
 
 
-def _padded(values, name: str) -> list[float] | None:
-    """sd-scripts pads a short down/up weight list with 1.0 and refuses a long one here (it would drop values)."""
+def _padded(values, name: str, count: int) -> list[float] | None:
+    """sd-scripts pads a short weight list with 1.0; a long one is refused here (it would drop values)."""
     if values is None:
         return None
-    values = [float(v) for v in values]
-    if len(values) > _HALF:
+    values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+    if len(values) > count:
         raise ConfigError(
-            f"{name} has {len(values)} values; there are {_HALF} blocks on that side of the UNet.",
-            f"Give at most {_HALF} numbers (missing ones count as 1.0).",
+            f"{name} has {len(values)} values; this UNet has {count} blocks there.",
+            f"Give at most {count} numbers (missing ones count as 1.0).",
             field=name,
         )
-    return values + [1.0] * (_HALF - len(values))
+    return values + [1.0] * (count - len(values))
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,7 @@ class BlockSettings:
     alphas: tuple[float, ...] | None = None
     conv_dims: tuple[int, ...] | None = None
     conv_alphas: tuple[float, ...] | None = None
-    lr_weights: tuple[float, ...] | None = None  # 25 values, zeroed at or below the threshold
+    lr_weights: tuple[float, ...] | None = None  # one per block (25 or 23), zeroed at or below the threshold
 
     @classmethod
     def build(
@@ -97,11 +116,13 @@ class BlockSettings:
         up_lr_weight=None,
         block_lr_zero_threshold=None,
         conv_dim=None,
+        sdxl: bool = False,
     ) -> BlockSettings:
-        dims = _exactly(block_dims, "block_dims")
-        alphas = _exactly(block_alphas, "block_alphas")
-        conv_dims = _exactly(conv_block_dims, "conv_block_dims")
-        conv_alphas = _exactly(conv_block_alphas, "conv_block_alphas")
+        layout = SDXL if sdxl else SD
+        dims = _exactly(block_dims, "block_dims", layout)
+        alphas = _exactly(block_alphas, "block_alphas", layout)
+        conv_dims = _exactly(conv_block_dims, "conv_block_dims", layout)
+        conv_alphas = _exactly(conv_block_alphas, "conv_block_alphas", layout)
         if conv_alphas is not None and conv_dims is None and not conv_dim:
             raise ConfigError(
                 "conv_block_alphas is set, but no convolution layers are trained.",
@@ -109,16 +130,19 @@ class BlockSettings:
                 field="conv_block_alphas",
             )
         lr = None
-        down, up = _padded(down_lr_weight, "down_lr_weight"), _padded(up_lr_weight, "up_lr_weight")
-        if down is not None or up is not None or mid_lr_weight is not None:
-            lr = (
-                (down or [1.0] * _HALF)
-                + [1.0 if mid_lr_weight is None else float(mid_lr_weight)]
-                + (up or [1.0] * _HALF)
-            )
-            if block_lr_zero_threshold:
-                lr = [w if w > block_lr_zero_threshold else 0.0 for w in lr]
-            lr = tuple(lr)
+        if down_lr_weight is not None or mid_lr_weight is not None or up_lr_weight is not None:
+            threshold = block_lr_zero_threshold or 0.0
+            parts = []
+            for name, values, count in (
+                ("down_lr_weight", down_lr_weight, layout.side),
+                ("mid_lr_weight", mid_lr_weight, layout.mid),
+                ("up_lr_weight", up_lr_weight, layout.side),
+            ):
+                given = _padded(values, name, count)
+                # sd-scripts zeroes weights at or below the threshold only in the lists that were given.
+                parts += [w if w > threshold else 0.0 for w in given] if given is not None else [1.0] * count
+            lead = [1.0] * layout.lead
+            lr = tuple(lead + parts + [1.0] * (layout.total - len(lead) - len(parts)))
         return cls(dims, alphas, conv_dims, conv_alphas, lr)
 
     @property
@@ -126,7 +150,7 @@ class BlockSettings:
         return self.conv_dims is not None
 
     def lr_weight(self, block: int) -> float:
-        if self.lr_weights is None or block < 0:
+        if self.lr_weights is None or not 0 <= block < len(self.lr_weights):
             return 1.0
         return self.lr_weights[block]
 

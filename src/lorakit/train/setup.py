@@ -63,7 +63,8 @@ def model_hash(source: str | None) -> str | None:
     return legacy_hash_file(path)
 
 
-def network_settings(cfg) -> NetworkSettings:
+def network_settings(cfg, sdxl: bool = False) -> NetworkSettings:
+    """The network to build; ``sdxl`` picks sd-scripts' SDXL block layout for the block-wise settings."""
     n = cfg.network
     kind = str(n.type).lower()
     conv_rank = n.conv_dim or 0
@@ -89,6 +90,7 @@ def network_settings(cfg) -> NetworkSettings:
             n.up_lr_weight,
             n.block_lr_zero_threshold,
             conv_dim=conv_rank,
+            sdxl=sdxl,
         ),
         rank_dropout=n.rank_dropout or 0.0,
         module_dropout=n.module_dropout or 0.0,
@@ -171,7 +173,7 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
             list(cfg.network.base_weights),
             list(cfg.network.base_weights_multiplier or []),
         )
-    settings = network_settings(cfg)
+    settings = network_settings(cfg, sdxl=family.name == "sdxl")
     specs = family.lora_targets(settings.train_unet, settings.train_text_encoder)
     network = build_network(family.trainable_parts(), specs, settings)
     full = mem.full_bf16 or mem.full_fp16
