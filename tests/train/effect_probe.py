@@ -147,6 +147,21 @@ class Probes:
         if name == "data_rgba":  # images with an alpha channel
             make_images(root / "data_rgba" / "2_kitbot", alpha=True)
             return root / "data_rgba"
+        if name == "data_masked":  # the default images with masks/<name>.png: left half ignored
+            folder = make_images(root / "data_masked" / "2_kitbot")
+            (folder / "masks").mkdir()
+            for image in folder.glob("*.png"):
+                mask = np.full((64, 96), 255, dtype=np.uint8)
+                mask[:, :48] = 0
+                Image.fromarray(mask).save(folder / "masks" / image.name)
+            return root / "data_masked"
+        if name == "data_faces":  # the default images named with a face box: name_<cx>_<cy>_<w>_<h>
+            folder = make_images(root / "data_faces" / "2_kitbot")
+            for image in sorted(folder.glob("*.png")):
+                stem = f"{image.stem}_60_30_20_20"
+                image.with_suffix(".txt").rename(folder / f"{stem}.txt")
+                image.rename(folder / f"{stem}.png")
+            return root / "data_faces"
         if name == "reg":
             make_images(root / "reg" / "1_robot", seed=9)
             return root / "reg"
@@ -160,6 +175,8 @@ class Probes:
             return path
         if name == "lora":  # a LoRA from another run, to start from
             return Path(self.probe({"schedule.seed": 7}).run_dir) / "probe.safetensors"
+        if name == "lora_alpha1":  # the same, trained at alpha 1 (the config's alpha is 4)
+            return Path(self.probe({"schedule.seed": 7, "network.alpha": 1.0}).run_dir) / "probe.safetensors"
         if name == "state":  # a resume state from another run, saved after its first step
             p = self.probe({"schedule.seed": 7, "output.save_every_n_steps": 1})
             return p.run_dir / "state"

@@ -51,7 +51,6 @@ def pending(row: Row, why: str):
 
 
 B1A = "trainer-core work of issue #11 (B1a), in progress"
-B1B = "implemented by the data/network work of issue #11 (B1b), not landed yet"
 HUBER = {"noise.loss_type": "huber"}
 REG = {"dataset.reg_data_dir": "@reg"}
 PROMPTS = {"samples.sample_prompts": "@prompts"}
@@ -121,11 +120,11 @@ ROWS: list[Any] = [
     Row("dataset.flip_aug", True),
     Row("dataset.color_aug", True),
     Row("dataset.random_crop", True),
-    pending(
-        Row("dataset.alpha_mask", True, {"dataset.masked_loss": True, "dataset.train_data_dir": "@data_rgba"}), B1B
+    Row(
+        "dataset.alpha_mask", True, {"dataset.masked_loss": True, "dataset.subsets[].image_dir": "@data_rgba/2_kitbot"}
     ),
-    pending(Row("dataset.masked_loss", True), B1B),
-    pending(Row("dataset.face_crop_aug_range", (2.0, 4.0)), B1B),
+    Row("dataset.masked_loss", True, {"dataset.train_data_dir": "@data_masked"}),
+    Row("dataset.face_crop_aug_range", (2.0, 4.0), {"dataset.subsets[].image_dir": "@data_faces/2_kitbot"}),
     # -- captions --
     Row("captions.caption_extension", ".caption"),
     Row("captions.shuffle_caption", True),
@@ -148,7 +147,7 @@ ROWS: list[Any] = [
     Row("captions.token_warmup_min", 2, {"captions.token_warmup_step": 10}),
     Row("captions.token_warmup_step", 10),
     Row("captions.enable_wildcard", True, {"captions.caption_prefix": "{red|blue|green|pink} "}),
-    pending(Row("captions.weighted_captions", True, {"captions.caption_prefix": "(kitbot:1.5), "}), B1B),
+    Row("captions.weighted_captions", True, {"captions.caption_prefix": "(kitbot:1.5), "}),
     Row("captions.max_token_length", 150),
     # -- schedule --
     Row("schedule.max_train_epochs", 1, differs=steps_differ),
@@ -223,23 +222,24 @@ ROWS: list[Any] = [
     Row("network.conv_dim", 4),
     Row("network.conv_alpha", 1.0, {"network.conv_dim": 4}),
     Row("network.network_dropout", 0.5),
-    pending(Row("network.rank_dropout", 0.5), B1B),
-    pending(Row("network.module_dropout", 0.5), B1B),
+    Row("network.rank_dropout", 0.5),
+    Row("network.module_dropout", 0.5),
     Row("network.train_unet_only", True),
     Row("network.train_text_encoder_only", True),
     Row("network.network_weights", "@lora"),
-    pending(Row("network.dim_from_weights", True, {"network.network_weights": "@lora", "network.dim": 8}), B1B),
-    pending(Row("network.block_dims", [2] * 25), B1B),
-    pending(Row("network.block_alphas", [1.0] * 25), B1B),
-    pending(Row("network.conv_block_dims", [2] * 25, {"network.conv_dim": 4}), B1B),
-    pending(Row("network.conv_block_alphas", [1.0] * 25, {"network.conv_dim": 4}), B1B),
-    pending(Row("network.down_lr_weight", [0.5] * 12), B1B),
-    pending(Row("network.mid_lr_weight", 0.5), B1B),
-    pending(Row("network.up_lr_weight", [0.5] * 12), B1B),
-    pending(Row("network.block_lr_zero_threshold", 0.6, {"network.down_lr_weight": [0.5] * 12}), B1B),
+    # dim_from_weights: the file's alpha (1) instead of the config's (4) changes the scale trained at.
+    Row("network.dim_from_weights", True, {"network.network_weights": "@lora_alpha1"}),
+    Row("network.block_dims", [2] * 25),
+    Row("network.block_alphas", [1.0] * 25),
+    Row("network.conv_block_dims", [2] * 25, {"network.conv_dim": 4}),
+    Row("network.conv_block_alphas", [1.0] * 25, {"network.conv_dim": 4}),
+    Row("network.down_lr_weight", [0.5] * 12, differs=lrs_differ),
+    Row("network.mid_lr_weight", 0.5, differs=lrs_differ),
+    Row("network.up_lr_weight", [0.5] * 12, differs=lrs_differ),
+    Row("network.block_lr_zero_threshold", 0.6, {"network.down_lr_weight": [0.5] * 12}),
     Row("network.target_modules", ["to_q"], {"network.train_unet_only": True}),
-    pending(Row("network.base_weights", ["@lora"]), B1B),
-    pending(Row("network.base_weights_multiplier", [0.5], {"network.base_weights": ["@lora"]}), B1B),
+    Row("network.base_weights", ["@lora"]),
+    Row("network.base_weights_multiplier", [0.5], {"network.base_weights": ["@lora"]}),
     pending(Row("network.scale_weight_norms", 1e-3), B1A),
     # -- noise --
     Row("noise.noise_offset", 0.1),
