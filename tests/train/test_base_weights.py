@@ -99,3 +99,28 @@ def test_without_dim_from_weights_a_different_rank_is_refused(tiny_config, tiny_
     with pytest.raises(Exception) as info:
         su.build_model_and_network(cfg, torch.device("cpu"))
     assert "rank" in str(info.value.problem)
+
+
+def test_sdxl_base_weights_reach_every_module(tiny_sdxl, tmp_path):
+    from lorakit.lora.base_weights import merge_base_weights
+
+    family = load_model(tiny_sdxl)
+    settings = NetworkSettings(kind="locon", rank=2, alpha=1.0, conv_rank=2, conv_alpha=2.0, train_text_encoder=True)
+    network = build_network(family.trainable_parts(), family.lora_targets(True, True), settings)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in network.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.1)
+    tensors = network.kohya_state_dict(torch.float32)
+    save_lora_file(tmp_path / "sdxl.safetensors", tensors)
+    fresh, original = load_model(tiny_sdxl), load_model(tiny_sdxl)
+    changed = merge_base_weights(
+        fresh.trainable_parts(), fresh.lora_targets(True, True), [tmp_path / "sdxl.safetensors"], [2.0]
+    )
+    assert changed == sum(len(t) for t in network.targets.values())
+    for component, targets in network.targets.items():
+        model, base = fresh.trainable_parts()[component], original.trainable_parts()[component]
+        for t in targets:
+            before = base.get_submodule(t.path).weight
+            want = before + 2.0 * _delta(tensors, t.kohya).reshape(before.shape)
+            assert torch.allclose(model.get_submodule(t.path).weight, want, atol=1e-5), t.kohya

@@ -111,3 +111,15 @@ def test_masked_loss_changes_training_and_an_empty_mask_learns_nothing(tiny_conf
     assert len(plain) == len(masked) == 2
     assert masked[0] != pytest.approx(plain[0], rel=1e-3)
     assert run("empty", True, fill=0) == [0.0, 0.0]  # nothing is learned where the mask is black
+
+
+def test_masked_loss_without_any_mask_warns(tmp_path):
+    from lorakit.data.masks import no_masks_warning
+
+    path = _grey(tmp_path / "imgs")
+    assert no_masks_warning([_example(path)]) is None
+    assert no_masks_warning([_example(path, masked_loss=False)]) is None
+    (tmp_path / "imgs" / "masks" / "img_00.png").unlink()
+    problem, fix = no_masks_warning([_example(path)])
+    assert "no image has a mask" in problem and "masks" in fix
+    assert no_masks_warning([_example(path, alpha_mask=True)]) is None

@@ -44,3 +44,16 @@ def load_mask(path: Path, size: tuple[int, int]) -> Image.Image:
     if mask.size != size:
         mask = mask.resize(size, Image.Resampling.BILINEAR)
     return mask
+
+
+def no_masks_warning(examples) -> tuple[str, str] | None:
+    """(problem, fix) when masked_loss is on but no image has a mask file or an alpha mask: it changes nothing."""
+    if not examples or not examples[0].masked_loss:
+        return None
+    if any(e.mask_path is not None or e.subset.alpha_mask for e in examples):
+        return None
+    return (
+        "masked_loss is on, but no image has a mask, so every pixel is learned as without it.",
+        f"Put a mask image with the same name in a '{MASK_FOLDER}' folder next to each image (white = learn,"
+        " black = ignore), or turn on alpha_mask for images with transparency.",
+    )

@@ -86,6 +86,10 @@ class Run:
         for bad in self.plan.unreadable:
             self.warn(f"Skipped {Path(bad.path).name}: {bad.error}", "Fix or remove this image.")
         self.examples = examples_from_plan(self.plan, cfg.resolved_subsets(), masked_loss=cfg.dataset.masked_loss)
+        from lorakit.data.masks import no_masks_warning
+
+        if unmasked := no_masks_warning(self.examples):
+            self.warn(*unmasked)
         self.total_steps, self.total_epochs = self.plan.total_steps, self.plan.epochs
         self._epoch_batches = epoch_batches
 
