@@ -248,16 +248,19 @@ class Run:
         )
         return folder
 
-    def restore_state(self) -> None:
-        saved = ckpt.load_state(self.run_dir / "state")
+    def restore_state(self, state_dir: Path | None = None) -> None:
+        """Continue from this run's newest state, or (``state_dir``: ``output.resume``) another run's."""
+        own = state_dir is None
+        saved = ckpt.load_state(self.run_dir / "state" if own else state_dir)
         self.network.load_kohya_state_dict(saved.network, source=str(saved.folder))
         ckpt.restore_optimizer(self.optimizer.optimizer, saved.optimizer)
         state = self.lr_scheduler.state_dict()
         state.update(saved.progress["scheduler"])
         self.lr_scheduler.load_state_dict(state)
         self.progress = Progress.from_dict(saved.progress)
-        self.saved_files = list(saved.progress.get("saved_files", []))
-        self.started_at = saved.progress.get("started_at", self.started_at)
+        if own:  # another run's files and start time stay with that run
+            self.saved_files = list(saved.progress.get("saved_files", []))
+            self.started_at = saved.progress.get("started_at", self.started_at)
         ckpt.set_rng_states(saved.rng)
         self.status("running", f"Resumed at step {self.progress.step} of {self.total_steps}")
 
@@ -297,7 +300,16 @@ class Run:
         self.emitter.emit(
             ev.CHECKPOINT, path=str(path), step=self.progress.step, epoch=self.progress.epoch, kind="lora"
         )
+        if self.cfg.output.save_state:
+            # The newest state is always kept during a run (stop and crash resume); save_state also keeps
+            # the final one, so a later run can continue from it (output.resume).
+            self.save_state()
         return path
+
+
+def resume_folder(path: Path) -> Path:
+    """``output.resume``: a run folder (its ``state/``) or a ``state`` folder itself."""
+    return path / "state" if (path / "state" / ckpt.LATEST).exists() else path
 
 
 def _open_run(run_dir: Path, emitter: ev.Emitter | None, commands: ev.Commands | None):
@@ -335,6 +347,8 @@ def train(
         run.setup()
         if resume:
             run.restore_state()
+        elif cfg.output.resume:  # a new run that continues from another run's saved state
+            run.restore_state(resume_folder(Path(cfg.output.resume)))
         run.status("running", f"Training {run.total_steps} steps")
         try:
             TrainingLoop(run).run_loop()

@@ -208,8 +208,9 @@ class OutputSection(Section):
     )
     save_state: bool = setting(
         False,
-        help="Also save the full training state (optimizer and all) with each LoRA, so the run can be resumed."
-        " Takes much more disk space.",
+        help="Also keep the full training state (optimizer and all) at the end, so a later run can continue"
+        " from it (output.resume). During a run the newest state is always kept, for stop and crash resume."
+        " Takes more disk space.",
         kohya="save_state",
         effect="trainer",
         level="advanced",
@@ -225,7 +226,8 @@ class OutputSection(Section):
     )
     resume: Path | None = setting(
         None,
-        help="Continue a run from a saved training state folder.",
+        help="Start this run from a saved training state: another run's folder (or its state/ folder)."
+        " Training continues at that state's step with its weights and optimizer state.",
         kohya="resume",
         effect="trainer",
         level="advanced",
