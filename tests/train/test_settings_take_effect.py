@@ -311,8 +311,14 @@ ROWS: list[Any] = [
     Row("samples.sample_at_first", True, PROMPTS, files_differ),
     Row("samples.sample_sampler", "ddim", {**PROMPTS, "samples.sample_at_first": True}, samples_differ),
     Row("samples.validation_split", 0.25),
-    pending(Row("samples.validate_every_n_steps", 1, {"samples.validation_split": 0.25}, VALIDATION), B1A),
-    pending(Row("samples.validate_every_n_epochs", 1, {"samples.validation_split": 0.25}, VALIDATION), B1A),
+    Row("samples.validate_every_n_steps", 1, {"samples.validation_split": 0.25}, VALIDATION),
+    # With a split and no interval, validation runs every epoch; every 2nd epoch changes that.
+    Row(
+        "samples.validate_every_n_epochs",
+        2,
+        {"samples.validation_split": 0.25, "schedule.max_train_steps": 6},
+        VALIDATION,
+    ),
     # -- logging --
     pending(Row("logging.log_with", "tensorboard", differs=files_differ, only_if="tensorboard"), B1A),
     pending(Row("logging.logging_dir", "@logs", TB, files_differ, only_if="tensorboard"), B1A),

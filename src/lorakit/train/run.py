@@ -55,6 +55,7 @@ class Run:
         self.saved_files: list[str] = []
         self.model_hash: str | None = None
         self.team = Team()
+        self.validator = None
 
     # -- setup ------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -131,6 +132,9 @@ class Run:
             weighted_captions=cfg.captions.weighted_captions,
         )
         self._setup_caches(cfg)
+        from lorakit.train.validation import Validator
+
+        self.validator = Validator.for_run(self)
 
     def _encode_prompts(self, captions: list[str]) -> dict[str, torch.Tensor]:
         from lorakit.train.step import encode_captions
@@ -178,6 +182,8 @@ class Run:
 
     def after_step(self) -> None:
         out, samples, step = self.cfg.output, self.cfg.samples, self.progress.step
+        if self.validator is not None and self.validator.due(step=step):
+            self.validator.check()
         if step >= self.total_steps:
             return
         if out.save_every_n_steps and step % out.save_every_n_steps == 0:
@@ -188,6 +194,8 @@ class Run:
     def after_epoch(self) -> None:
         out, samples, epoch = self.cfg.output, self.cfg.samples, self.progress.epoch
         last = self.progress.step >= self.total_steps  # the final file is written next
+        if self.validator is not None and self.validator.due(epoch=epoch):
+            self.validator.check()
         if out.save_every_n_epochs and epoch % out.save_every_n_epochs == 0 and not last:
             self.save_checkpoint(kind="epoch")
         if samples.sample_every_n_epochs and epoch % samples.sample_every_n_epochs == 0:
