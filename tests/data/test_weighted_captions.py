@@ -62,7 +62,13 @@ def test_shuffle_and_keep_tokens_keep_weighted_groups_whole():
 
 @pytest.fixture(scope="module")
 def sd1(tiny_model):
-    return load_model(tiny_model("sd1"))
+    family = load_model(tiny_model("sd1"))
+    # The tiny encoder's final layer norm has no bias, so its outputs average ~0 and the mean re-normalisation
+    # would divide two near-zero numbers; a real CLIP's learned bias keeps the mean well away from 0.
+    encoder = family.components.text_encoders[0]
+    with torch.no_grad():
+        getattr(encoder, "text_model", encoder).final_layer_norm.bias.fill_(0.3)
+    return family
 
 
 def _piece_ids(tokenizer, piece):
@@ -128,6 +134,11 @@ def test_apply_token_weights_per_caption():
     assert torch.allclose(out[1], hidden[1])
     scaled = hidden[0] * torch.tensor([1.0, 2.0, 1.0])[:, None]
     assert torch.allclose(out[0], scaled * hidden[0].mean() / scaled.mean())
+    # A zero-mean caption (a bias-free layer norm's output) is weighted but not rescaled by noise.
+    centred = torch.tensor([[[1.0, -1.0], [2.0, -2.0]]])
+    assert torch.equal(
+        apply_token_weights(centred, torch.tensor([[1.0, 3.0]])), torch.tensor([[[1.0, -1.0], [6.0, -6.0]]])
+    )
 
 
 def test_sdxl_weights_the_joined_states_and_keeps_the_pooled_embedding(tiny_model):

@@ -145,12 +145,19 @@ def weighted_token_ids(tokenizer, captions: Sequence[str], max_token_length: int
 
 
 def apply_token_weights(hidden: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Hidden states ``(B, T, D)`` × each token's weight ``(B, T)``, rescaled to keep each caption's mean."""
+    """Hidden states ``(B, T, D)`` × each token's weight ``(B, T)``, rescaled to keep each caption's mean.
+
+    A caption whose weighted mean is ~0 next to its values' size (possible right after a layer norm with no
+    bias) is not rescaled: the ratio of two near-zero means would be noise, not a correction.
+    """
     weights = weights.to(hidden.device, hidden.dtype)
     before = hidden.float().mean(dim=(-2, -1))
     weighted = hidden * weights.unsqueeze(-1)
     after = weighted.float().mean(dim=(-2, -1))
-    return weighted * (before / after).to(hidden.dtype)[:, None, None]
+    size = weighted.float().abs().mean(dim=(-2, -1))
+    usable = after.abs() > 1e-3 * size
+    ratio = torch.where(usable, before / torch.where(usable, after, torch.ones_like(after)), torch.ones_like(after))
+    return weighted * ratio.to(hidden.dtype)[:, None, None]
 
 
 def encode_weighted(family, captions: list[str], clip_skip: int = 1, max_token_length: int = 75):
