@@ -124,3 +124,11 @@ def test_sdxl_base_weights_reach_every_module(tiny_sdxl, tmp_path):
             before = base.get_submodule(t.path).weight
             want = before + 2.0 * _delta(tensors, t.kohya).reshape(before.shape)
             assert torch.allclose(model.get_submodule(t.path).weight, want, atol=1e-5), t.kohya
+
+
+def test_dim_from_weights_without_a_file_is_refused(tiny_config):
+    from lorakit.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        su.network_settings(tiny_config(network__dim_from_weights=True))
+    assert "network_weights" in info.value.fix

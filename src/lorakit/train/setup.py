@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from lorakit.errors import ModelError
+from lorakit.errors import ConfigError, ModelError
 from lorakit.lora.blocks import BlockSettings
 from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network, dims_from_weights
 from lorakit.train.step import StepOptions
@@ -70,6 +70,12 @@ def network_settings(cfg, sdxl: bool = False) -> NetworkSettings:
     conv_rank = n.conv_dim or 0
     if kind == "lora" and conv_rank:
         kind = "locon"  # sd-scripts: networks.lora with conv_dim is LoCon
+    if n.dim_from_weights and not n.network_weights:
+        raise ConfigError(
+            "dim_from_weights is on, but no network_weights file is set to take the rank and alpha from.",
+            "Set network_weights to the LoRA file to continue from, or turn dim_from_weights off.",
+            field="dim_from_weights",
+        )
     return NetworkSettings(
         kind=kind,
         rank=n.dim,
