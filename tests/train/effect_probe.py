@@ -63,6 +63,17 @@ class Probe:
                 found.append(str(path.relative_to(self.out_dir)))
         return found
 
+    def log_dirs(self) -> set[str]:
+        """Folders holding TensorBoard event files: under the output folder, or under logging_dir."""
+        roots = {"out": self.out_dir}
+        if self.run.cfg.logging.logging_dir:
+            roots["logs"] = Path(self.run.cfg.logging.logging_dir)
+        found = set()
+        for label, root in roots.items():
+            for path in root.rglob("events.out.tfevents.*"):
+                found.add(f"{label}:{path.parent.relative_to(root)}")
+        return found
+
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
 
@@ -99,6 +110,10 @@ def metadata_differs(a: Probe, b: Probe) -> bool:
 
 def files_differ(a: Probe, b: Probe) -> bool:
     return a.files() != b.files()
+
+
+def log_dirs_differ(a: Probe, b: Probe) -> bool:
+    return a.log_dirs() != b.log_dirs()
 
 
 def lrs_differ(a: Probe, b: Probe) -> bool:

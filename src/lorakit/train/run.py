@@ -65,9 +65,12 @@ class Run:
         from lorakit.train import setup as su
         from lorakit.train.data import epoch_batches, examples_from_plan
         from lorakit.train.feed import Feed
+        from lorakit.train.trackers import check_trackers, start_trackers
 
+        check_trackers(self.cfg)  # a missing tracker package is refused before anything loads
         set_seed(self.seed)
-        self.accelerator = accelerator_for(self.cfg)
+        self.accelerator = accelerator_for(self.cfg, self.run_dir)
+        start_trackers(self.accelerator, self.cfg)
         self.team = Team.from_accelerator(self.accelerator)
         if self.team.world != self.cfg.multigpu.num_processes:
             # The plan's step count depends on how many processes share each epoch.
@@ -374,6 +377,9 @@ def train(
         emitter.emit(ev.ERROR, code="internal", message=str(error), fix=None)
         run.status("failed", str(error))
         raise
+    finally:
+        if cfg.logging.log_with and hasattr(run, "accelerator"):
+            run.accelerator.end_training()  # flush and close the tracker logs
     result = {"run_dir": str(run_dir), "steps": run.progress.step, "lora": str(final), "stopped": False}
     emitter.emit(ev.RESULT, **result)
     run.status("completed", f"Saved {final}")

@@ -90,6 +90,10 @@ class TrainingLoop:
             memory_mb=memory_mb,
             **extra,
         )
+        values = {"loss/current": loss, "loss/average": sum(p.losses) / len(p.losses)}
+        values.update({f"lr/{name}": lr for name, lr in lrs.items()})
+        values.update({f"max_norm/{key}": value for key, value in extra.items()})
+        run.accelerator.log(values, step=p.step)  # the trackers of logging.log_with (none: nothing happens)
 
     def _poll_commands(self) -> None:
         run = self.run
@@ -192,7 +196,7 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def accelerator_for(cfg) -> Any:
+def accelerator_for(cfg, run_dir=None) -> Any:
     """An accelerate ``Accelerator`` for the run's precision (CPU when no GPU).
 
     Gradient accumulation is done by :class:`TrainingLoop` (it divides each micro-batch's loss by the
@@ -201,9 +205,12 @@ def accelerator_for(cfg) -> Any:
     """
     from accelerate import Accelerator
 
+    from lorakit.train.trackers import accelerator_kwargs
+
     cuda = torch.cuda.is_available()
     precision = str(cfg.memory.mixed_precision) if cuda else "no"
     return Accelerator(
         mixed_precision=precision,
         cpu=not cuda,
+        **(accelerator_kwargs(cfg, run_dir) if run_dir is not None else {}),
     )

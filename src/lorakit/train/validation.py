@@ -93,4 +93,5 @@ class Validator:
         p = self.run.progress
         value = self.run.team.mean(self.loss())
         self.run.emitter.emit(ev.VALIDATION, step=p.step, epoch=p.epoch, loss=value, images=len(self.examples))
+        self.run.accelerator.log({"loss/validation": value}, step=p.step)
         return value
