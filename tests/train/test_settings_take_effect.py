@@ -41,6 +41,7 @@ class Row:
     needs: dict[str, Any] = field(default_factory=dict)  # settings both runs share (what the change needs)
     differs: Check = weights_differ  # what must differ between the run with and without the change
     only_if: str | None = None  # "cuda", or a module name that must be importable
+    env: dict[str, str] = field(default_factory=dict)  # environment of the changed run
 
     @property
     def id(self) -> str:
@@ -66,6 +67,14 @@ VALIDATION = events_differ("validation")
 
 def REFUSED(a: Probe, b: Probe) -> bool:  # a marker: the changed run must be refused
     raise AssertionError("not called: the test expects the changed run to be refused")
+
+
+def _processors(run) -> set[str]:
+    return {type(p).__name__ for p in run.family.components.unet.attn_processors.values()}
+
+
+def _compiled(run) -> bool:
+    return getattr(run.family.components.unet, "_compiled_call_impl", None) is not None
 
 
 def run_check(predicate: Callable[[Any, Any], bool], name: str) -> Check:
@@ -277,7 +286,6 @@ ROWS: list[Any] = [
             "checkpointing_differs",
         ),
     ),
-    pending(Row("memory.gradient_checkpointing_cpu_offload", True, {"memory.gradient_checkpointing": True}), B1A),
     Row(
         "memory.cache_latents",
         True,
@@ -298,14 +306,20 @@ ROWS: list[Any] = [
         {"network.train_unet_only": True, "memory.cache_text_encoder_outputs": True},
         files_differ,
     ),
-    pending(Row("memory.vae_batch_size", 4, {"memory.cache_latents": True}), B1A),
-    pending(Row("memory.attention", "eager"), B1A),
-    pending(Row("memory.max_data_loader_n_workers", 1), B1A),
-    pending(Row("memory.persistent_data_loader_workers", True, {"memory.max_data_loader_n_workers": 1}), B1A),
-    pending(Row("memory.lowram", True), B1A),
-    pending(Row("memory.highvram", True), B1A),
-    pending(Row("memory.torch_compile", True), B1A),
-    pending(Row("memory.fused_backward_pass", True, {"optimizer.optimizer_type": "Adafactor"}), B1A),
+    Row(
+        "memory.vae_batch_size",
+        4,
+        {"memory.cache_latents": True},
+        run_check(lambda a, b: a.feed.encoded_batches != b.feed.encoded_batches, "vae_calls_differ"),
+    ),
+    Row("memory.attention", "none", differs=run_check(lambda a, b: _processors(a) != _processors(b), "attention")),
+    # Compiled with the "eager" backend here (LORAKIT_COMPILE_BACKEND): dynamo runs, no C++ build on the CPU.
+    Row(
+        "memory.torch_compile",
+        True,
+        differs=run_check(lambda a, b: _compiled(a) != _compiled(b), "compiled_differs"),
+        env={"LORAKIT_COMPILE_BACKEND": "eager"},
+    ),
     # -- samples --
     Row("samples.sample_prompts", "@prompts", {"samples.sample_every_n_steps": 1}, files_differ),
     Row("samples.sample_every_n_epochs", 1, {**PROMPTS, "schedule.max_train_steps": 5}, files_differ),
@@ -368,7 +382,7 @@ def _subset_override(param: Any) -> Any:
         (f"dataset.subsets[].{k.split('.', 1)[1]}" if k.startswith("captions.") else k): v
         for k, v in row.needs.items()
     }
-    moved = Row(f"dataset.subsets[].{name}", row.value, needs, row.differs, row.only_if)
+    moved = Row(f"dataset.subsets[].{name}", row.value, needs, row.differs, row.only_if, row.env)
     if hasattr(param, "values"):
         return pytest.param(moved, marks=param.marks, id=moved.id)
     return moved
@@ -399,6 +413,8 @@ def test_setting_changes_what_the_trainer_computes(row: Row, probes: Probes, mon
         monkeypatch.setenv("WANDB_MODE", "offline")
         monkeypatch.delenv("WANDB_API_KEY", raising=False)  # restored after the test
     baseline = probes.probe(row.needs)
+    for name, value in row.env.items():
+        monkeypatch.setenv(name, value)
     if row.differs is REFUSED:  # the trainer refuses the value before any model loads
         from lorakit.errors import ConfigError
 

@@ -29,6 +29,7 @@ REFUSED: dict[str, str] = {
     "multigpu.main_process_ip": _MULTI_MACHINE,
     "multigpu.main_process_port": _MULTI_MACHINE,
     "multigpu.fsdp": _MULTI_MACHINE,
+    "memory.fused_backward_pass": "the fused backward pass (optimizer steps inside backward) is not built yet",
 }
 # Network types the trainer builds; the others are refused like the fields above.
 BUILT_NETWORK_TYPES = ("lora", "locon")

@@ -65,9 +65,11 @@ class Run:
         from lorakit.train import setup as su
         from lorakit.train.data import epoch_batches, examples_from_plan
         from lorakit.train.feed import Feed
+        from lorakit.train.speed import check_speed_settings
         from lorakit.train.trackers import check_trackers, start_trackers
 
-        check_trackers(self.cfg)  # a missing tracker package is refused before anything loads
+        check_trackers(self.cfg)  # a missing tracker or xformers package is refused before anything loads
+        check_speed_settings(self.cfg)
         set_seed(self.seed)
         self.accelerator = accelerator_for(self.cfg, self.run_dir)
         start_trackers(self.accelerator, self.cfg)
@@ -153,6 +155,7 @@ class Run:
         if mem.cache_latents:
             folder = cache_root / "latents" if mem.cache_latents_to_disk else None
             self.feed.latent_cache = LatentCache(module_identity(self.family.components.vae), folder)
+            self.feed.vae_batch_size = mem.vae_batch_size
             self.status("starting", "Caching latents")
             self.feed.precache(
                 lambda done, total: self.emitter.emit(ev.PROGRESS, done=done, total=total, unit="image")

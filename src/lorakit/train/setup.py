@@ -193,6 +193,9 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         network.load_kohya_state_dict(lora.tensors, source=str(cfg.network.network_weights))
     if mem.gradient_checkpointing:
         family.components.unet.enable_gradient_checkpointing()
+    from lorakit.train.speed import apply_speed_settings
+
+    apply_speed_settings(cfg, family)  # attention implementation, torch.compile
     return family, network
 
 

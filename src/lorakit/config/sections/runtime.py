@@ -79,7 +79,7 @@ class MemorySection(Section):
         False,
         help="Also move checkpointed activations to CPU memory (Flux): even less GPU memory, slower.",
         kohya="cpu_offload_checkpointing",
-        effect="trainer",
+        effect="export-only",
         level="expert",
     )
     cache_latents: bool = setting(
@@ -139,7 +139,7 @@ class MemorySection(Section):
         2,
         help="Processes that load images in the background. 2-8; 0 loads in the training process (slower).",
         kohya="max_data_loader_n_workers",
-        effect="trainer",
+        effect="export-only",
         level="expert",
         ge=0,
         le=64,
@@ -148,7 +148,7 @@ class MemorySection(Section):
         False,
         help="Keep the loader processes between epochs (faster epochs, more memory).",
         kohya="persistent_data_loader_workers",
-        effect="trainer",
+        effect="export-only",
         level="expert",
     )
     blocks_to_swap: int | None = setting(
@@ -166,14 +166,14 @@ class MemorySection(Section):
         False,
         help="Load the model straight to the GPU (for machines with little system memory).",
         kohya="lowram",
-        effect="trainer",
+        effect="export-only",
         level="expert",
     )
     highvram: bool = setting(
         False,
         help="Keep more on the GPU for speed (for cards with plenty of memory).",
         kohya="highvram",
-        effect="trainer",
+        effect="export-only",
         level="expert",
     )
     torch_compile: bool = setting(
@@ -187,7 +187,7 @@ class MemorySection(Section):
         False,
         help="Adafactor only: apply updates during the backward pass to save memory.",
         kohya="fused_backward_pass",
-        effect="trainer",
+        effect="refused",
         level="expert",
     )
 
