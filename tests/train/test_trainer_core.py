@@ -248,3 +248,14 @@ def test_save_state_keeps_the_final_state_and_resume_continues_from_it(tiny_conf
     second = train(cfg, emitter=ev.Emitter(callbacks=[seen.append]))
     assert [e.data["step"] for e in seen if e.type == "step"] == [3, 4]  # continued after the 2 saved steps
     assert second["steps"] == 4 and plain["steps"] == 2
+
+
+def test_lorakit_train_launches_the_configured_number_of_processes(tiny_config, tmp_path, monkeypatch):
+    from lorakit.cli import train as cli_train
+    from lorakit.config.io import save_config
+
+    launched = []
+    monkeypatch.setattr(cli_train, "_launch", lambda gpus, *args: launched.append(gpus))
+    path = save_config(tiny_config(multigpu__num_processes=3), tmp_path / "three.toml")
+    cli_train.train(config=path, resume=None, output=None, gpus=None)
+    assert launched == [3]

@@ -75,6 +75,12 @@ class Run:
         start_trackers(self.accelerator, self.cfg)
         self.team = Team.from_accelerator(self.accelerator)
         if self.team.world != self.cfg.multigpu.num_processes:
+            if self.cfg.multigpu.num_processes > self.team.world:
+                self.warn(
+                    f"The config asks for {self.cfg.multigpu.num_processes} processes (multigpu.num_processes)"
+                    f" but this run has {self.team.world}; the plan is made for {self.team.world}.",
+                    "Start it with `lorakit train CONFIG` (it launches num_processes processes) or `--gpus N`.",
+                )
             # The plan's step count depends on how many processes share each epoch.
             multigpu = self.cfg.multigpu.model_copy(update={"num_processes": self.team.world})
             self.cfg = self.cfg.model_copy(update={"multigpu": multigpu})
