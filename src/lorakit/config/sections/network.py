@@ -160,7 +160,7 @@ class NetworkSection(Section):
     )
     block_dims: list[int] | None = setting(
         None,
-        help="A rank per UNet block (25 numbers for SD1.5), to spend capacity where it matters.",
+        help="A rank per UNet block (25 numbers for SD1/SD2, 23 for SDXL), to spend capacity where it matters.",
         kohya="block_dims",
         effect="trainer",
         level="expert",
@@ -188,21 +188,22 @@ class NetworkSection(Section):
     )
     down_lr_weight: list[float] | None = setting(
         None,
-        help="Learning-rate multipliers for the UNet's down blocks (12 numbers), e.g. to learn less composition.",
+        help="Learning-rate multipliers for the UNet's down blocks (12 numbers; 9 for SDXL), e.g. to learn less"
+        " composition.",
         kohya="down_lr_weight",
         effect="trainer",
         level="expert",
     )
     mid_lr_weight: float | None = setting(
         None,
-        help="Learning-rate multiplier for the UNet's middle block.",
+        help="Learning-rate multiplier for the UNet's middle block (SDXL: the first of its 3 middle blocks).",
         kohya="mid_lr_weight",
         effect="trainer",
         level="expert",
     )
     up_lr_weight: list[float] | None = setting(
         None,
-        help="Learning-rate multipliers for the UNet's up blocks (12 numbers).",
+        help="Learning-rate multipliers for the UNet's up blocks (12 numbers; 9 for SDXL).",
         kohya="up_lr_weight",
         effect="trainer",
         level="expert",
