@@ -109,31 +109,27 @@ def _text_encoder_lr(cfg) -> float:
     return cfg.learning.learning_rate if lr is None else lr
 
 
+# StepOptions fields read from the config by the same name, in these sections; an empty value becomes the
+# neutral one (clip skip 1 = the encoder's output; no offset / multires / input perturbation).
+STEP_SECTIONS = ("model", "captions", "dataset", "noise")
+_STEP_NEUTRAL = {"clip_skip": 1, "noise_offset": 0.0, "multires_noise_iterations": 0, "ip_noise_gamma": 0.0}
+
+
 def step_options(cfg, family, settings: NetworkSettings) -> StepOptions:
-    nz = cfg.noise
-    return StepOptions(
-        clip_skip=cfg.model.clip_skip or 1,
-        max_token_length=int(cfg.captions.max_token_length or 75),
-        train_text_encoder=settings.train_text_encoder,
-        noise_offset=nz.noise_offset or 0.0,
-        noise_offset_random_strength=nz.noise_offset_random_strength,
-        adaptive_noise_scale=nz.adaptive_noise_scale,
-        multires_noise_iterations=nz.multires_noise_iterations or 0,
-        multires_noise_discount=nz.multires_noise_discount,
-        ip_noise_gamma=nz.ip_noise_gamma or 0.0,
-        ip_noise_gamma_random_strength=nz.ip_noise_gamma_random_strength,
-        min_timestep=nz.min_timestep,
-        max_timestep=nz.max_timestep,
-        loss_type=str(nz.loss_type),
-        huber_schedule=str(nz.huber_schedule),
-        huber_c=nz.huber_c,
-        min_snr_gamma=nz.min_snr_gamma,
-        debiased_estimation_loss=nz.debiased_estimation_loss,
-        scale_v_pred_loss_like_noise_pred=nz.scale_v_pred_loss_like_noise_pred,
-        v_pred_like_loss=nz.v_pred_like_loss,
-        prior_loss_weight=cfg.dataset.prior_loss_weight,
-        weighted_captions=cfg.captions.weighted_captions,
-    )
+    """The step's settings, built from the config sections by field name (so a name cannot drift)."""
+    from dataclasses import fields
+
+    values: dict[str, Any] = {"train_text_encoder": settings.train_text_encoder}
+    for f in fields(StepOptions):
+        for section in STEP_SECTIONS:
+            part = getattr(cfg, section)
+            if f.name in type(part).model_fields:
+                value = getattr(part, f.name)
+                values[f.name] = _STEP_NEUTRAL.get(f.name) if value is None and f.name in _STEP_NEUTRAL else value
+                break
+    values["loss_type"], values["huber_schedule"] = str(values["loss_type"]), str(values["huber_schedule"])
+    values["max_token_length"] = int(values["max_token_length"])
+    return StepOptions(**values)
 
 
 def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork]:
