@@ -139,3 +139,20 @@ def test_wrong_counts_are_refused(kwargs):
     with pytest.raises(ConfigError) as info:
         BlockSettings.build(**kwargs)
     assert info.value.fix
+
+
+def test_wrong_counts_stop_validation_before_the_model_loads(tiny_sd1):
+    from lorakit.config.presets import new_config
+    from lorakit.config.validate import validate
+
+    def problems(family, **values):
+        source = {"model.pretrained_model_name_or_path": str(tiny_sd1), "model.family": family or "auto"}
+        found = validate(new_config("tiny-demo", {**source, **values}), check_files=False).problems
+        return [(p.field, p.problem) for p in found if (p.field or "").startswith("network.")]
+
+    assert problems("sd1", **{"network.block_dims": [4] * 25}) == []
+    assert problems("sdxl", **{"network.block_dims": [4] * 23}) == []
+    assert problems(None, **{"network.block_dims": [4] * 23}) == []  # unknown family: either count
+    wrong = problems("sd1", **{"network.block_dims": [4] * 23})
+    assert wrong and wrong[0][0] == "network.block_dims" and "25 blocks" in wrong[0][1]
+    assert problems("sdxl", **{"network.down_lr_weight": [1.0] * 12})[0][0] == "network.down_lr_weight"
