@@ -42,3 +42,16 @@ def test_without_block_weights_one_group_per_component(tiny_config):
     optimizer, _ = su.build_optimizer_and_schedule(cfg, network, total_steps=4, warmup_steps=0)
     assert [g["name"] for g in optimizer.param_groups] == list(network.components)  # unet, te
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(network.parameters())
+
+
+def test_metadata_network_args_carry_block_and_dropout_settings(tiny_config):
+    import json
+
+    from lorakit.lora.kohya import training_metadata
+
+    dims = [(b % 3) + 1 for b in range(25)]
+    cfg = tiny_config(network__block_dims=dims, network__rank_dropout=0.1, network__module_dropout=0.2)
+    family, network = su.build_model_and_network(cfg, torch.device("cpu"))
+    meta = training_metadata(family=family, network=network, settings={}, dataset={}, model_name="tiny")
+    args = json.loads(meta["ss_network_args"])
+    assert args == {"rank_dropout": "0.1", "module_dropout": "0.2", "block_dims": ",".join(map(str, dims))}
