@@ -55,3 +55,25 @@ def test_metadata_network_args_carry_block_and_dropout_settings(tiny_config):
     meta = training_metadata(family=family, network=network, settings={}, dataset={}, model_name="tiny")
     args = json.loads(meta["ss_network_args"])
     assert args == {"rank_dropout": "0.1", "module_dropout": "0.2", "block_dims": ",".join(map(str, dims))}
+
+
+def test_sdxl_param_groups_follow_the_23_block_layout(tiny_config, tiny_sdxl):
+    cfg = tiny_config(
+        model__pretrained_model_name_or_path=str(tiny_sdxl),
+        model__family="sdxl",
+        network__down_lr_weight=[1.0, 1.0, 1.0, 1.0, 1.0, 0.25],  # block 6 = input_blocks_5
+        network__mid_lr_weight=0.5,  # block 10 = middle_block_0; middle_block_1/2 stay 1.0 (sd-scripts pads)
+        learning__unet_lr=1e-3,
+        network__conv_dim=2,  # LoCon: the middle block's resnets (blocks 10 and 12) get modules too
+    )
+    family, network = su.build_model_and_network(cfg, torch.device("cpu"))
+    optimizer, _ = su.build_optimizer_and_schedule(cfg, network, total_steps=4, warmup_steps=0)
+    lr_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    expected = {6: 0.25, 10: 0.5}
+    seen = set()
+    for t in network.targets["unet"]:
+        block = block_index(t.kohya)
+        weight = family.components.unet.get_submodule(t.path).lora_A["default"].weight
+        assert lr_of[id(weight)] == pytest.approx(1e-3 * expected.get(block, 1.0)), t.kohya
+        seen.add(block)
+    assert {6, 10, 11, 12} <= seen
