@@ -29,6 +29,7 @@ STATUS = "status"  # state: starting|running|paused|stopping|completed|failed|ca
 PROGRESS = "progress"  # done, total, unit, rate, eta_s: generic progress for non-training jobs
 STEP = "step"  # training: step, total_steps, epoch, loss, avg_loss, lr: {group: lr}, it_s, eta_s, memory_mb
 EPOCH = "epoch"  # training: epoch, total_epochs, avg_loss
+VALIDATION = "validation"  # training: step, epoch, loss (mean over the held-out images), images
 SAMPLE = "sample"  # training: path, prompt, step
 CHECKPOINT = "checkpoint"  # training: path, step, epoch, kind: lora|state
 WARNING = "warning"  # message, fix

@@ -44,10 +44,16 @@ CASES = [
     ("polynomial", {"power": 2.0}, {0: 1, 50: 0.25, 90: 0.01, 100: 0}),
     ("polynomial", {"power": 0.5, "warmup_steps": 20}, {20: 1, 60: math.sqrt(0.5)}),
     # REX: (1 − z)/(1 − z/2): z = 0.5 → 0.5/0.75
-    ("rex", {}, {0: 1, 50: 0.5 / 0.75, 75: 0.25 / 0.625, 100: 0}),
-    ("rex", {"warmup_steps": 20}, {10: 0.5, 20: 1, 60: 0.5 / 0.75}),
+    ("rex", {"rex_d": 0.5}, {0: 1, 50: 0.5 / 0.75, 75: 0.25 / 0.625, 100: 0}),
+    ("rex", {}, {50: 0.5 / (1 - 0.9 * 0.5)}),  # the config's default rex_d = 0.9
+    ("rex", {"rex_d": 0.5, "warmup_steps": 20}, {10: 0.5, 20: 1, 60: 0.5 / 0.75}),
+    ("rex", {"num_cycles": 2, "rex_d": 0.0}, {0: 1, 50: 0.9, 75: 0.45}),  # the config's rex_gamma = 0.9
     ("rex", {"args": {"rex_d": 0.0}}, {50: 0.5}),  # d = 0 is linear
-    ("rex", {"num_cycles": 2, "args": {"rex_gamma": 0.5}}, {0: 1, 25: 0.5 / 0.75, 50: 0.5, 75: 0.5 * 0.5 / 0.75}),
+    (
+        "rex",
+        {"num_cycles": 2, "rex_d": 0.5, "args": {"rex_gamma": 0.5}},
+        {0: 1, 25: 0.5 / 0.75, 50: 0.5, 75: 0.5 * 0.5 / 0.75},
+    ),
     # SGDR with T_0 = 10, T_mult = 2: periods [0,10), [10,30), [30,70)
     (
         "cosine_annealing_warm_restarts",
@@ -66,7 +72,9 @@ CASES = [
         {"warmup_steps": 10, "min_lr_ratio": 0.1, "args": {"decay_steps": 20}},
         {0: 0.1, 5: 0.55, 10: 1, 79: 1, 90: 0.55, 100: 0.1},
     ),
-    ("warmup_stable_decay", {}, {89: 1, 95: 0.5, 100: 0}),  # decay_steps defaults to 10% of the run
+    ("warmup_stable_decay", {"decay_steps": 0.1}, {89: 1, 95: 0.5, 100: 0}),
+    ("warmup_stable_decay", {"decay_steps": 10}, {89: 1, 95: 0.5, 100: 0}),
+    ("warmup_stable_decay", {}, {50: 1, 99: 1}),  # the config's lr_decay_steps = 0: no decay
     ("adafactor", {}, {0: 1, 99: 1}),
 ]
 

@@ -93,12 +93,16 @@ def train(
     config: Path = typer.Argument(None, help="The training config (a lorakit TOML). Not needed with --resume."),
     resume: Path = typer.Option(None, "--resume", help="A run folder to continue from its last saved state."),
     output: Path = typer.Option(None, "--output", "-o", help="The run folder (default: output_dir/output_name)."),
-    gpus: int = typer.Option(1, "--gpus", min=1, help="How many GPUs to train on."),
+    gpus: int = typer.Option(
+        None, "--gpus", min=1, help="How many GPUs to train on (default: the config's multigpu.num_processes)."
+    ),
 ) -> None:
     """Train a LoRA from a config, showing live progress. Stop with Ctrl+C; continue later with --resume."""
     from lorakit.errors import ConfigError
     from lorakit.train.distributed import launched_world
 
+    if gpus is None:
+        gpus = _configured_processes(config, resume)
     if gpus > 1 and launched_world() == 1:
         _launch(gpus, config, resume, output)
         return
@@ -163,6 +167,16 @@ def _without_leftovers(run_dir: Path, work):
         if created and run_dir.is_dir() and not saved:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+
+
+def _configured_processes(config: Path | None, resume: Path | None) -> int:
+    """``multigpu.num_processes`` of the config (or of the run being resumed); 1 when there is none."""
+    from lorakit.config.io import load_config
+
+    path = config if config is not None else (resume / "config.toml" if resume is not None else None)
+    if path is None or not Path(path).is_file():
+        return 1
+    return load_config(path).multigpu.num_processes
 
 
 def _launch(gpus: int, config: Path | None, resume: Path | None, output: Path | None) -> None:

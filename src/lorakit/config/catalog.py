@@ -54,6 +54,11 @@ class FieldSpec:
         return self.meta.get("level", "basic")
 
     @property
+    def effect(self) -> str | None:
+        """Where it takes effect: "trainer", "export-only", "refused" or "config" (see lorakit.config.fields)."""
+        return self.meta.get("effect")
+
+    @property
     def secret(self) -> bool:
         return bool(self.meta.get("secret"))
 

@@ -168,12 +168,42 @@ def _network(cfg: TrainConfig, family: str | None, r: ValidationReport) -> None:
                 f"{alphas} has {len(b)} numbers but {dims} has {len(a)}.",
                 "Give one alpha per block.",
             )
+    _block_counts(cfg, family, r)
     if net.base_weights_multiplier and len(net.base_weights_multiplier) != len(net.base_weights):
         r.problem(
             "network.base_weights_multiplier",
             f"{len(net.base_weights_multiplier)} multipliers for {len(net.base_weights)} base_weights files.",
             "Give one multiplier per file (or none for 1.0 each).",
         )
+
+
+def _block_counts(cfg: TrainConfig, family: str | None, r: ValidationReport) -> None:
+    """Block-wise lists must fit the UNet (25 blocks for SD1/SD2, 23 for SDXL; either while the family is
+    unknown), checked here so a wrong count stops the run before the model loads."""
+    from lorakit.errors import ConfigError
+    from lorakit.lora.blocks import BlockSettings
+
+    net = cfg.network
+    first: ConfigError | None = None
+    for sdxl in [family == "sdxl"] if family else [False, True]:
+        try:
+            BlockSettings.build(
+                net.block_dims,
+                net.block_alphas,
+                net.conv_block_dims,
+                net.conv_block_alphas,
+                net.down_lr_weight,
+                net.mid_lr_weight,
+                net.up_lr_weight,
+                net.block_lr_zero_threshold,
+                conv_dim=net.conv_dim,
+                sdxl=sdxl,
+            )
+            return
+        except ConfigError as error:
+            first = first or error
+    if first is not None:
+        r.problem(f"network.{first.field}" if first.field else None, first.problem, first.fix or "")
 
 
 @check

@@ -39,6 +39,7 @@ class CaptionOptions(_Strict):
         ".txt",
         help="File extension of the caption next to each image. lorakit and most taggers write .txt.",
         kohya="caption_extension",
+        effect="trainer",
         level="advanced",
     )
     shuffle_caption: bool = setting(
@@ -46,12 +47,14 @@ class CaptionOptions(_Strict):
         help="Shuffle the comma-separated tags of each caption every time it is shown, so the LoRA does not"
         " learn tag order. Good for tag-style captions; leave off for sentences.",
         kohya="shuffle_caption",
+        effect="trainer",
         level="advanced",
     )
     keep_tokens: int = setting(
         0,
         help="How many leading tags stay in place when shuffling or dropping tags (usually your trigger word: 1).",
         kohya="keep_tokens",
+        effect="trainer",
         level="advanced",
         unit="tags",
         ge=0,
@@ -62,25 +65,36 @@ class CaptionOptions(_Strict):
         "",
         help="Instead of a count, everything before this marker (e.g. '|||') stays fixed.",
         kohya="keep_tokens_separator",
+        effect="trainer",
         level="expert",
     )
     secondary_separator: str = setting(
         "",
         help="Tags joined by this marker (e.g. ';;;') are shuffled and dropped as one tag.",
         kohya="secondary_separator",
+        effect="trainer",
         level="expert",
     )
     caption_prefix: str = setting(
-        "", help="Text put before every caption (e.g. a trigger word).", kohya="caption_prefix", level="advanced"
+        "",
+        help="Text put before every caption (e.g. a trigger word).",
+        kohya="caption_prefix",
+        effect="trainer",
+        level="advanced",
     )
     caption_suffix: str = setting(
-        "", help="Text put after every caption (e.g. a style tag).", kohya="caption_suffix", level="advanced"
+        "",
+        help="Text put after every caption (e.g. a style tag).",
+        kohya="caption_suffix",
+        effect="trainer",
+        level="advanced",
     )
     caption_dropout_rate: float = setting(
         0.0,
         help="Chance that an image is shown with an empty caption. Small values (0.05) help the LoRA work"
         " without its trigger word.",
         kohya="caption_dropout_rate",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -89,6 +103,7 @@ class CaptionOptions(_Strict):
         0,
         help="Drop all captions every N epochs (0 = never).",
         kohya="caption_dropout_every_n_epochs",
+        effect="trainer",
         level="expert",
         ge=0,
         unit="epochs",
@@ -97,6 +112,7 @@ class CaptionOptions(_Strict):
         0.0,
         help="Chance that each single tag is left out (kept tags excepted). 0.1 makes a LoRA more flexible.",
         kohya="caption_tag_dropout_rate",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -105,6 +121,7 @@ class CaptionOptions(_Strict):
         1,
         help="Token warmup: start by showing only this many tags, growing to the full caption.",
         kohya="token_warmup_min",
+        effect="trainer",
         level="expert",
         ge=1,
         unit="tags",
@@ -114,6 +131,7 @@ class CaptionOptions(_Strict):
         help="Token warmup: the step (or fraction of training if below 1) at which full captions are reached;"
         " 0 = off.",
         kohya="token_warmup_step",
+        effect="trainer",
         level="expert",
         ge=0,
     )
@@ -121,6 +139,7 @@ class CaptionOptions(_Strict):
         False,
         help="Read {a|b|c} in captions as a random choice, and multi-line caption files as alternatives.",
         kohya="enable_wildcard",
+        effect="trainer",
         level="expert",
     )
 
@@ -132,30 +151,35 @@ class AugmentOptions(_Strict):
         False,
         help="Randomly mirror images left-right. Doubles variety; avoid for asymmetric characters or text.",
         kohya="flip_aug",
+        effect="trainer",
         level="advanced",
     )
     color_aug: bool = setting(
         False,
         help="Randomly shift hue slightly. Rarely helps; disables latent caching.",
         kohya="color_aug",
+        effect="trainer",
         level="expert",
     )
     random_crop: bool = setting(
         False,
         help="Crop a random part of each image instead of the centre. Disables latent caching.",
         kohya="random_crop",
+        effect="trainer",
         level="expert",
     )
     face_crop_aug_range: tuple[float, float] | None = setting(
         None,
         help="Zoom range around the face for face-centred crops, e.g. (2.0, 4.0). Needs face data; rarely used.",
         kohya="face_crop_aug_range",
+        effect="trainer",
         level="expert",
     )
     alpha_mask: bool = setting(
         False,
         help="Use each image's transparency as a loss mask: transparent areas are not learned.",
         kohya="alpha_mask",
+        effect="trainer",
         level="expert",
     )
 
@@ -166,12 +190,15 @@ _OVERRIDABLE = tuple(CaptionOptions.model_fields) + tuple(AugmentOptions.model_f
 class SubsetConfig(_Strict):
     """One folder of images. Caption and augmentation options left as None use the dataset's values."""
 
-    image_dir: Path = setting(..., help="Folder with the images (and their caption files).", kohya="image_dir")
+    image_dir: Path = setting(
+        ..., help="Folder with the images (and their caption files).", kohya="image_dir", effect="trainer"
+    )
     num_repeats: int = setting(
         1,
         help="How many times each image is shown per epoch. Balance subsets: a folder with fewer images"
         " gets more repeats.",
         kohya="num_repeats",
+        effect="trainer",
         ge=1,
         le=10000,
         unit="times",
@@ -180,17 +207,20 @@ class SubsetConfig(_Strict):
         None,
         help="Caption used for images that have no caption file (e.g. 'ohwx woman').",
         kohya="class_tokens",
+        effect="trainer",
     )
     is_reg: bool = setting(
         False,
         help="Regularization images: generic pictures of the class that keep the model from forgetting it.",
         kohya="is_reg",
+        effect="trainer",
         level="advanced",
     )
     name: str | None = setting(
         None,
         help="A label for this subset in reports and the step plan (default: the folder name).",
         kohya=LORAKIT_ONLY,
+        effect="display",
         level="expert",
     )
 

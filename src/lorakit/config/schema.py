@@ -45,6 +45,7 @@ class TrainConfig(Section):
         CONFIG_VERSION,
         help="Version of this file's layout. lorakit upgrades older files when it reads them.",
         kohya=LORAKIT_ONLY,
+        effect="config",
         level="expert",
         ge=0,
     )

@@ -42,6 +42,7 @@ class FieldHelp:
     name: str
     help: str
     level: str
+    effect: str | None  # "trainer", "export-only" (sd-scripts only), "refused" (not available yet) or "config"
     type: str
     default: Any
     unit: str | None
@@ -114,6 +115,7 @@ def help_for(spec: FieldSpec) -> FieldHelp:
         name=spec.name,
         help=spec.help,
         level=spec.level,
+        effect=spec.effect,
         type=_type_name(spec.info.annotation),
         default=_plain(default),
         unit=spec.meta.get("unit"),

@@ -79,6 +79,19 @@ def training_metadata(
     args = {}
     if ns.kind == "locon" and ns.conv_rank:
         args = {"conv_dim": str(ns.conv_rank), "conv_alpha": str(ns.conv_alpha)}
+    # The network_args sd-scripts would have been given (its net_kwargs, written as text the same way).
+    for name, value in (("rank_dropout", ns.rank_dropout), ("module_dropout", ns.module_dropout)):
+        if value:
+            args[name] = str(value)
+    blocks = ns.blocks
+    for name, values in (
+        ("block_dims", blocks.dims),
+        ("block_alphas", blocks.alphas),
+        ("conv_block_dims", blocks.conv_dims),
+        ("conv_block_alphas", blocks.conv_alphas),
+    ):
+        if values is not None:
+            args[name] = ",".join(f"{v:g}" for v in values)
     resolution = dataset.get("resolution", family.default_resolution)
     now = time.time()
     meta: dict[str, Any] = {

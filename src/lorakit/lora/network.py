@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lorakit.errors import ConfigError, ModelError
+from lorakit.lora.blocks import BlockSettings, block_index
 from lorakit.lora.keys import kohya_name
 
 ADAPTER = "default"
@@ -38,6 +39,14 @@ class NetworkSettings:
     train_text_encoder: bool = False
     # Only layers with these names (``to_q``, ``ff.net.2``, or a full path); empty = the usual targets.
     target_modules: tuple[str, ...] = ()
+    # Per-block ranks, alphas and learning-rate weights of the UNet (see lorakit.lora.blocks).
+    blocks: BlockSettings = field(default_factory=BlockSettings)
+    # sd-scripts' rank dropout (drop rank components per sample, rescale) and module dropout (skip a whole
+    # module), both only while training.
+    rank_dropout: float = 0.0
+    module_dropout: float = 0.0
+    # dim_from_weights: {kohya name: (rank, alpha)} read from network_weights; only these modules are built.
+    module_dims: dict[str, tuple[int, float]] | None = None
 
 
 @dataclass
@@ -60,6 +69,7 @@ class Target:
     rank: int
     alpha: float
     kohya: str
+    lr_weight: float = 1.0  # the block's learning-rate multiplier (down/mid/up_lr_weight)
 
 
 def _wanted(path: str, names: tuple[str, ...]) -> bool:
@@ -69,7 +79,12 @@ def _wanted(path: str, names: tuple[str, ...]) -> bool:
 def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSettings) -> list[Target]:
     """The modules of ``model`` that get a LoRA, with their rank and alpha, in model order."""
     found: dict[str, Target] = {}
-    use_conv = settings.kind == "locon" and settings.conv_rank > 0
+    blocks = settings.blocks if spec.name == "unet" else BlockSettings()
+    use_conv = (
+        (settings.kind == "locon" and settings.conv_rank > 0)
+        or blocks.conv_enabled
+        or settings.module_dims is not None
+    )
     for owner_path, owner in model.named_modules():
         kind = type(owner).__name__
         in_attention = kind in spec.containers
@@ -82,13 +97,24 @@ def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSett
             path = f"{owner_path}.{sub_path}" if owner_path else sub_path
             if path in found or not _wanted(path, settings.target_modules):
                 continue
-            if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1)):
-                rank, alpha = settings.rank, settings.alpha
-            elif isinstance(module, nn.Conv2d) and in_conv_block:
-                rank, alpha = settings.conv_rank, settings.conv_alpha
-            else:
+            linear = isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1))
+            if not (linear or (isinstance(module, nn.Conv2d) and in_conv_block)):
                 continue
-            found[path] = Target(path, rank, alpha, spec.kohya_name(path))
+            name = spec.kohya_name(path)
+            block = block_index(name) if spec.name == "unet" else -1
+            if linear:
+                rank, alpha = blocks.linear(block, settings.rank, settings.alpha)
+            else:
+                rank, alpha = blocks.conv(block, settings.conv_rank, settings.conv_alpha)
+            if settings.module_dims is not None:
+                # dim_from_weights: the file decides which modules exist and their sizes.
+                if name not in settings.module_dims:
+                    continue
+                rank, alpha = settings.module_dims[name]
+            weight = blocks.lr_weight(block)
+            if rank <= 0 or weight == 0:
+                continue  # sd-scripts builds no module for a rank-0 block or a block whose learning rate is 0
+            found[path] = Target(path, rank, alpha, name, weight)
     return list(found.values())
 
 
@@ -110,6 +136,36 @@ def _inject_lora(model: nn.Module, targets: list[Target], settings: NetworkSetti
         init_lora_weights=True,  # kohya and peft agree: up (B) starts at zero, so training starts at the base model
     )
     inject_adapter_in_model(config, model, adapter_name=ADAPTER)
+    if settings.rank_dropout or settings.module_dropout:
+        for t in targets:
+            down = model.get_submodule(t.path).lora_A[ADAPTER]
+            down.register_forward_hook(_dropout_hook(settings.rank_dropout, settings.module_dropout))
+
+
+def _dropout_hook(rank_dropout: float, module_dropout: float):
+    """A forward hook on a module's ``lora_A`` (down) output applying sd-scripts' rank and module dropout.
+
+    As ``networks.lora.LoRAModule.forward``: in training only, with probability ``module_dropout`` the whole
+    module adds nothing this call; otherwise each of the ``rank`` components of the down output is zeroed per
+    sample with probability ``rank_dropout`` and the rest scaled by ``1 / (1 - rank_dropout)``. The up
+    projection is linear, so zeroing its input equals zeroing the module's output.
+    """
+
+    def hook(module: nn.Module, inputs, output: torch.Tensor):
+        if not module.training:
+            return None
+        if module_dropout and torch.rand(1).item() < module_dropout:
+            return output * 0.0
+        if not rank_dropout:
+            return None
+        # Linear: (B, r) or (B, L, r); conv: (B, r, H, W) — the rank is the last axis or axis 1.
+        rank_axis = 1 if output.ndim == 4 else output.ndim - 1
+        keep = torch.rand(output.shape[0], output.shape[rank_axis], device=output.device) > rank_dropout
+        shape = [output.shape[0]] + [1] * (output.ndim - 1)
+        shape[rank_axis] = output.shape[rank_axis]
+        return output * keep.view(shape).to(output.dtype) / (1.0 - rank_dropout)
+
+    return hook
 
 
 NETWORK_TYPES: dict[str, Callable[[nn.Module, list[Target], NetworkSettings], None]] = {
@@ -138,6 +194,20 @@ class LoraNetwork:
 
     def parameters(self) -> list[nn.Parameter]:
         return [p for group in self.parameters_by_component().values() for p in group]
+
+    def named_parameters_by_lr_weight(self, component: str) -> dict[float, list[tuple[str, nn.Parameter]]]:
+        """A component's trainable parameters grouped by their block's learning-rate weight (1.0 without
+        down/mid/up_lr_weight), for one optimizer group per weight."""
+        model = self.components[component]
+        weights = {t.path: t.lr_weight for t in self.targets.get(component, [])}
+        groups: dict[float, list[tuple[str, nn.Parameter]]] = {}
+        for path, module in model.named_modules():
+            if path not in weights:
+                continue
+            for name, p in module.named_parameters(prefix=path):
+                if "lora_" in name and p.requires_grad:
+                    groups.setdefault(weights[path], []).append((name, p))
+        return groups
 
     def kohya_state_dict(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
         """``{name.lora_down.weight, name.lora_up.weight, name.alpha}`` for every module, with the real alpha."""
@@ -209,3 +279,22 @@ def build_network(
         network.components[name] = model
         network.targets[name] = targets
     return network
+
+
+def dims_from_weights(path) -> dict[str, tuple[int, float]]:
+    """``dim_from_weights``: each module's rank and alpha in a kohya LoRA file, by kohya name.
+
+    As sd-scripts' ``create_network_from_weights``: the network gets exactly the file's modules, each with
+    the file's rank and alpha (a missing alpha counts as alpha = rank), so the file loads without rescaling.
+    """
+    from lorakit.lora.kohya import load_lora_file
+    from lorakit.lora.modules import group_modules
+
+    modules, _ = group_modules(load_lora_file(path).tensors)
+    dims = {name: (m.rank, m.alpha) for name, m in modules.items() if m.network_type == "lora" and m.rank}
+    if not dims:
+        raise ModelError(
+            f"{path} holds no LoRA modules to take the rank from.",
+            "Point network_weights at a kohya LoRA file, or turn off dim_from_weights and set dim and alpha.",
+        )
+    return dims

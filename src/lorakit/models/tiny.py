@@ -90,8 +90,23 @@ def _text_config(tokenizer, hidden_act: str, sizes: dict | None = None):
 
 
 def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
-    """A diffusers pipeline of the tiny ``family`` ("sd1", "sd2" or "sdxl") with weights drawn from ``seed``."""
+    """A diffusers pipeline of the tiny ``family`` ("sd1", "sd2" or "sdxl") with weights drawn from ``seed``.
+
+    The weights come from a forked RNG: the caller's global torch RNG is left exactly as it was, so a run
+    that builds the tiny model on first use trains the same as every later run (which finds it built).
+    """
     import torch
+
+    if family not in TINY_FAMILIES:
+        raise ConfigError(f"There is no tiny {family!r} model.", f"Use one of: {', '.join(TINY_FAMILIES)}.")
+    # The modules draw their initial weights from the global RNG (diffusers/transformers take no generator):
+    # fork it, seed the fork, and the global state is restored on exit.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _build_pipeline(family)
+
+
+def _build_pipeline(family: str):
     from diffusers import (
         AutoencoderKL,
         DDPMScheduler,
@@ -101,9 +116,6 @@ def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
     )
     from transformers import CLIPTextModel, CLIPTextModelWithProjection
 
-    if family not in TINY_FAMILIES:
-        raise ConfigError(f"There is no tiny {family!r} model.", f"Use one of: {', '.join(TINY_FAMILIES)}.")
-    torch.manual_seed(seed)
     tokenizer = _tokenizer()
     vae = AutoencoderKL(**_VAE)
     if family == "sd1":

@@ -91,6 +91,9 @@ class LatentCache(_Store):
         p = example.placement
         parts = [self._content_hash(example.path), p.bucket, p.resized, p.crop_box, flipped, self.vae_identity]
         parts.append(example.subset.alpha_mask)
+        if example.masked_loss:  # the mask is part of the entry: a changed mask file makes a new one
+            mask = example.mask_path
+            parts += ["masked", self._content_hash(mask) if mask is not None else None]
         return hashlib.sha1(repr(parts).encode()).hexdigest()
 
 

@@ -70,11 +70,15 @@ def expand_wildcards(caption: str, rng: random.Random) -> str:
     return text.replace(open_mark, "{").replace(close_mark, "}")
 
 
-def _split(text: str, sep: str) -> list[str]:
+def _split(text: str, sep: str, weighted: bool = False) -> list[str]:
+    if weighted:  # a weighted group "(a, b:1.2)" is one tag, so shuffling never breaks its brackets
+        from lorakit.data.weighted_captions import split_tags
+
+        return split_tags(text, sep)
     return [t.strip() for t in text.split(sep) if t.strip()]
 
 
-def _tags(caption: str, options: Any, sep: str) -> tuple[list[str], list[str], list[str]]:
+def _tags(caption: str, options: Any, sep: str, weighted: bool = False) -> tuple[list[str], list[str], list[str]]:
     """(kept at the start, flexible, kept at the end)."""
     marker = _opt(options, "keep_tokens_separator", "")
     if marker and marker in caption:
@@ -82,8 +86,8 @@ def _tags(caption: str, options: Any, sep: str) -> tuple[list[str], list[str], l
         suffix = ""
         if marker in flex:
             flex, suffix = flex.split(marker, 1)
-        return _split(fixed, sep), _split(flex, sep), _split(suffix, sep)
-    tags = _split(caption, sep)
+        return _split(fixed, sep, weighted), _split(flex, sep, weighted), _split(suffix, sep, weighted)
+    tags = _split(caption, sep, weighted)
     keep = _opt(options, "keep_tokens", 0)
     return tags[:keep], tags[keep:], []
 
@@ -104,13 +108,20 @@ def warmup_length(n_tags: int, options: Any, step: int, total_steps: int) -> int
 
 
 def process_caption(
-    caption: str, options: Any, rng: random.Random, epoch: int = 1, step: int = 0, total_steps: int = 0
+    caption: str,
+    options: Any,
+    rng: random.Random,
+    epoch: int = 1,
+    step: int = 0,
+    total_steps: int = 0,
+    weighted: bool = False,
 ) -> str:
     """The caption text for one showing of an image.
 
     ``epoch`` counts from 1 (sd-scripts' ``current_epoch``; with ``caption_dropout_every_n_epochs = 2``
     epochs 2, 4, ... show empty captions). ``step`` is the global optimizer step, ``total_steps`` the
-    run's length (for a fractional ``token_warmup_step``).
+    run's length (for a fractional ``token_warmup_step``). ``weighted`` (weighted_captions): tags are split
+    outside brackets, so ``(a, b:1.2)`` is kept, shuffled and dropped as one tag with its weight.
     """
     if _is_dropped(options, rng, epoch):
         return ""
@@ -129,7 +140,7 @@ def process_caption(
     tag_dropout = _opt(options, "caption_tag_dropout_rate", 0.0)
     warmup = _opt(options, "token_warmup_step", 0.0)
     if shuffle or warmup > 0 or tag_dropout > 0 or (marker and marker in text):
-        fixed, flex, fixed_end = _tags(text, options, sep)
+        fixed, flex, fixed_end = _tags(text, options, sep, weighted)
         flex = flex[: warmup_length(len(flex), options, step, total_steps)]
         if shuffle:
             rng.shuffle(flex)

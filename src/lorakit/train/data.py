@@ -21,6 +21,7 @@ from PIL import Image
 
 from lorakit.config.dataset import ResolvedSubset
 from lorakit.data.buckets import Placement, crop_box
+from lorakit.data.face_crop import FaceBox, face_box, face_crop
 from lorakit.data.plan import PlannedImage, TrainPlan
 
 
@@ -34,15 +35,22 @@ class Example:
     repeats: int
     subset: ResolvedSubset
     placement: Placement
+    masked_loss: bool = False  # dataset.masked_loss: every image gets a loss mask (ones when it has none)
+    mask_path: Path | None = None  # its mask image (masks/<stem>.png), see lorakit.data.masks
 
     @property
     def bucket(self) -> tuple[int, int]:
         return self.placement.bucket
 
     @property
+    def face(self) -> FaceBox | None:
+        """The face box in the file name, when face_crop_aug_range is set (see lorakit.data.face_crop)."""
+        return face_box(self.path) if self.subset.face_crop_aug_range else None
+
+    @property
     def cacheable(self) -> bool:
         """Latents can be cached when the pixels do not change between epochs (flip is cached both ways)."""
-        return not (self.subset.random_crop or self.subset.color_aug)
+        return not (self.subset.random_crop or self.subset.color_aug or self.face is not None)
 
 
 @dataclass
@@ -55,8 +63,13 @@ class LoadedImage:
     flipped: bool
 
 
-def examples_from_plan(plan: TrainPlan, subsets: list[ResolvedSubset]) -> list[Example]:
-    """The plan's images (readable, placed, with reg repeats matched) as training examples."""
+def examples_from_plan(plan: TrainPlan, subsets: list[ResolvedSubset], *, masked_loss: bool = False) -> list[Example]:
+    """The plan's images (readable, placed, with reg repeats matched) as training examples.
+
+    With ``masked_loss`` each image's mask file (``masks/<stem>.png``) is looked up here, once.
+    """
+    from lorakit.data.masks import find_mask
+
     out = []
     for image in plan.images:
         image: PlannedImage
@@ -68,6 +81,8 @@ def examples_from_plan(plan: TrainPlan, subsets: list[ResolvedSubset]) -> list[E
                 image.repeats,
                 subsets[image.subset_index],
                 image.placement,
+                masked_loss=masked_loss,
+                mask_path=find_mask(image.path) if masked_loss else None,
             )
         )
     return out
@@ -102,21 +117,31 @@ def load_example(example: Example, rng: random.Random, *, flip: bool | None = No
     Raises :class:`lorakit.data.images.ImageError` (a :class:`DatasetError`) for a file that cannot be read.
     """
     from lorakit.data.images import open_image, to_rgb, to_rgba
+    from lorakit.data.masks import load_mask
 
     subset, p = example.subset, example.placement
     raw = open_image(example.path)
-    rgba = to_rgba(raw) if subset.alpha_mask else None
+    # The loss mask (a mask file before the alpha channel, as sd-scripts) follows every resize/crop/flip.
+    mask_img = None
+    if example.mask_path is not None:
+        mask_img = load_mask(example.mask_path, raw.size)
+    elif subset.alpha_mask:
+        mask_img = to_rgba(raw).getchannel("A")
     img = to_rgb(raw)
-    if img.size != p.resized:
-        # Shrinking uses an area filter (sharp, no ringing); enlarging a smooth one. sd-scripts: cv2 INTER_AREA.
-        filt = Image.Resampling.BOX if p.resized[0] < img.size[0] else Image.Resampling.BICUBIC
-        img = img.resize(p.resized, filt)
-        if rgba is not None:
-            rgba = rgba.resize(p.resized, filt)
-    box = p.crop_box
-    if subset.random_crop:
+    resized, box = p.resized, p.crop_box
+    face = example.face
+    if face is not None:
+        crop = face_crop(img.size, face, p.bucket, subset.face_crop_aug_range, rng, subset.random_crop)
+        resized, box = crop.resized, crop.box
+    elif subset.random_crop:
         excess = (p.resized[0] - p.bucket[0], p.resized[1] - p.bucket[1])
         box = crop_box(p.resized, p.bucket, (rng.randint(0, excess[0]), rng.randint(0, excess[1])))
+    if img.size != resized:
+        # Shrinking uses an area filter (sharp, no ringing); enlarging a smooth one. sd-scripts: cv2 INTER_AREA.
+        filt = Image.Resampling.BOX if resized[0] < img.size[0] else Image.Resampling.BICUBIC
+        img = img.resize(resized, filt)
+        if mask_img is not None:
+            mask_img = mask_img.resize(resized, filt)
     img = img.crop(box)
     if subset.color_aug:
         img = _color_shift(img, rng)
@@ -125,12 +150,16 @@ def load_example(example: Example, rng: random.Random, *, flip: bool | None = No
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     pixels = torch.from_numpy(np.asarray(img, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
     mask = None
-    if rgba is not None:
-        alpha = rgba.crop(box).getchannel("A")
+    if mask_img is not None:
+        mask_img = mask_img.crop(box)
         if flipped:
-            alpha = alpha.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        mask = torch.from_numpy(np.asarray(alpha, dtype=np.float32) / 255.0)[None]
+            mask_img = mask_img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        mask = torch.from_numpy(np.asarray(mask_img, dtype=np.float32) / 255.0)[None]
+    elif example.masked_loss:
+        mask = torch.ones(1, pixels.shape[1], pixels.shape[2])  # no mask for this image: all of it is learned
     (ow, oh), (bw, bh) = p.original, p.bucket
     left, top = p.sdxl_crop_ltrb[0], p.sdxl_crop_ltrb[1]
+    if face is not None:
+        left, top = box[0], box[1]  # SDXL's crop conditioning: where the face crop starts
     sizes = torch.tensor([oh, ow, top, left, bh, bw], dtype=torch.float32)
     return LoadedImage(pixels.contiguous(), mask, sizes, flipped)

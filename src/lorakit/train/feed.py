@@ -30,7 +30,7 @@ class CaptionContext:
     total_steps: int
 
 
-def vary_caption(example: Example, rng: random.Random, where: CaptionContext) -> str:
+def vary_caption(example: Example, rng: random.Random, where: CaptionContext, weighted: bool = False) -> str:
     """The caption an image is shown with this time (sd-scripts' process_caption)."""
     from lorakit.train import captions
 
@@ -41,6 +41,7 @@ def vary_caption(example: Example, rng: random.Random, where: CaptionContext) ->
         epoch=where.epoch + 1,  # sd-scripts counts epochs from 1 (dropout every n-th epoch)
         step=where.step,
         total_steps=where.total_steps,
+        weighted=weighted,
     )
 
 
@@ -71,6 +72,9 @@ class Feed:
     text_cache: TextCache | None = None
     text_key: tuple[int, int] = (1, 75)  # clip skip, max token length: part of the text cache key
     warn: Callable[[str, str], None] = lambda message, fix: None
+    weighted_captions: bool = False  # split tags outside (weighted) brackets when shuffling/dropping
+    vae_batch_size: int = 1  # memory.vae_batch_size: images encoded at once by precache
+    encoded_batches: int = 0  # VAE calls precache made (reported)
     bad: set[int] = field(default_factory=set)
 
     def _encode(self, example: Example, rng: random.Random, flip: bool) -> dict[str, torch.Tensor]:
@@ -109,19 +113,37 @@ class Feed:
         return {k: torch.stack([p[k] for p in parts]) for k in parts[0]}
 
     def precache(self, progress: Callable[[int, int], None] | None = None) -> None:
-        """Encode every cacheable image once up front (both flips when flip_aug), as sd-scripts does."""
-        todo = [(i, e) for i, e in enumerate(self.examples) if e.cacheable]
-        for done, (index, example) in enumerate(todo, 1):
+        """Encode every cacheable image once up front (both flips when flip_aug), as sd-scripts does:
+        ``vae_batch_size`` images of one bucket per VAE call."""
+        todo: dict[tuple[int, int], list[tuple[int, Example, bool]]] = {}
+        cacheable = [(i, e) for i, e in enumerate(self.examples) if e.cacheable]
+        for index, example in cacheable:
             for flip in (False, True) if example.subset.flip_aug else (False,):
-                if self.latent_cache.get(self.latent_cache.key(example, flip)) is not None:
-                    continue
-                try:
-                    self._encode(example, random.Random(0), flip)
-                except DatasetError as error:
-                    self._report(index, error)
-                    break
-            if progress:
-                progress(done, len(todo))
+                if self.latent_cache.get(self.latent_cache.key(example, flip)) is None:
+                    todo.setdefault(example.bucket, []).append((index, example, flip))
+        done: set[int] = set()
+        for items in todo.values():  # one bucket: same pixel size, so its images stack into one batch
+            for start in range(0, len(items), max(1, self.vae_batch_size)):
+                loaded = []
+                for index, example, flip in items[start : start + max(1, self.vae_batch_size)]:
+                    if index in self.bad:
+                        continue
+                    try:
+                        loaded.append((example, flip, load_example(example, random.Random(0), flip=flip)))
+                    except (DatasetError, OSError) as error:
+                        self._report(index, error)
+                    done.add(index)
+                if loaded:
+                    with torch.no_grad():
+                        latents = self.encode_images(torch.stack([image.pixels for _, _, image in loaded]))
+                    self.encoded_batches += 1
+                    for (example, flip, image), latent in zip(loaded, latents, strict=True):
+                        entry = {"latent": latent.float().cpu(), "sizes": image.sizes}
+                        if image.mask is not None:
+                            entry["mask"] = image.mask
+                        self.latent_cache.put(self.latent_cache.key(example, flip), entry)
+                if progress:
+                    progress(len(done), len(cacheable))
 
     def _report(self, index: int, error: Exception) -> None:
         if index not in self.bad:
@@ -148,10 +170,14 @@ class Feed:
             latents.append(latent)
             sizes.append(size)
             masks.append(mask)
-            captions.append(vary_caption(example, rng, where))
+            captions.append(vary_caption(example, rng, where, self.weighted_captions))
             is_reg.append(example.is_reg)
         if not latents:
             return None
+        if any(m is not None for m in masks):
+            # A batch mixing masked and unmasked images (alpha_mask on one subset only): the others learn everywhere.
+            shape = next(m for m in masks if m is not None).shape
+            masks = [m if m is not None else torch.ones(shape) for m in masks]
         has_masks = all(m is not None for m in masks)
         return Batch(
             captions=captions,

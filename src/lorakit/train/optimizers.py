@@ -2,7 +2,7 @@
 
 Public functions (stable names):
 
-- ``build_optimizer(name, param_groups, lr, weight_decay=0.0, betas=None, eps=None, args=None)
+- ``build_optimizer(name, param_groups, lr, weight_decay=None, betas=None, eps=None, args=None)
   -> torch.optim.Optimizer``
 - ``parse_optimizer_args(args, field="optimizer_args") -> dict``: ``["k=v", ...]``, ``"k=v k2=v2"`` or a dict.
 - ``loraplus_groups(named_params, lr, loraplus_lr_ratio=None, name="") -> list[dict]``
@@ -152,7 +152,7 @@ def build_optimizer(
     name: str,
     param_groups: Iterable[Any],
     lr: float,
-    weight_decay: float = 0.0,
+    weight_decay: float | None = None,
     betas: tuple[float, ...] | None = None,
     eps: float | None = None,
     args: dict[str, Any] | list[str] | str | None = None,
@@ -162,10 +162,13 @@ def build_optimizer(
     Names are case-insensitive (see :data:`OPTIMIZERS`) or a dotted class path. D-Adaptation and Prodigy
     find their own step size: use ``lr`` = 1.0. Adafactor uses ``lr`` as given
     (``relative_step=False, scale_parameter=False``) unless ``args`` sets ``relative_step=True``, in which
-    case it picks its own learning rate and the schedule has no effect.
+    case it picks its own learning rate and the schedule has no effect. ``weight_decay``, ``betas`` and
+    ``eps`` None = the optimizer's own default (torch AdamW: weight decay 0.01), as sd-scripts does.
     """
     cls, kwargs, module = _resolve(name)
-    kwargs.update({"lr": lr, "weight_decay": weight_decay})
+    kwargs["lr"] = lr
+    if weight_decay is not None:
+        kwargs["weight_decay"] = weight_decay
     if betas is not None:
         kwargs["betas"] = tuple(betas)
     if eps is not None:

@@ -63,6 +63,7 @@ class Run:
         self.saved_files: list[str] = []
         self.model_hash: str | None = None
         self.team = Team()
+        self.validator = None
 
     # -- setup ------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -72,18 +73,31 @@ class Run:
         from lorakit.train import setup as su
         from lorakit.train.data import epoch_batches, examples_from_plan
         from lorakit.train.feed import Feed
+        from lorakit.train.speed import check_speed_settings
+        from lorakit.train.trackers import check_trackers, start_trackers
 
+        check_trackers(self.cfg)  # a missing tracker or xformers package is refused before anything loads
+        check_speed_settings(self.cfg)
         set_seed(self.seed)
-        self.accelerator = accelerator_for(self.cfg)
+        self.accelerator = accelerator_for(self.cfg, self.run_dir)
+        start_trackers(self.accelerator, self.cfg)
         self.team = Team.from_accelerator(self.accelerator)
         if self.team.world != self.cfg.multigpu.num_processes:
+            if self.cfg.multigpu.num_processes > self.team.world:
+                self.warn(
+                    f"The config asks for {self.cfg.multigpu.num_processes} processes (multigpu.num_processes)"
+                    f" but this run has {self.team.world}; the plan is made for {self.team.world}.",
+                    "Start it with `lorakit train CONFIG` (it launches num_processes processes) or `--gpus N`.",
+                )
             # The plan's step count depends on how many processes share each epoch.
             multigpu = self.cfg.multigpu.model_copy(update={"num_processes": self.team.world})
             self.cfg = self.cfg.model_copy(update={"multigpu": multigpu})
         cfg = self.cfg
+        from lorakit.config.refused import trainer_refusals
         from lorakit.config.validate import validate
 
         report = validate(cfg)  # every cross-field problem at once, before anything heavy loads
+        trainer_refusals(cfg, report)  # settings only sd-scripts can train yet
         for warning in report.warnings:
             self.warn(warning.problem, warning.fix)
         report.raise_if_problems()
@@ -91,7 +105,11 @@ class Run:
         self.plan = plan_for_config(cfg)
         for bad in self.plan.unreadable:
             self.warn(f"Skipped {Path(bad.path).name}: {bad.error}", "Fix or remove this image.")
-        self.examples = examples_from_plan(self.plan, cfg.resolved_subsets())
+        self.examples = examples_from_plan(self.plan, cfg.resolved_subsets(), masked_loss=cfg.dataset.masked_loss)
+        from lorakit.data.masks import no_masks_warning
+
+        if unmasked := no_masks_warning(self.examples):
+            self.warn(*unmasked)
         self.total_steps, self.total_epochs = self.plan.total_steps, self.plan.epochs
         self._epoch_batches = epoch_batches
 
@@ -130,12 +148,17 @@ class Run:
             encode_images=self.family.encode_images,
             encode_prompts=self._encode_prompts,
             warn=self.warn,
+            weighted_captions=cfg.captions.weighted_captions,
         )
         self._setup_caches(cfg)
+        from lorakit.train.validation import Validator
+
+        self.validator = Validator.for_run(self)
 
     def _encode_prompts(self, captions: list[str]) -> dict[str, torch.Tensor]:
-        o = self.step_options
-        return self.family.encode_prompts(captions, o.clip_skip, o.max_token_length)
+        from lorakit.train.step import encode_captions
+
+        return encode_captions(self.family, captions, self.step_options)
 
     def _setup_caches(self, cfg) -> None:
         from lorakit.train.cache import LatentCache, TextCache, module_identity
@@ -146,6 +169,7 @@ class Run:
         if mem.cache_latents:
             folder = cache_root / "latents" if mem.cache_latents_to_disk else None
             self.feed.latent_cache = LatentCache(module_identity(self.family.components.vae), folder)
+            self.feed.vae_batch_size = mem.vae_batch_size
             self.status("starting", "Caching latents")
             self.feed.precache(
                 lambda done, total: self.emitter.emit(ev.PROGRESS, done=done, total=total, unit="image")
@@ -178,6 +202,8 @@ class Run:
 
     def after_step(self) -> None:
         out, samples, step = self.cfg.output, self.cfg.samples, self.progress.step
+        if self.validator is not None and self.validator.due(step=step):
+            self.validator.check()
         if step >= self.total_steps:
             return
         if out.save_every_n_steps and step % out.save_every_n_steps == 0:
@@ -188,6 +214,8 @@ class Run:
     def after_epoch(self) -> None:
         out, samples, epoch = self.cfg.output, self.cfg.samples, self.progress.epoch
         last = self.progress.step >= self.total_steps  # the final file is written next
+        if self.validator is not None and self.validator.due(epoch=epoch):
+            self.validator.check()
         if out.save_every_n_epochs and epoch % out.save_every_n_epochs == 0 and not last:
             self.save_checkpoint(kind="epoch")
         if samples.sample_every_n_epochs and epoch % samples.sample_every_n_epochs == 0:
@@ -248,16 +276,19 @@ class Run:
         )
         return folder
 
-    def restore_state(self) -> None:
-        saved = ckpt.load_state(self.run_dir / "state")
+    def restore_state(self, state_dir: Path | None = None) -> None:
+        """Continue from this run's newest state, or (``state_dir``: ``output.resume``) another run's."""
+        own = state_dir is None
+        saved = ckpt.load_state(self.run_dir / "state" if own else state_dir)
         self.network.load_kohya_state_dict(saved.network, source=str(saved.folder))
         ckpt.restore_optimizer(self.optimizer.optimizer, saved.optimizer)
         state = self.lr_scheduler.state_dict()
         state.update(saved.progress["scheduler"])
         self.lr_scheduler.load_state_dict(state)
         self.progress = Progress.from_dict(saved.progress)
-        self.saved_files = list(saved.progress.get("saved_files", []))
-        self.started_at = saved.progress.get("started_at", self.started_at)
+        if own:  # another run's files and start time stay with that run
+            self.saved_files = list(saved.progress.get("saved_files", []))
+            self.started_at = saved.progress.get("started_at", self.started_at)
         ckpt.set_rng_states(saved.rng)
         self.status("running", f"Resumed at step {self.progress.step} of {self.total_steps}")
 
@@ -297,7 +328,16 @@ class Run:
         self.emitter.emit(
             ev.CHECKPOINT, path=str(path), step=self.progress.step, epoch=self.progress.epoch, kind="lora"
         )
+        if self.cfg.output.save_state:
+            # The newest state is always kept during a run (stop and crash resume); save_state also keeps
+            # the final one, so a later run can continue from it (output.resume).
+            self.save_state()
         return path
+
+
+def resume_folder(path: Path) -> Path:
+    """``output.resume``: a run folder (its ``state/``) or a ``state`` folder itself."""
+    return path / "state" if (path / "state" / ckpt.LATEST).exists() else path
 
 
 def _open_run(run_dir: Path, emitter: ev.Emitter | None, commands: ev.Commands | None):
@@ -337,6 +377,8 @@ def train(
         run.setup()
         if resume:
             run.restore_state()
+        elif cfg.output.resume:  # a new run that continues from another run's saved state
+            run.restore_state(resume_folder(Path(cfg.output.resume)))
         run.status("running", f"Training {run.total_steps} steps")
         try:
             TrainingLoop(run).run_loop()
@@ -357,6 +399,9 @@ def train(
         emitter.emit(ev.ERROR, code="internal", message=str(error), fix=None)
         run.status("failed", str(error))
         raise
+    finally:
+        if cfg.logging.log_with and hasattr(run, "accelerator"):
+            run.accelerator.end_training()  # flush and close the tracker logs
     result = {"run_dir": str(run_dir), "steps": run.progress.step, "lora": str(final), "stopped": False}
     emitter.emit(ev.RESULT, **result)
     run.status("completed", f"Saved {final}")

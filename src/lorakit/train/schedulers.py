@@ -222,6 +222,13 @@ def _check(name: str, total_steps: int, warmup_steps: int, num_cycles: int, powe
         )
 
 
+def _config_default(name: str) -> Any:
+    """A learning-section field's default: the scheduler reads the config's names and defaults, never its own."""
+    from lorakit.config.sections.training import LearningSection
+
+    return LearningSection.model_fields[name].default
+
+
 def _arg(args: dict[str, Any], key: str, default: Any, cast: type) -> Any:
     try:
         return cast(args.get(key, default))
@@ -244,16 +251,25 @@ def lr_curve(
     min_lr_ratio: float = 0.0,
     args: dict[str, Any] | None = None,
     base_lr: float | None = None,
+    *,
+    decay_steps: float | None = None,
+    rex_d: float | None = None,
+    rex_gamma: float | None = None,
 ) -> Callable[[int], float]:
     """The multiplier of the base learning rate at each optimizer step, for a built-in schedule.
 
-    ``args`` (from ``lr_scheduler_args``): ``rex_d`` (0.5) and ``rex_gamma`` (1.0) for rex;
+    ``decay_steps`` (learning.lr_decay_steps: steps, or a fraction of the run) for warmup_stable_decay and
+    ``rex_d`` / ``rex_gamma`` (learning.rex_d / rex_gamma) for rex; None = the config's default.
+    ``args`` (from ``lr_scheduler_args``; a key there wins over the matching value above): ``rex_d``,
+    ``rex_gamma``, ``decay_steps``;
     ``T_0`` (steps after warmup / num_cycles), ``T_mult`` (1) and ``eta_min`` (an absolute learning rate;
     needs ``base_lr``) for cosine_annealing_warm_restarts; ``step_rules`` for piecewise_constant;
-    ``timescale`` (the warmup, or 10000) for inverse_sqrt; ``decay_steps`` (steps, or a fraction of the run;
-    0.1) for warmup_stable_decay.
+    ``timescale`` (the warmup, or 10000) for inverse_sqrt.
     """
     args = dict(args or {})
+    decay_steps = _config_default("lr_decay_steps") if decay_steps is None else decay_steps
+    rex_d = _config_default("rex_d") if rex_d is None else rex_d
+    rex_gamma = _config_default("rex_gamma") if rex_gamma is None else rex_gamma
     key = lr_curve_name(name)
     if key not in SCHEDULERS:
         raise _bad(f"Unknown learning-rate schedule {name!r}.", f"Use one of: {', '.join(SCHEDULERS)}.")
@@ -276,7 +292,7 @@ def lr_curve(
             raise _bad(f"timescale={timescale} is out of range.", "Use a timescale above 0 steps.")
         return _InverseSqrt(warmup_steps, timescale)
     if key == "warmup_stable_decay":
-        decay = _arg(args, "decay_steps", 0.1, float)
+        decay = _arg(args, "decay_steps", decay_steps, float)
         decay_steps = int(decay * total_steps) if decay < 1 else int(decay)
         if not 0 <= decay_steps <= total_steps - warmup_steps:
             raise _bad(
@@ -286,8 +302,8 @@ def lr_curve(
             )
         return _WarmupStableDecay(total_steps, warmup_steps, decay_steps, min_lr_ratio)
     if key == "rex":
-        d = _arg(args, "rex_d", 0.5, float)
-        gamma = _arg(args, "rex_gamma", 1.0, float)
+        d = _arg(args, "rex_d", rex_d, float)
+        gamma = _arg(args, "rex_gamma", rex_gamma, float)
         if not 0.0 <= d < 1.0 or not 0.0 < gamma <= 1.0:
             raise _bad(f"rex_d={d}, rex_gamma={gamma} are out of range.", "Use 0 <= rex_d < 1 and 0 < rex_gamma <= 1.")
         return _Curve(_rex(d, num_cycles, gamma), total_steps, warmup_steps, min_lr_ratio)
@@ -320,6 +336,10 @@ def build_scheduler(
     power: float = 1.0,
     min_lr_ratio: float = 0.0,
     args: dict[str, Any] | list[str] | str | None = None,
+    *,
+    decay_steps: float | None = None,
+    rex_d: float | None = None,
+    rex_gamma: float | None = None,
 ) -> torch.optim.lr_scheduler.LRScheduler:
     """A learning-rate scheduler for ``optimizer``; call ``.step()`` once per optimizer step.
 
@@ -339,7 +359,19 @@ def build_scheduler(
     if "." in name:
         return _dotted_scheduler(name, optimizer, kwargs)
     curves = [
-        lr_curve(name, total_steps, warmup_steps, num_cycles, power, min_lr_ratio, kwargs, base_lr=group["lr"])
+        lr_curve(
+            name,
+            total_steps,
+            warmup_steps,
+            num_cycles,
+            power,
+            min_lr_ratio,
+            kwargs,
+            base_lr=group["lr"],
+            decay_steps=decay_steps,
+            rex_d=rex_d,
+            rex_gamma=rex_gamma,
+        )
         for group in optimizer.param_groups
     ]
     # Plain functions, not objects: LambdaLR then keeps only numbers in its state_dict, so a saved state

@@ -15,8 +15,9 @@ from typing import Any
 
 import torch
 
-from lorakit.errors import ModelError
-from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network
+from lorakit.errors import ConfigError, ModelError
+from lorakit.lora.blocks import BlockSettings
+from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network, dims_from_weights
 from lorakit.train.step import StepOptions
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,19 @@ def model_hash(source: str | None) -> str | None:
     return legacy_hash_file(path)
 
 
-def network_settings(cfg) -> NetworkSettings:
+def network_settings(cfg, sdxl: bool = False) -> NetworkSettings:
+    """The network to build; ``sdxl`` picks sd-scripts' SDXL block layout for the block-wise settings."""
     n = cfg.network
     kind = str(n.type).lower()
     conv_rank = n.conv_dim or 0
     if kind == "lora" and conv_rank:
         kind = "locon"  # sd-scripts: networks.lora with conv_dim is LoCon
+    if n.dim_from_weights and not n.network_weights:
+        raise ConfigError(
+            "dim_from_weights is on, but no network_weights file is set to take the rank and alpha from.",
+            "Set network_weights to the LoRA file to continue from, or turn dim_from_weights off.",
+            field="dim_from_weights",
+        )
     return NetworkSettings(
         kind=kind,
         rank=n.dim,
@@ -78,6 +86,21 @@ def network_settings(cfg) -> NetworkSettings:
         train_unet=not n.train_text_encoder_only,
         train_text_encoder=not n.train_unet_only and _text_encoder_lr(cfg) != 0,
         target_modules=tuple(n.target_modules or ()),
+        blocks=BlockSettings.build(
+            n.block_dims,
+            n.block_alphas,
+            n.conv_block_dims,
+            n.conv_block_alphas,
+            n.down_lr_weight,
+            n.mid_lr_weight,
+            n.up_lr_weight,
+            n.block_lr_zero_threshold,
+            conv_dim=conv_rank,
+            sdxl=sdxl,
+        ),
+        rank_dropout=n.rank_dropout or 0.0,
+        module_dropout=n.module_dropout or 0.0,
+        module_dims=dims_from_weights(n.network_weights) if n.dim_from_weights and n.network_weights else None,
     )
 
 
@@ -86,30 +109,27 @@ def _text_encoder_lr(cfg) -> float:
     return cfg.learning.learning_rate if lr is None else lr
 
 
+# StepOptions fields read from the config by the same name, in these sections; an empty value becomes the
+# neutral one (clip skip 1 = the encoder's output; no offset / multires / input perturbation).
+STEP_SECTIONS = ("model", "captions", "dataset", "noise")
+_STEP_NEUTRAL = {"clip_skip": 1, "noise_offset": 0.0, "multires_noise_iterations": 0, "ip_noise_gamma": 0.0}
+
+
 def step_options(cfg, family, settings: NetworkSettings) -> StepOptions:
-    nz = cfg.noise
-    return StepOptions(
-        clip_skip=cfg.model.clip_skip or 1,
-        max_token_length=int(cfg.captions.max_token_length or 75),
-        train_text_encoder=settings.train_text_encoder,
-        noise_offset=nz.noise_offset or 0.0,
-        noise_offset_random_strength=nz.noise_offset_random_strength,
-        adaptive_noise_scale=nz.adaptive_noise_scale,
-        multires_noise_iterations=nz.multires_noise_iterations or 0,
-        multires_noise_discount=nz.multires_noise_discount,
-        ip_noise_gamma=nz.ip_noise_gamma or 0.0,
-        ip_noise_gamma_random_strength=nz.ip_noise_gamma_random_strength,
-        min_timestep=nz.min_timestep,
-        max_timestep=nz.max_timestep,
-        loss_type=str(nz.loss_type),
-        huber_schedule=str(nz.huber_schedule),
-        huber_c=nz.huber_c,
-        min_snr_gamma=nz.min_snr_gamma,
-        debiased_estimation_loss=nz.debiased_estimation_loss,
-        scale_v_pred_loss_like_noise_pred=nz.scale_v_pred_loss_like_noise_pred,
-        v_pred_like_loss=nz.v_pred_like_loss,
-        prior_loss_weight=cfg.dataset.prior_loss_weight,
-    )
+    """The step's settings, built from the config sections by field name (so a name cannot drift)."""
+    from dataclasses import fields
+
+    values: dict[str, Any] = {"train_text_encoder": settings.train_text_encoder}
+    for f in fields(StepOptions):
+        for section in STEP_SECTIONS:
+            part = getattr(cfg, section)
+            if f.name in type(part).model_fields:
+                value = getattr(part, f.name)
+                values[f.name] = _STEP_NEUTRAL.get(f.name) if value is None and f.name in _STEP_NEUTRAL else value
+                break
+    values["loss_type"], values["huber_schedule"] = str(values["loss_type"]), str(values["huber_schedule"])
+    values["max_token_length"] = int(values["max_token_length"])
+    return StepOptions(**values)
 
 
 def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork]:
@@ -145,7 +165,17 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         from lorakit.train.noise import apply_zero_terminal_snr
 
         apply_zero_terminal_snr(family.components.noise_scheduler)
-    settings = network_settings(cfg)
+    if cfg.network.base_weights:
+        from lorakit.lora.base_weights import merge_base_weights
+
+        # Merged before the network is injected, into every component (the text encoders too), as sd-scripts.
+        merge_base_weights(
+            family.trainable_parts(),
+            family.lora_targets(True, True),
+            list(cfg.network.base_weights),
+            list(cfg.network.base_weights_multiplier or []),
+        )
+    settings = network_settings(cfg, sdxl=family.name == "sdxl")
     specs = family.lora_targets(settings.train_unet, settings.train_text_encoder)
     network = build_network(family.trainable_parts(), specs, settings)
     full = mem.full_bf16 or mem.full_fp16
@@ -159,6 +189,9 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         network.load_kohya_state_dict(lora.tensors, source=str(cfg.network.network_weights))
     if mem.gradient_checkpointing:
         family.components.unet.enable_gradient_checkpointing()
+    from lorakit.train.speed import apply_speed_settings
+
+    apply_speed_settings(cfg, family)  # attention implementation, torch.compile
     return family, network
 
 
@@ -176,15 +209,17 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
     }
     opt = cfg.optimizer
     groups = []
-    for name, model in network.components.items():
+    for name in network.components:
         ratio = opt.loraplus_unet_lr_ratio if name == "unet" else opt.loraplus_text_encoder_lr_ratio
-        named = [(n, p) for n, p in model.named_parameters() if "lora_" in n]
-        groups += loraplus_groups(named, rates[name], ratio or opt.loraplus_lr_ratio, name=name)
+        # One group per block learning-rate weight (down/mid/up_lr_weight); a single group without them.
+        for weight, named in sorted(network.named_parameters_by_lr_weight(name).items(), reverse=True):
+            label = name if weight == 1.0 else f"{name}_x{weight:g}"
+            groups += loraplus_groups(named, rates[name] * weight, ratio or opt.loraplus_lr_ratio, name=label)
     optimizer = build_optimizer(
         str(opt.optimizer_type),
         groups,
         lr.learning_rate,
-        weight_decay=opt.weight_decay or 0.0,
+        weight_decay=opt.weight_decay,  # None: the optimizer's own default (AdamW 0.01), as sd-scripts
         betas=tuple(opt.betas) if opt.betas else None,
         eps=opt.eps,
         args=opt.optimizer_args,
@@ -198,6 +233,9 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
         power=lr.lr_scheduler_power,
         min_lr_ratio=lr.lr_scheduler_min_lr_ratio or 0.0,
         args=lr.lr_scheduler_args,
+        decay_steps=lr.lr_decay_steps,
+        rex_d=lr.rex_d,
+        rex_gamma=lr.rex_gamma,
     )
     return optimizer, scheduler
 

@@ -53,6 +53,16 @@ class StepOptions:
     scale_v_pred_loss_like_noise_pred: bool = False
     v_pred_like_loss: float | None = None
     prior_loss_weight: float = 1.0
+    weighted_captions: bool = False  # (word:1.3) weights in captions (lorakit.data.weighted_captions)
+
+
+def encode_captions(family, captions: list[str], opts: StepOptions) -> dict[str, torch.Tensor]:
+    """The text conditioning of ``captions``: plain, or with A1111 weights when ``weighted_captions``."""
+    if opts.weighted_captions:
+        from lorakit.data.weighted_captions import encode_weighted
+
+        return encode_weighted(family, captions, opts.clip_skip, opts.max_token_length)
+    return family.encode_prompts(captions, opts.clip_skip, opts.max_token_length)
 
 
 def training_step(
@@ -72,7 +82,7 @@ def training_step(
     cond = batch.conditioning
     if cond is None:
         with torch.set_grad_enabled(opts.train_text_encoder):
-            cond = family.encode_prompts(batch.captions, opts.clip_skip, opts.max_token_length)
+            cond = encode_captions(family, batch.captions, opts)
     cond = {k: v.to(device) for k, v in cond.items() if v is not None}
 
     # 2. Noise: what is added at which timestep (offset/multires/input perturbation per sd-scripts).

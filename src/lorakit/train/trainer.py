@@ -15,6 +15,7 @@ import torch
 
 from lorakit import events as ev
 from lorakit.errors import TrainingError
+from lorakit.train.max_norm import apply_max_norm
 from lorakit.train.step import training_step
 
 
@@ -68,7 +69,7 @@ class TrainingLoop:
     def __init__(self, run):
         self.run = run
 
-    def _emit_step(self, loss: float, started: float, first_step: int) -> None:
+    def _emit_step(self, loss: float, started: float, first_step: int, **extra: Any) -> None:
         run, p = self.run, self.run.progress
         p.losses = ([*p.losses, loss])[-100:]
         elapsed = time.time() - started
@@ -87,7 +88,12 @@ class TrainingLoop:
             it_s=it_s,
             eta_s=(run.total_steps - p.step) / it_s if it_s > 0 else None,
             memory_mb=memory_mb,
+            **extra,
         )
+        values = {"loss/current": loss, "loss/average": sum(p.losses) / len(p.losses)}
+        values.update({f"lr/{name}": lr for name, lr in lrs.items()})
+        values.update({f"max_norm/{key}": value for key, value in extra.items()})
+        run.accelerator.log(values, step=p.step)  # the trackers of logging.log_with (none: nothing happens)
 
     def _poll_commands(self) -> None:
         run = self.run
@@ -107,6 +113,7 @@ class TrainingLoop:
         accelerator, optimizer, scheduler = run.accelerator, run.optimizer, run.lr_scheduler
         params = run.network.parameters()
         accumulate = run.cfg.schedule.gradient_accumulation_steps
+        max_norm = run.cfg.network.scale_weight_norms
         started, first_step = time.time(), p.step
         pending = 0  # micro-batches whose gradients wait for the next optimizer step
         if p.step == 0 and run.cfg.samples.sample_at_first:
@@ -131,6 +138,8 @@ class TrainingLoop:
                 loss = 0.0  # with several processes an unreadable batch still joins the gradient average
                 if batch is not None:
                     trained += 1
+                    # The loop owns accumulation (the Accelerator is built without it, so it divides nothing):
+                    # each micro-batch adds loss/accumulate, the mean over the accumulated batches.
                     backward = lambda x: accelerator.backward(x / accumulate)  # noqa: E731
                     loss = float(training_step(run.family, batch, run.step_options, generator, backward))
                 loss = run.team.mean(loss)  # every process sees the same loss (and the same NaN)
@@ -151,8 +160,16 @@ class TrainingLoop:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 scheduler.step()
+                extra = {}
+                if max_norm:  # sd-scripts' max-norm regularisation, after each update; reported as it does
+                    scaled = apply_max_norm(run.network, max_norm)
+                    extra = {
+                        "keys_scaled": scaled.keys_scaled,
+                        "average_key_norm": scaled.mean_norm,
+                        "max_key_norm": scaled.max_norm,
+                    }
                 p.step += 1
-                self._emit_step(loss, started, first_step)
+                self._emit_step(loss, started, first_step, **extra)
                 run.after_step()
             if whole_epoch and visited and not trained and not run.team.active:
                 raise TrainingError(
@@ -179,14 +196,21 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def accelerator_for(cfg) -> Any:
-    """An accelerate ``Accelerator`` for the run's precision and accumulation (CPU when no GPU)."""
+def accelerator_for(cfg, run_dir=None) -> Any:
+    """An accelerate ``Accelerator`` for the run's precision (CPU when no GPU).
+
+    Gradient accumulation is done by :class:`TrainingLoop` (it divides each micro-batch's loss by the
+    accumulation count and steps the optimizer itself); an Accelerator built with
+    ``gradient_accumulation_steps`` would divide the loss a second time in ``backward``.
+    """
     from accelerate import Accelerator
+
+    from lorakit.train.trackers import accelerator_kwargs
 
     cuda = torch.cuda.is_available()
     precision = str(cfg.memory.mixed_precision) if cuda else "no"
     return Accelerator(
         mixed_precision=precision,
-        gradient_accumulation_steps=cfg.schedule.gradient_accumulation_steps,
         cpu=not cuda,
+        **(accelerator_kwargs(cfg, run_dir) if run_dir is not None else {}),
     )

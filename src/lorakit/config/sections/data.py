@@ -23,17 +23,20 @@ class DatasetSection(AugmentOptions):
         help="The image folders to train on, each with its repeats and caption options."
         " Balance them with repeats so each folder gets a fair share of steps.",
         kohya="subsets",
+        effect="trainer",
     )
     train_data_dir: Path | None = setting(
         None,
         help="Instead of subsets: an sd-scripts style folder whose subfolders are named '<repeats>_<name>'"
         " (e.g. '10_ohwx woman'). lorakit turns each into a subset.",
         kohya="train_data_dir",
+        effect="trainer",
     )
     reg_data_dir: Path | None = setting(
         None,
         help="With train_data_dir: a folder of '<repeats>_<class>' subfolders of regularization images.",
         kohya="reg_data_dir",
+        effect="trainer",
         level="advanced",
     )
     prior_loss_weight: float = setting(
@@ -41,6 +44,7 @@ class DatasetSection(AugmentOptions):
         help="How much regularization images count against your own images. 1.0 = equal; lower it"
         " (0.3-0.7) if the LoRA comes out too weak.",
         kohya="prior_loss_weight",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=10.0,
@@ -50,6 +54,7 @@ class DatasetSection(AugmentOptions):
         help="Training size in pixels: 512 for SD1.5, 768 for SD2-v, 1024 for SDXL and Flux. Raising it makes"
         " training slower and hungrier for memory. Give one number for square, or [width, height].",
         kohya="resolution",
+        effect="trainer",
         unit="px",
         # A number or a pair: the range is checked by the validator below (pydantic cannot bound a union).
         range=(64, 4096),
@@ -59,12 +64,14 @@ class DatasetSection(AugmentOptions):
         help="Group images by aspect ratio instead of cropping them all square. Keep on unless all your images"
         " are square.",
         kohya="enable_bucket",
+        effect="trainer",
         recommended=True,
     )
     min_bucket_reso: int = setting(
         256,
         help="Smallest bucket side. 256 for SD1.5, 512 or 640 for SDXL.",
         kohya="min_bucket_reso",
+        effect="trainer",
         level="advanced",
         ge=32,
         le=4096,
@@ -74,6 +81,7 @@ class DatasetSection(AugmentOptions):
         1024,
         help="Largest bucket side. 1024 for SD1.5, 2048 for SDXL. Raising it allows more extreme aspect ratios.",
         kohya="max_bucket_reso",
+        effect="trainer",
         level="advanced",
         ge=64,
         le=8192,
@@ -84,6 +92,7 @@ class DatasetSection(AugmentOptions):
         help="Bucket sides are multiples of this. 64 is safe for every model; SDXL also works with 32 (more"
         " buckets, less cropping).",
         kohya="bucket_reso_steps",
+        effect="trainer",
         level="advanced",
         ge=8,
         le=256,
@@ -94,12 +103,14 @@ class DatasetSection(AugmentOptions):
         False,
         help="Never enlarge small images to fit a bucket; they get a smaller bucket instead.",
         kohya="bucket_no_upscale",
+        effect="trainer",
         level="advanced",
     )
     masked_loss: bool = setting(
         False,
         help="Use mask images (or the alpha channel with alpha_mask) so only the masked area is learned.",
         kohya="masked_loss",
+        effect="trainer",
         level="expert",
     )
 
@@ -141,6 +152,7 @@ class CaptionsSection(CaptionOptions):
         help="Read (word:1.2) weights in captions like A1111 prompts. Rarely needed; turns off shuffling of"
         " weighted parts.",
         kohya="weighted_captions",
+        effect="trainer",
         level="expert",
     )
     max_token_length: Literal[75, 150, 225] = setting(
@@ -148,6 +160,7 @@ class CaptionsSection(CaptionOptions):
         help="How many tokens of a caption the text encoder reads: 75, 150 or 225. Raise it for long tag"
         " lists; the extra length costs a little speed.",
         kohya="max_token_length",
+        effect="trainer",
         level="advanced",
         unit="tokens",
         recommended=75,

@@ -23,12 +23,14 @@ class ModelSection(Section):
         help="The base model: a .safetensors checkpoint, a diffusers folder, or a Hugging Face repo id."
         " Train on the model you will generate with (or its ancestor) for the best results.",
         kohya="pretrained_model_name_or_path",
+        effect="trainer",
     )
     family: Family = setting(
         "auto",
         help="Which kind of model this is: sd1, sd2, sd2-v (768 v-prediction), sdxl (also Pony and Illustrious)"
         " or flux. 'auto' reads it from the file. Only set it if detection gets it wrong.",
         kohya="v2",
+        effect="trainer",
         level="advanced",
         recommended="auto",
     )
@@ -37,6 +39,7 @@ class ModelSection(Section):
         help="A separate VAE file to use instead of the one inside the model. Leave empty unless the model's own"
         " VAE is broken (some SDXL merges need the fp16-fixed VAE).",
         kohya="vae",
+        effect="trainer",
         level="advanced",
     )
     v_parameterization: bool | None = setting(
@@ -44,6 +47,7 @@ class ModelSection(Section):
         help="Train with v-prediction. Empty = decided by the family (on for sd2-v). Turn on for v-prediction"
         " SDXL models (e.g. NoobAI v-pred); wrong here gives washed-out or noisy results.",
         kohya="v_parameterization",
+        effect="trainer",
         level="advanced",
     )
     clip_skip: int | None = setting(
@@ -51,6 +55,7 @@ class ModelSection(Section):
         help="Use the text encoder's output this many layers from the end. 2 is common for anime SD1.5 models;"
         " SDXL and Flux ignore it. Empty = the model's usual value (1).",
         kohya="clip_skip",
+        effect="trainer",
         level="advanced",
         ge=1,
         le=12,
@@ -60,18 +65,21 @@ class ModelSection(Section):
         None,
         help="Flux only: path to the CLIP-L text encoder file.",
         kohya="clip_l",
+        effect="export-only",
         level="advanced",
     )
     t5xxl: str | None = setting(
         None,
         help="Flux only: path to the T5-XXL text encoder file (fp8 or fp16).",
         kohya="t5xxl",
+        effect="export-only",
         level="advanced",
     )
     ae: str | None = setting(
         None,
         help="Flux only: path to the autoencoder (ae.safetensors).",
         kohya="ae",
+        effect="export-only",
         level="advanced",
     )
     t5xxl_max_token_length: int | None = setting(
@@ -79,6 +87,7 @@ class ModelSection(Section):
         help="Flux only: how many T5 tokens a caption may use. Empty = 512 for Flux dev, 256 for schnell."
         " Shorter is faster and uses less memory.",
         kohya="t5xxl_max_token_length",
+        effect="export-only",
         level="expert",
         ge=1,
         le=512,
@@ -88,12 +97,14 @@ class ModelSection(Section):
         False,
         help="Flux only: mask T5 padding tokens. Slightly cleaner text conditioning for short captions.",
         kohya="apply_t5_attn_mask",
+        effect="export-only",
         level="expert",
     )
     guidance_scale: float = setting(
         1.0,
         help="Flux only: the guidance value the model sees while training. Keep 1.0 for Flux dev LoRAs.",
         kohya="guidance_scale",
+        effect="export-only",
         level="advanced",
         ge=0.0,
         le=30.0,
@@ -104,6 +115,7 @@ class ModelSection(Section):
         help="Flux only: how training noise levels are picked. 'shift' or 'sigmoid' focus on middle noise levels"
         " and usually learn faces and details better than 'sigma'.",
         kohya="timestep_sampling",
+        effect="export-only",
         level="advanced",
         recommended="shift",
     )
@@ -111,6 +123,7 @@ class ModelSection(Section):
         1.0,
         help="Flux only: spread of the noise levels for 'sigmoid'/'shift' sampling. Higher = more spread out.",
         kohya="sigmoid_scale",
+        effect="export-only",
         level="expert",
         gt=0.0,
         le=10.0,
@@ -120,6 +133,7 @@ class ModelSection(Section):
         help="Flux only: shift toward higher noise levels for 'shift' sampling. 3.0 is the usual value;"
         " raise it to learn composition more, lower it for fine detail.",
         kohya="discrete_flow_shift",
+        effect="export-only",
         level="expert",
         gt=0.0,
         le=20.0,
@@ -128,6 +142,7 @@ class ModelSection(Section):
         "sigma_scaled",
         help="Flux only: how the model output is turned into a prediction. 'raw' is what most Flux LoRA guides use.",
         kohya="model_prediction_type",
+        effect="export-only",
         level="expert",
         recommended="raw",
     )
@@ -140,16 +155,19 @@ class OutputSection(Section):
         Path("output"),
         help="Folder the LoRA files, samples and training state go into.",
         kohya="output_dir",
+        effect="trainer",
     )
     output_name: str = setting(
         "lora",
         help="File name of the LoRA (without .safetensors). Use your trigger word or character name.",
         kohya="output_name",
+        effect="trainer",
     )
     save_model_as: Literal["safetensors"] = setting(
         "safetensors",
         help="File format. lorakit writes safetensors only: it is safe to load and every UI reads it.",
         kohya="save_model_as",
+        effect="trainer",
         level="advanced",
     )
     save_precision: SavePrecision | None = setting(
@@ -157,6 +175,7 @@ class OutputSection(Section):
         help="Number format of the saved LoRA. fp16 is small and loads everywhere; 'float' doubles the size"
         " for no visible gain. Empty = same as training.",
         kohya="save_precision",
+        effect="trainer",
         level="advanced",
         recommended="fp16",
     )
@@ -165,6 +184,7 @@ class OutputSection(Section):
         help="Also save a LoRA every N epochs, so you can pick the best one. 1-2 for short runs."
         " Empty = only at the end.",
         kohya="save_every_n_epochs",
+        effect="trainer",
         ge=1,
         unit="epochs",
     )
@@ -172,6 +192,7 @@ class OutputSection(Section):
         None,
         help="Also save a LoRA every N steps (useful for long runs with few epochs).",
         kohya="save_every_n_steps",
+        effect="trainer",
         level="advanced",
         ge=1,
         unit="steps",
@@ -180,29 +201,35 @@ class OutputSection(Section):
         None,
         help="Keep only the newest N in-between LoRAs and delete older ones, to save disk space.",
         kohya="save_last_n_epochs",
+        effect="trainer",
         level="advanced",
         ge=1,
         unit="files",
     )
     save_state: bool = setting(
         False,
-        help="Also save the full training state (optimizer and all) with each LoRA, so the run can be resumed."
-        " Takes much more disk space.",
+        help="Also keep the full training state (optimizer and all) at the end, so a later run can continue"
+        " from it (output.resume). During a run the newest state is always kept, for stop and crash resume."
+        " Takes more disk space.",
         kohya="save_state",
+        effect="trainer",
         level="advanced",
     )
     save_last_n_epochs_state: int | None = setting(
         None,
         help="Keep only the newest N training states and delete older ones (each can be several GB).",
         kohya="save_last_n_epochs_state",
+        effect="trainer",
         level="advanced",
         ge=1,
         unit="states",
     )
     resume: Path | None = setting(
         None,
-        help="Continue a run from a saved training state folder.",
+        help="Start this run from a saved training state: another run's folder (or its state/ folder)."
+        " Training continues at that state's step with its weights and optimizer state.",
         kohya="resume",
+        effect="trainer",
         level="advanced",
     )
     no_metadata: bool = setting(
@@ -210,27 +237,42 @@ class OutputSection(Section):
         help="Leave the training settings out of the LoRA file. Keep off: the metadata lets you and others"
         " see how it was made.",
         kohya="no_metadata",
+        effect="trainer",
         level="expert",
     )
     metadata_title: str | None = setting(
-        None, help="Title stored in the LoRA file (shown by some UIs).", kohya="metadata_title", level="advanced"
+        None,
+        help="Title stored in the LoRA file (shown by some UIs).",
+        kohya="metadata_title",
+        effect="trainer",
+        level="advanced",
     )
     metadata_author: str | None = setting(
-        None, help="Your name as the author, stored in the LoRA file.", kohya="metadata_author", level="advanced"
+        None,
+        help="Your name as the author, stored in the LoRA file.",
+        kohya="metadata_author",
+        effect="trainer",
+        level="advanced",
     )
     metadata_description: str | None = setting(
         None,
         help="What the LoRA does and how to use it, stored in the LoRA file.",
         kohya="metadata_description",
+        effect="trainer",
         level="advanced",
     )
     metadata_license: str | None = setting(
-        None, help="License of the LoRA, stored in the LoRA file.", kohya="metadata_license", level="advanced"
+        None,
+        help="License of the LoRA, stored in the LoRA file.",
+        kohya="metadata_license",
+        effect="trainer",
+        level="advanced",
     )
     metadata_tags: str | None = setting(
         None,
         help="Comma-separated tags describing the LoRA, stored in the LoRA file.",
         kohya="metadata_tags",
+        effect="trainer",
         level="advanced",
     )
     trigger_words: list[str] = setting(
@@ -238,11 +280,13 @@ class OutputSection(Section):
         help="Words that call up what the LoRA learned (e.g. 'ohwx'). Stored in the LoRA's modelspec metadata"
         " and the model card.",
         kohya=LORAKIT_ONLY,
+        effect="trainer",
         level="advanced",
     )
     training_comment: str | None = setting(
         None,
         help="A free note stored in the LoRA file, e.g. what you were testing.",
         kohya="training_comment",
+        effect="trainer",
         level="expert",
     )

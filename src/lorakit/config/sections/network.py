@@ -21,6 +21,7 @@ class NetworkSection(Section):
         help="The adapter kind. 'lora' suits almost everything; 'locon' also adapts convolution layers (good"
         " for styles); 'loha'/'lokr' pack more into a small file; 'dora' can learn finer detail.",
         kohya="network_module",
+        effect="trainer",
         recommended="lora",
     )
     dim: int = setting(
@@ -28,6 +29,7 @@ class NetworkSection(Section):
         help="Rank: how much the LoRA can hold. 8-32 for characters, 32-64 for styles. Higher = bigger file and"
         " more detail, but more prone to overfitting.",
         kohya="network_dim",
+        effect="trainer",
         ge=1,
         le=1024,
         unit="rank",
@@ -38,6 +40,7 @@ class NetworkSection(Section):
         help="Scales the LoRA's updates: strength = alpha / dim. Half of dim is common; equal to dim is"
         " stronger, 1 is very gentle (then raise the learning rate).",
         kohya="network_alpha",
+        effect="trainer",
         gt=0.0,
         le=1024.0,
         recommended=8.0,
@@ -46,6 +49,7 @@ class NetworkSection(Section):
         None,
         help="Rank for convolution layers (LoCon/LyCORIS). 4-16 helps styles and textures; empty = off.",
         kohya="conv_dim",
+        effect="trainer",
         level="advanced",
         ge=1,
         le=1024,
@@ -55,6 +59,7 @@ class NetworkSection(Section):
         None,
         help="Alpha for convolution layers; empty = same as conv_dim.",
         kohya="conv_alpha",
+        effect="trainer",
         level="advanced",
         gt=0.0,
         le=1024.0,
@@ -63,6 +68,7 @@ class NetworkSection(Section):
         None,
         help="Randomly switch off parts of the LoRA while training (0.1 is typical), against overfitting.",
         kohya="network_dropout",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -71,6 +77,7 @@ class NetworkSection(Section):
         None,
         help="Randomly drop whole ranks while training (0.1 is typical).",
         kohya="rank_dropout",
+        effect="trainer",
         level="expert",
         ge=0.0,
         le=1.0,
@@ -79,6 +86,7 @@ class NetworkSection(Section):
         None,
         help="Randomly skip whole LoRA modules while training (0.1 is typical).",
         kohya="module_dropout",
+        effect="trainer",
         level="expert",
         ge=0.0,
         le=1.0,
@@ -87,6 +95,7 @@ class NetworkSection(Section):
         None,
         help="LoKr: how the weight is split. -1 = as small as possible; 8-16 make tiny files. Empty = -1.",
         kohya="factor",
+        effect="refused",
         level="advanced",
         ge=-1,
         le=1024,
@@ -95,6 +104,7 @@ class NetworkSection(Section):
         None,
         help="DyLoRA: train ranks in steps of this size (the file can later be cut to any multiple).",
         kohya="unit",
+        effect="refused",
         level="expert",
         ge=1,
         le=1024,
@@ -103,84 +113,106 @@ class NetworkSection(Section):
         False,
         help="LyCORIS: also train normalization layers. Can help styles; makes the file a little bigger.",
         kohya="train_norm",
+        effect="refused",
         level="expert",
     )
     use_tucker: bool = setting(
         False,
         help="LyCORIS: Tucker decomposition for convolution layers (smaller conv adapters).",
         kohya="use_tucker",
+        effect="refused",
         level="expert",
     )
     use_scalar: bool = setting(
         False,
         help="LyCORIS: add a trained scale to each adapter.",
         kohya="use_scalar",
+        effect="refused",
         level="expert",
     )
     train_unet_only: bool = setting(
         False,
         help="Train only the image model, not the text encoder. Saves memory; usual for SDXL and Flux.",
         kohya="network_train_unet_only",
+        effect="trainer",
         level="advanced",
     )
     train_text_encoder_only: bool = setting(
         False,
         help="Train only the text encoder, not the image model (rarely useful; for prompt-only concepts).",
         kohya="network_train_text_encoder_only",
+        effect="trainer",
         level="advanced",
     )
     network_weights: Path | None = setting(
         None,
         help="Start from an existing LoRA file instead of from zero (to continue or refine it).",
         kohya="network_weights",
+        effect="trainer",
         level="advanced",
     )
     dim_from_weights: bool = setting(
         False,
         help="Take dim and alpha from network_weights instead of the values here.",
         kohya="dim_from_weights",
+        effect="trainer",
         level="expert",
     )
     block_dims: list[int] | None = setting(
         None,
-        help="A rank per UNet block (25 numbers for SD1.5), to spend capacity where it matters.",
+        help="A rank per UNet block (25 numbers for SD1/SD2, 23 for SDXL), to spend capacity where it matters.",
         kohya="block_dims",
+        effect="trainer",
         level="expert",
     )
     block_alphas: list[float] | None = setting(
-        None, help="An alpha per UNet block (same count as block_dims).", kohya="block_alphas", level="expert"
+        None,
+        help="An alpha per UNet block (same count as block_dims).",
+        kohya="block_alphas",
+        effect="trainer",
+        level="expert",
     )
     conv_block_dims: list[int] | None = setting(
         None,
         help="A convolution rank per UNet block (same count as block_dims).",
         kohya="conv_block_dims",
+        effect="trainer",
         level="expert",
     )
     conv_block_alphas: list[float] | None = setting(
         None,
         help="A convolution alpha per UNet block (same count as conv_block_dims).",
         kohya="conv_block_alphas",
+        effect="trainer",
         level="expert",
     )
     down_lr_weight: list[float] | None = setting(
         None,
-        help="Learning-rate multipliers for the UNet's down blocks (12 numbers), e.g. to learn less composition.",
+        help="Learning-rate multipliers for the UNet's down blocks (12 numbers; 9 for SDXL), e.g. to learn less"
+        " composition.",
         kohya="down_lr_weight",
+        effect="trainer",
         level="expert",
     )
     mid_lr_weight: float | None = setting(
-        None, help="Learning-rate multiplier for the UNet's middle block.", kohya="mid_lr_weight", level="expert"
+        None,
+        help="Learning-rate multiplier for the UNet's middle block (SDXL: the first of its 3 middle blocks).",
+        kohya="mid_lr_weight",
+        effect="trainer",
+        level="expert",
     )
     up_lr_weight: list[float] | None = setting(
         None,
-        help="Learning-rate multipliers for the UNet's up blocks (12 numbers).",
+        help="Learning-rate multipliers for the UNet's up blocks (12 numbers; 9 for SDXL).",
         kohya="up_lr_weight",
+        effect="trainer",
         level="expert",
     )
     block_lr_zero_threshold: float | None = setting(
         None,
         help="Blocks whose multiplier is at or below this are not trained at all.",
         kohya="block_lr_zero_threshold",
+        effect="trainer",
         level="expert",
         ge=0.0,
     )
@@ -188,24 +220,28 @@ class NetworkSection(Section):
         default_factory=list,
         help="Names of the layers to adapt (expert). Empty = the usual attention and feed-forward layers.",
         kohya=LORAKIT_ONLY,
+        effect="trainer",
         level="expert",
     )
     base_weights: list[Path] = setting(
         default_factory=list,
         help="LoRA files merged into the base model before training (e.g. a style LoRA you train on top of).",
         kohya="base_weights",
+        effect="trainer",
         level="expert",
     )
     base_weights_multiplier: list[float] = setting(
         default_factory=list,
         help="Strength of each base_weights file (one number each; empty = 1.0).",
         kohya="base_weights_multiplier",
+        effect="trainer",
         level="expert",
     )
     scale_weight_norms: float | None = setting(
         None,
         help="Cap how large the LoRA's weights may grow (1.0 is typical); keeps it from overpowering prompts.",
         kohya="scale_weight_norms",
+        effect="trainer",
         level="expert",
         gt=0.0,
     )
@@ -214,5 +250,6 @@ class NetworkSection(Section):
         help="Further network arguments passed to the adapter as they are (sd-scripts' network_args that"
         " lorakit has no field for).",
         kohya="network_args",
+        effect="export-only",
         level="expert",
     )

@@ -69,6 +69,7 @@ class ScheduleSection(Section):
         help="How many times the whole dataset (with repeats) is shown. 10-20 for most LoRAs; more epochs"
         f" learn harder but can overcook. Empty = {DEFAULT_EPOCHS}, or max_train_steps when that is set.",
         kohya="max_train_epochs",
+        effect="trainer",
         ge=1,
         le=10000,
         unit="epochs",
@@ -78,6 +79,7 @@ class ScheduleSection(Section):
         None,
         help="Stop after this many steps. Used only when max_train_epochs is empty (epochs win, as in sd-scripts).",
         kohya="max_train_steps",
+        effect="trainer",
         level="advanced",
         ge=1,
         unit="steps",
@@ -87,6 +89,7 @@ class ScheduleSection(Section):
         help="Images per step. 1-4 usually; raising it needs more GPU memory and fewer steps, and usually a"
         " slightly higher learning rate.",
         kohya="train_batch_size",
+        effect="trainer",
         ge=1,
         le=256,
         unit="images",
@@ -96,6 +99,7 @@ class ScheduleSection(Section):
         1,
         help="Add up this many batches before each update: a bigger effective batch without more memory.",
         kohya="gradient_accumulation_steps",
+        effect="trainer",
         level="advanced",
         ge=1,
         le=1024,
@@ -107,6 +111,7 @@ class ScheduleSection(Section):
         " folder, new for each run (sd-scripts draws one when seed is missing); kept on resume, recorded in"
         " the LoRA's metadata.",
         kohya="seed",
+        effect="trainer",
         ge=0,
         le=2**32 - 1,
     )
@@ -127,6 +132,7 @@ class LearningSection(Section):
         help="How big each learning step is. 1e-4 for LoRA with AdamW; 1.0 for Prodigy. Too high burns the"
         " image (noise, oversaturation), too low learns nothing.",
         kohya="learning_rate",
+        effect="trainer",
         gt=0.0,
         le=10.0,
         recommended=1e-4,
@@ -135,6 +141,7 @@ class LearningSection(Section):
         None,
         help="Learning rate of the image model (UNet/transformer). Empty = learning_rate.",
         kohya="unet_lr",
+        effect="trainer",
         gt=0.0,
         le=10.0,
     )
@@ -143,6 +150,7 @@ class LearningSection(Section):
         help="Learning rate of the text encoder (SDXL: the first, CLIP-L). Usually half of unet_lr or lower;"
         " empty = learning_rate.",
         kohya="text_encoder_lr",
+        effect="trainer",
         ge=0.0,
         le=10.0,
     )
@@ -150,6 +158,7 @@ class LearningSection(Section):
         None,
         help="SDXL: learning rate of the second text encoder (OpenCLIP-G). Empty = the same as text_encoder_lr.",
         kohya="text_encoder_lr",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=10.0,
@@ -159,6 +168,7 @@ class LearningSection(Section):
         help="How the learning rate changes over the run. 'cosine' eases off toward the end and is a good"
         " default; 'constant' keeps it fixed.",
         kohya="lr_scheduler",
+        effect="trainer",
         recommended="cosine",
     )
     lr_warmup_steps: int | float = setting(
@@ -166,13 +176,16 @@ class LearningSection(Section):
         help="Ramp the learning rate up over the first steps. A whole number is steps; a fraction below 1 is a"
         " share of all steps (0.05 = first 5%).",
         kohya="lr_warmup_steps",
+        effect="trainer",
         ge=0,
         unit="steps or fraction",
     )
     lr_decay_steps: int | float = setting(
         0,
-        help="warmup_stable_decay: how many steps (or share of steps) the final decay takes.",
+        help="warmup_stable_decay: how many steps (or share of steps, below 1) the final decay takes."
+        " 0 = no decay: the rate stays flat after warmup.",
         kohya="lr_decay_steps",
+        effect="trainer",
         level="expert",
         ge=0,
         unit="steps or fraction",
@@ -181,6 +194,7 @@ class LearningSection(Section):
         1,
         help="cosine_with_restarts: how many times the learning rate restarts.",
         kohya="lr_scheduler_num_cycles",
+        effect="trainer",
         level="advanced",
         ge=1,
         le=1000,
@@ -190,6 +204,7 @@ class LearningSection(Section):
         1.0,
         help="polynomial: the curve's power (1 = straight line down).",
         kohya="lr_scheduler_power",
+        effect="trainer",
         level="advanced",
         gt=0.0,
         le=10.0,
@@ -198,6 +213,7 @@ class LearningSection(Section):
         None,
         help="The lowest learning rate the schedule falls to, as a share of the start (0.1 = a tenth).",
         kohya="lr_scheduler_min_lr_ratio",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -206,20 +222,25 @@ class LearningSection(Section):
         default_factory=dict,
         help="Extra arguments for the scheduler, e.g. {step_rules = '1:10,0.1'} for piecewise_constant.",
         kohya="lr_scheduler_args",
+        effect="trainer",
         level="expert",
     )
     rex_gamma: float = setting(
         0.9,
-        help="rex: how quickly the learning rate falls (0.9 is the paper's value).",
+        help="rex with restarts (lr_scheduler_num_cycles > 1): each cycle starts at this share of the"
+        " previous one's peak (1.0 = every cycle starts at the full rate).",
         kohya=LORAKIT_ONLY,
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1.0,
     )
     rex_d: float = setting(
         0.9,
-        help="rex: shape of the fall (0.9 is the paper's value).",
+        help="rex: shape of the fall, (1 - z) / (1 - d·z) over the run's progress z. 0 = a straight line;"
+        " 0.5 is the REX paper's curve; higher stays high longer, then drops fast.",
         kohya=LORAKIT_ONLY,
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1.0,
@@ -234,6 +255,7 @@ class OptimizerSection(Section):
         help="AdamW8bit is the safe default (low memory, needs a CUDA GPU). Prodigy finds its own step size"
         " (set learning rates to 1.0). Adafactor saves memory. A dotted class path also works.",
         kohya="optimizer_type",
+        effect="trainer",
         recommended="AdamW8bit",
         choices=OPTIMIZERS,
     )
@@ -241,6 +263,7 @@ class OptimizerSection(Section):
         None,
         help="Pulls weights gently toward zero, against overfitting. 0.01-0.1; empty = the optimizer's default.",
         kohya="weight_decay",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=1.0,
@@ -249,12 +272,14 @@ class OptimizerSection(Section):
         None,
         help="Adam's momentum pair, e.g. [0.9, 0.999]. Empty = the optimizer's default.",
         kohya="betas",
+        effect="trainer",
         level="expert",
     )
     eps: float | None = setting(
         None,
         help="A tiny number that keeps updates finite. Empty = the optimizer's default.",
         kohya="eps",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1.0,
@@ -263,12 +288,14 @@ class OptimizerSection(Section):
         default_factory=dict,
         help="Extra optimizer arguments, e.g. {d_coef = 1.0, use_bias_correction = true} for Prodigy.",
         kohya="optimizer_args",
+        effect="trainer",
         level="expert",
     )
     max_grad_norm: float = setting(
         1.0,
         help="Clip gradients above this size to keep training stable. 1.0 is standard; 0 = no clipping.",
         kohya="max_grad_norm",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=100.0,
@@ -278,6 +305,7 @@ class OptimizerSection(Section):
         help="LoRA+: train the LoRA's 'up' half this many times faster (16 is the paper's value). Can learn"
         " faster at the same quality.",
         kohya="loraplus_lr_ratio",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1000.0,
@@ -286,6 +314,7 @@ class OptimizerSection(Section):
         None,
         help="LoRA+ ratio for the image model only (overrides loraplus_lr_ratio there).",
         kohya="loraplus_unet_lr_ratio",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1000.0,
@@ -294,6 +323,7 @@ class OptimizerSection(Section):
         None,
         help="LoRA+ ratio for the text encoder only (overrides loraplus_lr_ratio there).",
         kohya="loraplus_text_encoder_lr_ratio",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=1000.0,

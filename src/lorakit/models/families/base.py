@@ -126,7 +126,9 @@ class ModelFamily:
         """Captions → the UNet's text conditioning. SD1/SD2: clip skip picks the layer, then the final norm."""
         tokenizer, encoder = self.components.tokenizers[0], self.components.text_encoders[0]
         ids = self.tokenize(tokenizer, captions, max_token_length)
-        hidden, _ = self._encode_chunks(encoder, ids, -max(1, clip_skip), final_norm=clip_skip > 1)
+        # A1111/sd-scripts: clip skip N = hidden state -N, then the final layer norm (N = 1 is the encoder's
+        # normal output, last_hidden_state). diffusers' pipeline clip_skip=N means this N + 1.
+        hidden, _ = self._encode_chunks(encoder, ids, -max(1, clip_skip), final_norm=True)
         return {"encoder_hidden_states": hidden}
 
     def encode_images(self, pixels: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,69 @@
+"""Settings lorakit's own trainer does not do yet: refused up front, before any model loads.
+
+The sd-scripts export keeps them (sd-scripts can train them); a lorakit run with a non-default value
+stops at validation with a message that says what is missing and which issue brings it. Every field
+labelled ``effect="refused"`` is listed here (tests/config/test_effects.py checks both ways).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lorakit.config.report import ValidationReport
+
+_LYCORIS = "LyCORIS networks (LoHa, LoKr, DoRA, IA3, DyLoRA, full) come with issue #19 (Flux and LyCORIS)"
+_FLUX_MEMORY = "fp8 base weights and block swapping come with issue #19 (Flux and LyCORIS)"
+_MULTI_MACHINE = "multi-machine and FSDP training are not available in lorakit's trainer yet"
+
+# field path -> (what is missing, when it comes)
+REFUSED: dict[str, str] = {
+    "network.factor": _LYCORIS,
+    "network.dylora_unit": _LYCORIS,
+    "network.train_norm": _LYCORIS,
+    "network.use_tucker": _LYCORIS,
+    "network.use_scalar": _LYCORIS,
+    "memory.fp8_base": _FLUX_MEMORY,
+    "memory.blocks_to_swap": _FLUX_MEMORY,
+    "multigpu.num_machines": _MULTI_MACHINE,
+    "multigpu.machine_rank": _MULTI_MACHINE,
+    "multigpu.main_process_ip": _MULTI_MACHINE,
+    "multigpu.main_process_port": _MULTI_MACHINE,
+    "multigpu.fsdp": _MULTI_MACHINE,
+    "memory.fused_backward_pass": "the fused backward pass (optimizer steps inside backward) is not built yet",
+}
+# Network types the trainer builds; the others are refused like the fields above.
+BUILT_NETWORK_TYPES = ("lora", "locon")
+
+
+def _value(cfg: Any, path: str) -> Any:
+    section, name = path.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def _default(cfg: Any, path: str) -> Any:
+    section, name = path.split(".")
+    info = type(getattr(cfg, section)).model_fields[name]
+    return info.get_default(call_default_factory=True)
+
+
+def trainer_refusals(cfg: Any, report: ValidationReport | None = None) -> ValidationReport:
+    """Problems for every setting lorakit's trainer cannot honour yet (the sd-scripts export is not affected)."""
+    report = report or ValidationReport()
+    kind = str(cfg.network.type)
+    if kind not in BUILT_NETWORK_TYPES:
+        report.problem(
+            "network.type",
+            f"lorakit's trainer cannot train network type {kind!r} yet: {_LYCORIS}.",
+            "Use network.type = 'lora' or 'locon', or train it with sd-scripts"
+            " (`lorakit config export FILE --kohya FOLDER`).",
+        )
+    for path, why in REFUSED.items():
+        value = _value(cfg, path)
+        if value != _default(cfg, path):
+            report.problem(
+                path,
+                f"{path} = {value!r} is not available in lorakit's trainer yet: {why}.",
+                f"Remove {path} (or set it back to {_default(cfg, path)!r}), or train with sd-scripts"
+                " (`lorakit config export FILE --kohya FOLDER`).",
+            )
+    return report
