@@ -142,7 +142,11 @@ def test_the_trainer_builds_the_configured_optimizer(tiny_config):
         learning__unet_lr=2e-4,
         learning__lr_scheduler="constant",
     )
-    network = SimpleNamespace(components={"unet": TinyLora()})
+    unet = TinyLora()
+    # One group per block learning-rate weight: without down/mid/up_lr_weight every parameter weighs 1.0.
+    network = SimpleNamespace(
+        components={"unet": unet}, named_parameters_by_lr_weight=lambda _: {1.0: list(unet.named_parameters())}
+    )
     optimizer, _ = build_optimizer_and_schedule(cfg, network, total_steps=10, warmup_steps=0)
     assert type(optimizer) is torch.optim.AdamW
     (group,) = optimizer.param_groups
