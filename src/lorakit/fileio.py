@@ -11,7 +11,9 @@ replaced keeps its mode. Secrets (tokens, credentials) are written with ``privat
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import IO
 
 PRIVATE_MODE = 0o600
+# Errors that mean "no room to write": stop at once (every further write fails the same way) and say so.
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _umask_lock = threading.Lock()
 
 
@@ -41,11 +45,18 @@ def default_file_mode() -> int:
 
 @contextlib.contextmanager
 def atomic_open(
-    path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None, private: bool = False
+    path: str | os.PathLike,
+    mode: str = "wb",
+    *,
+    encoding: str | None = None,
+    private: bool = False,
+    durable: bool = True,
 ) -> Iterator[IO]:
     """Open a temp file next to ``path``; on a clean exit it replaces ``path`` atomically.
 
     ``private``: the file is owner-only (0600), also when it replaces a file that was readable by others.
+    ``durable=False`` skips the fsync (bulk copies whose source still exists: a crash means "run it again").
+    On any error, a full disk included, the temp file is removed and ``path`` is left as it was.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +66,8 @@ def atomic_open(
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         if private:
             final_mode = PRIVATE_MODE
         else:
@@ -80,3 +92,24 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, private: bool = 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", *, private: bool = False) -> None:
     with atomic_open(path, "w", encoding=encoding, private=private) as f:
         f.write(text)
+
+
+def _copy_stream(source: IO, target: IO) -> None:
+    shutil.copyfileobj(source, target, 1024 * 1024)
+
+
+def atomic_copy(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Copy a file's bytes and times to ``target``, all or nothing: never a truncated or 0-byte file.
+
+    The copy gets the mode a new file gets (umask), not the source's: a private download stays readable
+    by the programs that use the dataset.
+    """
+    with open(source, "rb") as src, atomic_open(target, "wb", durable=False) as out:
+        _copy_stream(src, out)
+    st = os.stat(source)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for "no space left on device", "disk quota exceeded" and "file too large"."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL
