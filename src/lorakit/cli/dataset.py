@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from lorakit.cli.dataset_tags import tags_app
+from lorakit.cli.dataset_tags import existing_folder, tags_app
 
 dataset_app = typer.Typer(
     name="dataset",
@@ -21,7 +21,9 @@ dataset_app = typer.Typer(
 )
 dataset_app.add_typer(tags_app, name="tags")
 
-FOLDER = typer.Argument(..., help="The dataset folder (images with .txt captions).", show_default=False)
+FOLDER = typer.Argument(
+    ..., help="The dataset folder (images with .txt captions).", show_default=False, callback=existing_folder
+)
 JSON = typer.Option(False, "--json", help="Print the result as JSON (for scripts).")
 
 
@@ -39,7 +41,7 @@ def progress_emitter(label: str, enabled: bool = True):
     """An Emitter whose progress events drive a rich progress bar (on stderr, so --json stays clean)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from lorakit.cli.render import err_console
+    from lorakit.cli.render import err_console, escape
     from lorakit.events import PROGRESS, WARNING, Emitter
 
     if not enabled:
@@ -59,7 +61,7 @@ def progress_emitter(label: str, enabled: bool = True):
                     description=f"{label} ({stage})" if stage else label,
                 )
             elif event.type == WARNING:
-                progress.console.print(f"[yellow]![/] {event.data.get('message')}", highlight=False)
+                progress.console.print(f"[yellow]![/] {escape(str(event.data.get('message')))}", highlight=False)
 
         yield Emitter(callbacks=[on_event])
 

@@ -17,7 +17,15 @@ tags_app = typer.Typer(
     no_args_is_help=True,
 )
 
-FOLDER = typer.Argument(..., help="The dataset folder.", show_default=False)
+
+def existing_folder(folder: Path) -> Path:
+    """Argument callback: a dataset command on a folder that does not exist fails (exit 2), never "0 images"."""
+    from lorakit.data.folders import require_dataset_folder
+
+    return require_dataset_folder(folder) if folder is not None else folder
+
+
+FOLDER = typer.Argument(..., help="The dataset folder.", show_default=False, callback=existing_folder)
 WITH = typer.Option([], "--with", help="Only captions with ALL of these tags (repeatable).")
 ANY = typer.Option([], "--any", help="Only captions with AT LEAST ONE of these tags (repeatable).")
 WITHOUT = typer.Option([], "--without", help="Only captions with NONE of these tags (repeatable).")

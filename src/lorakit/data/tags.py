@@ -274,7 +274,9 @@ def edit_captions(
 
     Undo with ``Journal(root).undo()``. Captions that are not UTF-8 are skipped and named in the report.
     """
-    journal = Journal(root)
+    from lorakit.data.folders import require_dataset_folder
+
+    journal = Journal(require_dataset_folder(root))
     texts: dict[Path, str] = {}
     versions: dict[Path, str] = {}
     skipped: dict[str, str] = {}
