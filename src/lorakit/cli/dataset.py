@@ -32,6 +32,18 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dataset_app, name="dataset")
 
 
+def command_line(*words, **options) -> str:
+    """A command to print as a hint, quoted so that it runs as printed; options left at None are omitted."""
+    from shlex import quote
+
+    parts = ["lorakit", "dataset", *(quote(str(w)) for w in words)]
+    for name, value in options.items():
+        if value is not None and value is not False:
+            flag = "--" + name.replace("_", "-")
+            parts += [flag] if value is True else [flag, quote(str(value))]
+    return " ".join(parts)
+
+
 def print_json(data) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
@@ -125,10 +137,14 @@ def check_command(
         print_json({**report.to_dict(), "fixes": [f.to_dict() for f in fixes]})
         return
     for result in fixes:
-        typer.echo(
-            f"Fix {result.fix_id}: {result.message}" + (" (undo: lorakit dataset undo)" if result.journal_id else "")
-        )
-    typer.echo(report.summary())
+        undo = f" (undo: {command_line('undo', folder)})" if result.journal_id else ""
+        typer.echo(f"Fix {result.fix_id}: {result.message}{undo}")
+    # Fix hints repeat the options given, so "--fix ID" checks the same way (trigger word, resolution, ...).
+    same = {"resolution": resolution, "trigger": trigger, "batch_size": batch_size, "epochs": epochs}
+    same |= {"max_tokens": max_tokens}
+    defaults = {"resolution": 512, "trigger": None, "batch_size": 1, "epochs": 10, "max_tokens": 75}
+    given = {k: (v if v != defaults[k] else None) for k, v in same.items()}
+    typer.echo(report.summary(command_line("check", folder, **given)))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -158,9 +174,15 @@ def dedup_command(
     for group in report.groups:
         typer.echo(f"  keep {group.keeper.name}: " + ", ".join(p.name for p in group.duplicates))
     if moved:
-        typer.echo(f"Moved {len(moved)} files to the trash. Restore with: lorakit dataset trash {folder} --restore ID")
+        typer.echo(f"Moved {len(moved)} files to the trash. See them with: {command_line('trash', folder)}")
+        if len(moved) <= 10:
+            from shlex import quote
+
+            restore = " ".join(f"--restore {quote(m.id)}" for m in moved)
+            typer.echo(f"Put them back with: {command_line('trash', folder)} {restore}")
     elif report.groups:
-        typer.echo("Run again with --remove to move the extras to the trash (restorable).")
+        again = command_line("dedup", folder, threshold=threshold if threshold != 6 else None, remove=True)
+        typer.echo(f"Move the extras to the trash (restorable) with: {again}")
 
 
 def _images(folder: Path, only: list[Path] | None) -> list[Path]:

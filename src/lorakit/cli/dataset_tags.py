@@ -52,7 +52,9 @@ def _run(folder: Path, edit, with_: list[str], any_: list[str], without: list[st
     for path, reason in list(report.skipped.items())[:10]:
         typer.secho(f"  skipped {Path(path).name}: {reason}", fg="yellow")
     if changed:
-        typer.echo("Undo with: lorakit dataset undo " + str(folder))
+        from shlex import quote
+
+        typer.echo(f"Undo with: lorakit dataset undo {quote(str(folder))}")
 
 
 @tags_app.command("add")
