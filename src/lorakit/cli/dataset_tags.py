@@ -218,11 +218,16 @@ def freq(
     from lorakit.data.tags import TagFilter, read_all_tags, tag_frequency
 
     where = TagFilter(_split(with_), _split(any_), _split(without))
-    tag_lists = [t for t in read_all_tags(list_images(folder)).values() if where.matches(t)]
+    images = list_images(folder)
+    captions = read_all_tags(images)
+    tag_lists = [t for t in captions.values() if where.matches(t)]
     counts = tag_frequency(tag_lists).most_common(top)
+    uncaptioned = len(images) - len(captions)
     if as_json:
-        typer.echo(json.dumps({"captions": len(tag_lists), "tags": dict(counts)}, ensure_ascii=False))
+        data = {"captions": len(tag_lists), "images_without_caption": uncaptioned, "tags": dict(counts)}
+        typer.echo(json.dumps(data, ensure_ascii=False))
         return
-    typer.echo(f"{len(tag_lists)} captions")
+    none = f" ({uncaptioned} images have no readable caption)" if uncaptioned else ""
+    typer.echo(f"{len(tag_lists)} captions{none}")
     for tag, count in counts:
         typer.echo(f"{count:>6}  {tag}")

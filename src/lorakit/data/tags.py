@@ -243,13 +243,19 @@ class CaptionEditReport:
 
 
 def read_all_tags(images: Iterable[Path], extension: str = CAPTION_EXTENSION) -> dict[Path, list[str]]:
-    """Normalised tags of each image's caption (images with unreadable captions are left out)."""
+    """Normalised tags of each image's caption.
+
+    Images without a caption file, or with an unreadable one, are left out: an uncaptioned image is not
+    a caption (an empty caption file is one, with no tags).
+    """
     out = {}
     for image in images:
         try:
-            out[image] = parse_tags(read_caption(caption_path_for(image, extension)).text)
+            caption = read_caption(caption_path_for(image, extension))
         except (CaptionEncodingError, OSError):
             continue
+        if caption.exists:
+            out[image] = parse_tags(caption.text)
     return out
 
 
