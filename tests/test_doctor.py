@@ -70,7 +70,7 @@ def test_doctor_cli_json(tmp_path):
     assert result.exit_code in (0, 1), result.output
     report = json.loads(result.output)
     names = [c["name"] for c in report["checks"]]
-    assert names[:2] == ["Python", "Disk"] and report["status"] in (OK, WARN, FAIL)
+    assert names[:3] == ["Workspace", "Python", "Disk"] and report["status"] in (OK, WARN, FAIL)
     assert report["status"] == summary([Check(**c) for c in report["checks"]])
 
 

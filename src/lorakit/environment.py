@@ -202,12 +202,32 @@ def _onnx_providers() -> list[str]:
         return []
 
 
-def run_checks(workspace: str | os.PathLike | None = None, *, include_torch: bool = True) -> list[Check]:
-    """All checks, in display order. ``workspace`` is where disk space is measured (default: current folder)."""
-    steps: list[Callable[[], Check | list[Check]]] = [check_python]
+def check_workspace(path: str | os.PathLike, reason: str) -> Check:
+    """Which workspace lorakit uses here, and why (the rule is in :func:`lorakit.workspace.locate_workspace`)."""
+    folder = Path(path)
+    made = folder.is_dir()
+    detail = f"{folder} ({reason})" + ("" if made else "; created on first use")
+    data = {"path": str(folder), "reason": reason, "exists": made}
+    return Check("Workspace", OK, detail, group="workspace", data=data)
+
+
+def run_checks(
+    workspace: str | os.PathLike | None = None, *, include_torch: bool = True, workspace_reason: str | None = None
+) -> list[Check]:
+    """All checks, in display order, starting with which workspace is used and why.
+
+    ``workspace``: the folder a front end uses (disk space is measured there); default: the one
+    :func:`lorakit.workspace.locate_workspace` picks.
+    """
+    from lorakit.workspace import locate_workspace
+
+    if workspace is None:
+        workspace, workspace_reason = locate_workspace()
+    where = check_workspace(workspace, workspace_reason or "given by the caller")
+    steps: list[Callable[[], Check | list[Check]]] = [lambda: where, check_python]
     if include_torch:
         steps.append(check_torch)
-    steps.append(lambda: check_disk(workspace or Path.cwd()))
+    steps.append(lambda: check_disk(workspace))
     checks: list[Check] = []
     for step in steps:
         result = step()

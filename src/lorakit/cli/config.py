@@ -61,7 +61,10 @@ def new(
     if model:
         overrides["model.pretrained_model_name_or_path"] = model
     if images:
-        overrides["dataset.subsets"] = [{"image_dir": str(p.resolve()), "num_repeats": repeats} for p in images]
+        # Relative to the config file (where the CLI reads relative paths from), so the config can move
+        # with its images; printed to the screen, as the user typed it.
+        base = output.resolve().parent if output is not None else None
+        overrides["dataset.subsets"] = [{"image_dir": _relative_to(p, base), "num_repeats": repeats} for p in images]
     cfg = new_config(preset, overrides)
     text = to_toml(cfg, only_changed=not full) + _todo(cfg)
     if output is None:
@@ -74,6 +77,17 @@ def new(
         with open(output, "a", encoding="utf-8") as f:  # the hint lines are comments; the file is already safe
             f.write(_todo(cfg))
     console.print(f"[green]✓[/] Wrote {output}. Check it with `lorakit config validate {output}`.", highlight=False)
+
+
+def _relative_to(path: Path, base: Path | None) -> str:
+    import os
+
+    if base is None:
+        return str(path)
+    try:
+        return Path(os.path.relpath(path.resolve(), base)).as_posix()
+    except ValueError:  # another drive (Windows): only an absolute path can say where it is
+        return str(path.resolve())
 
 
 def _todo(cfg) -> str:
