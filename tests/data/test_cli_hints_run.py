@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from lorakit.cli.main import app
 from lorakit.errors import ModelError
+from tests.tagging.conftest import build_tagger
 
 from .conftest import write
 
@@ -61,6 +62,7 @@ def test_every_suggested_command_runs_as_printed(tmp_path, photos, monkeypatch):
         run("dataset", "dedup", ds),
         run("dataset", "tags", "add", ds, "extra"),
         run("dataset", "check", ds, "--resolution", "128", "--fix", "create-empty-captions"),
+        run("dataset", "tag", ds, "--model", build_tagger(tmp_path / "tagger"), "--existing", "append"),
     ]
     commands = [c for out in outputs for c in suggested_commands(out)]
     wanted = {"--fix create-empty-captions", "--fix add-trigger-word", "dedup", "undo", "--remove"}
@@ -90,4 +92,6 @@ def test_every_suggested_command_runs_as_printed(tmp_path, photos, monkeypatch):
             commands += [c for c in suggested_commands(result.output) if c not in commands]
         ran += 1
     assert ran >= len(wanted)
+    # The follow-ups ran too: `dedup --remove` printed how to see and restore what it moved.
+    assert any(c.startswith("lorakit dataset trash ") and "--restore" in c for c in commands), commands
     assert "ohwx" in (ds / "cat.txt").read_text(encoding="utf-8")  # the add-trigger-word hint kept --trigger

@@ -245,6 +245,8 @@ def tag_command(
         f"Tagged {len(report.tagged)} images ({report.images_per_second} images/s); skipped {len(report.skipped)}."
     )
     _show_skipped(report.skipped)
+    if report.tagged:
+        typer.echo(f"Undo with: {command_line('undo', folder)}")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -286,6 +288,8 @@ def caption_command(
         return
     typer.echo(f"Captioned {len(report.captioned)} images on {report.device}; skipped {len(report.skipped)}.")
     _show_skipped(report.skipped)
+    if report.captioned:
+        typer.echo(f"Undo with: {command_line('undo', folder)}")
 
 
 @dataset_app.command("undo")
