@@ -139,6 +139,8 @@ def check_command(
     for result in fixes:
         undo = f" (undo: {command_line('undo', folder)})" if result.journal_id else ""
         typer.echo(f"Fix {result.fix_id}: {result.message}{undo}")
+        if result.trashed:
+            _show_restore(folder, result.trashed)
     # Fix hints repeat the options given, so "--fix ID" checks the same way (trigger word, resolution, ...).
     same = {"resolution": resolution, "trigger": trigger, "batch_size": batch_size, "epochs": epochs}
     same |= {"max_tokens": max_tokens}
@@ -174,15 +176,21 @@ def dedup_command(
     for group in report.groups:
         typer.echo(f"  keep {group.keeper.name}: " + ", ".join(p.name for p in group.duplicates))
     if moved:
-        typer.echo(f"Moved {len(moved)} files to the trash. See them with: {command_line('trash', folder)}")
-        if len(moved) <= 10:
-            from shlex import quote
-
-            restore = " ".join(f"--restore {quote(m.id)}" for m in moved)
-            typer.echo(f"Put them back with: {command_line('trash', folder)} {restore}")
+        typer.echo(f"Moved {len(moved)} files to the trash.")
+        _show_restore(folder, [m.id for m in moved])
     elif report.groups:
         again = command_line("dedup", folder, threshold=threshold if threshold != 6 else None, remove=True)
         typer.echo(f"Move the extras to the trash (restorable) with: {again}")
+
+
+def _show_restore(folder: Path, item_ids: list[str]) -> None:
+    """How to see and put back what was just moved to the dataset's trash, as commands that run as printed."""
+    from shlex import quote
+
+    typer.echo(f"See them with: {command_line('trash', folder)}")
+    if len(item_ids) <= 10:
+        restore = " ".join(f"--restore {quote(item_id)}" for item_id in item_ids)
+        typer.echo(f"Put them back with: {command_line('trash', folder)} {restore}")
 
 
 def _images(folder: Path, only: list[Path] | None) -> list[Path]:
