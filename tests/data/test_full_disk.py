@@ -6,6 +6,7 @@ on any machine without privileges.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 
@@ -157,3 +158,43 @@ def test_tag_edit_that_cannot_even_be_rolled_back_points_at_undo(tmp_path, monke
     monkeypatch.undo()  # room again: the suggested undo restores everything
     journal_module.Journal(tmp_path).undo()
     assert {n: (tmp_path / f"{n}.txt").read_bytes() for n in texts} == texts
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 256 KiB tmpfs, where the machine allows mounting one (root with CAP_SYS_ADMIN); else skipped."""
+    import subprocess
+
+    mount = tmp_path / "tiny-disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; the patched tests above cover the same paths")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_import_and_tag_edit_on_a_really_full_disk(tmp_path, tiny_disk):
+    src = tmp_path / "src"
+    for i in range(40):  # ~9 KB of noise each: more than the disk holds
+        write(src / f"img{i:02d}.png", noise_image(i), f"tag{i}")
+    dest = tiny_disk / "ds"
+    with pytest.raises(DatasetError, match="full"):
+        import_images([src], dest)
+    assert [p for p in dest.rglob("*") if p.is_file()] == []  # no 0-byte or partial image left
+
+    small = tiny_disk / "small"
+    small.mkdir()
+    images = _captions(small, {"a": b"one", "b": b"two"})
+    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:  # fill what is left
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(fd, b"x" * 4096)
+    finally:
+        os.close(fd)
+    with pytest.raises(DatasetError, match="full"):
+        edit_captions(small, images, TagEdit("add", tags=["new"]))
+    assert (small / "a.txt").read_bytes() == b"one" and (small / "b.txt").read_bytes() == b"two"
