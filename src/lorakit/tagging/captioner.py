@@ -70,7 +70,8 @@ class Captioner:
         self.device = device
         dtype = torch.float16 if device == "cuda" else torch.float32
         local_only = False
-        if not Path(self.name).expanduser().is_dir():
+        looks_like_repo_id = self.name.count("/") == 1 and not self.name.startswith((".", "/", "~"))
+        if looks_like_repo_id and not Path(self.name).expanduser().is_dir():
             from lorakit.tagging.hub_check import require_hub
 
             local_only = require_hub(
