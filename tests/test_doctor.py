@@ -151,7 +151,7 @@ def test_doctor_cli_json(tmp_path, monkeypatch, free_gb, status, exit_code):
     assert result.exit_code == exit_code, result.output
     report = json.loads(result.output)
     names = [c["name"] for c in report["checks"]]
-    assert names[:2] == ["Python", "Disk"] and report["status"] == status
+    assert names[:3] == ["Workspace", "Python", "Disk"] and report["status"] == status
     assert [c["status"] for c in report["checks"] if c["name"] != "Disk"] == [OK] * (len(names) - 1)
 
 

@@ -57,14 +57,9 @@ def _read(folder: Path) -> dict[str, str]:
 
 def _write(folder: Path, tokens: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / CREDENTIALS_FILE
-    if not path.exists():
-        # Create it owner-only before any secret is written; atomic_open keeps the mode on replace.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-    with atomic_open(path, "w", encoding="utf-8") as f:
+    # Owner-only from the first byte (the temp file is 0600 too), even if someone loosened the old file.
+    with atomic_open(folder / CREDENTIALS_FILE, "w", encoding="utf-8", private=True) as f:
         json.dump(tokens, f, indent=1, sort_keys=True)
-    os.chmod(path, 0o600)
 
 
 def get_token(service: str, folder: str | os.PathLike | None = None) -> str | None:

@@ -24,6 +24,8 @@ MIN_FREE_GB, LOW_FREE_GB = 2.0, 20.0
 # VRAM a LoRA run needs at the lowest settings; below this we say training will not fit.
 MIN_VRAM_GB = {"SD1.5": 6, "SDXL": 10, "Flux": 16}
 
+# Extras that only help with an NVIDIA (CUDA) GPU: on other machines their absence is no problem.
+CUDA_ONLY_EXTRAS = {"gpu"}
 # Optional parts: extra name -> (import name, distribution name, what it is for).
 OPTIONAL: dict[str, list[tuple[str, str, str]]] = {
     "train": [
@@ -155,15 +157,27 @@ def _version(distribution: str) -> str | None:
         return None
 
 
-def check_optional(extras: dict[str, list[tuple[str, str, str]]] | None = None) -> list[Check]:
+def check_optional(
+    extras: dict[str, list[tuple[str, str, str]]] | None = None, *, cuda: bool | None = None
+) -> list[Check]:
     """Each optional package: installed (and its version) or what installing it adds.
 
     Found from package metadata without importing (fast); onnxruntime is imported to list its providers.
+    ``cuda``: whether this machine has an NVIDIA GPU (None: look for its driver); without one, a missing
+    GPU-only extra is fine and no install is suggested.
     """
+    if cuda is None:
+        from lorakit.tagging.providers import gpu_present
+
+        cuda = gpu_present() == "nvidia"
     checks = []
     for extra, packages in (extras or OPTIONAL).items():
         for module, distribution, purpose in packages:
             version = _version(distribution)
+            if version is None and extra in CUDA_ONLY_EXTRAS and not cuda:
+                detail = f"not installed; not needed here: {purpose} needs an NVIDIA GPU, and this machine has none"
+                checks.append(Check(distribution, OK, detail, group=extra, data={"needed": False}))
+                continue
             if version is None:
                 checks.append(
                     Check(distribution, WARN, f"not installed: needed for {purpose}",
@@ -188,17 +202,40 @@ def _onnx_providers() -> list[str]:
         return []
 
 
-def run_checks(workspace: str | os.PathLike | None = None, *, include_torch: bool = True) -> list[Check]:
-    """All checks, in display order. ``workspace`` is where disk space is measured (default: current folder)."""
-    steps: list[Callable[[], Check | list[Check]]] = [check_python]
+def check_workspace(path: str | os.PathLike, reason: str) -> Check:
+    """Which workspace lorakit uses here, and why (the rule is in :func:`lorakit.workspace.locate_workspace`)."""
+    folder = Path(path)
+    made = folder.is_dir()
+    detail = f"{folder} ({reason})" + ("" if made else "; created on first use")
+    data = {"path": str(folder), "reason": reason, "exists": made}
+    return Check("Workspace", OK, detail, group="workspace", data=data)
+
+
+def run_checks(
+    workspace: str | os.PathLike | None = None, *, include_torch: bool = True, workspace_reason: str | None = None
+) -> list[Check]:
+    """All checks, in display order, starting with which workspace is used and why.
+
+    ``workspace``: the folder a front end uses (disk space is measured there); default: the one
+    :func:`lorakit.workspace.locate_workspace` picks.
+    """
+    from lorakit.workspace import locate_workspace
+
+    if workspace is None:
+        workspace, workspace_reason = locate_workspace()
+    where = check_workspace(workspace, workspace_reason or "given by the caller")
+    steps: list[Callable[[], Check | list[Check]]] = [lambda: where, check_python]
     if include_torch:
         steps.append(check_torch)
-    steps.append(lambda: check_disk(workspace or Path.cwd()))
-    steps.append(check_optional)
+    steps.append(lambda: check_disk(workspace))
     checks: list[Check] = []
     for step in steps:
         result = step()
         checks.extend(result if isinstance(result, list) else [result])
+    # torch knows best whether CUDA works; without the torch check, the driver files tell.
+    backends = [str((c.data or {}).get("backend", "")) for c in checks if c.group == "torch"]
+    cuda = any(b.startswith("CUDA") for b in backends) if include_torch else None
+    checks.extend(check_optional(cuda=cuda))
     return checks
 
 

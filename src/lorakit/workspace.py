@@ -90,9 +90,52 @@ class Settings(BaseSettings):
         return data
 
 
+# --- which workspace: one rule for every front end (see docs/workspace.md) ----------------------------
+USER_WORKSPACE = "~/lorakit"
+# Folders every workspace has (Workspace.create makes them): how a folder is recognised as one.
+_MARKERS = ("datasets", "models/checkpoints", "outputs")
+
+
+def is_workspace(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a lorakit workspace (it has the folders every workspace is created with)."""
+    base = Path(path)
+    return all((base / marker).is_dir() for marker in _MARKERS)
+
+
+def find_workspace(start: str | os.PathLike | None = None) -> Path | None:
+    """The nearest workspace at or above ``start`` (default: the current folder): the folder itself, or
+    its ``workspace/`` subfolder, at each level up to the root."""
+    here = Path(start if start is not None else Path.cwd()).expanduser().resolve()
+    for level in (here, *here.parents):
+        for candidate in (level, level / "workspace"):
+            if is_workspace(candidate):
+                return candidate
+    return None
+
+
+def locate_workspace(explicit: str | os.PathLike | None = None) -> tuple[Path, str]:
+    """(the workspace folder, why that one), by the one rule, first match wins:
+
+    1. ``explicit``: a ``--workspace`` option;
+    2. ``$LORAKIT_WORKSPACE``;
+    3. the nearest existing workspace at or above the current folder (a folder that is one, or that
+       holds one called ``workspace``), so any folder inside a project finds that project's workspace;
+    4. ``~/lorakit``: one workspace per user, the same from every folder (created on first use).
+    """
+    if explicit is not None and str(explicit):
+        return Path(explicit).expanduser().resolve(), "given with --workspace"
+    env = os.environ.get(WORKSPACE_ENV)
+    if env:
+        return Path(env).expanduser().resolve(), f"from ${WORKSPACE_ENV}"
+    found = find_workspace()
+    if found is not None:
+        return found, "the nearest workspace at or above the current folder"
+    return Path(USER_WORKSPACE).expanduser().resolve(), "the default for this user: no other workspace was found"
+
+
 def default_root() -> Path:
-    """``$LORAKIT_WORKSPACE`` or ``./workspace``."""
-    return Path(os.environ.get(WORKSPACE_ENV) or "workspace")
+    """The workspace folder by :func:`locate_workspace` (without an explicit one)."""
+    return locate_workspace()[0]
 
 
 class Workspace:

@@ -194,6 +194,9 @@ def test_repo_id_goes_through_the_hub_cache(tmp_path, monkeypatch):
         shutil.copy(built / filename, target)
         return str(target)
 
+    from lorakit.tagging import hub_check
+
+    monkeypatch.setattr(hub_check, "hub_unreachable_reason", lambda timeout=3.0: None)  # the hub "answers"
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
     tagger = Tagger("SmilingWolf/wd-eva02-large-tagger-v3")
     assert calls == [

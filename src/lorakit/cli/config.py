@@ -61,7 +61,10 @@ def new(
     if model:
         overrides["model.pretrained_model_name_or_path"] = model
     if images:
-        overrides["dataset.subsets"] = [{"image_dir": str(p.resolve()), "num_repeats": repeats} for p in images]
+        # Relative to the config file (where the CLI reads relative paths from), so the config can move
+        # with its images; printed to the screen, as the user typed it.
+        base = output.resolve().parent if output is not None else None
+        overrides["dataset.subsets"] = [{"image_dir": _relative_to(p, base), "num_repeats": repeats} for p in images]
     cfg = new_config(preset, overrides)
     text = to_toml(cfg, only_changed=not full) + _todo(cfg)
     if output is None:
@@ -90,6 +93,17 @@ def _machine_notes(cfg) -> None:
         err_console.print(f"[yellow]! On this machine:[/] {escape(problem.problem)}", highlight=False)
         if problem.fix:
             err_console.print(f"  [cyan]→ {escape(problem.fix)}[/]", highlight=False)
+
+
+def _relative_to(path: Path, base: Path | None) -> str:
+    import os
+
+    if base is None:
+        return str(path)
+    try:
+        return Path(os.path.relpath(path.resolve(), base)).as_posix()
+    except ValueError:  # another drive (Windows): only an absolute path can say where it is
+        return str(path.resolve())
 
 
 def _todo(cfg) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from lorakit.cli.dataset_tags import tags_app
+from lorakit.cli.dataset_tags import existing_folder, tags_app
 
 dataset_app = typer.Typer(
     name="dataset",
@@ -21,13 +21,27 @@ dataset_app = typer.Typer(
 )
 dataset_app.add_typer(tags_app, name="tags")
 
-FOLDER = typer.Argument(..., help="The dataset folder (images with .txt captions).", show_default=False)
+FOLDER = typer.Argument(
+    ..., help="The dataset folder (images with .txt captions).", show_default=False, callback=existing_folder
+)
 JSON = typer.Option(False, "--json", help="Print the result as JSON (for scripts).")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
     app.add_typer(dataset_app, name="dataset")
+
+
+def command_line(*words, **options) -> str:
+    """A command to print as a hint, quoted so that it runs as printed; options left at None are omitted."""
+    from shlex import quote
+
+    parts = ["lorakit", "dataset", *(quote(str(w)) for w in words)]
+    for name, value in options.items():
+        if value is not None and value is not False:
+            flag = "--" + name.replace("_", "-")
+            parts += [flag] if value is True else [flag, quote(str(value))]
+    return " ".join(parts)
 
 
 def print_json(data) -> None:
@@ -39,7 +53,7 @@ def progress_emitter(label: str, enabled: bool = True):
     """An Emitter whose progress events drive a rich progress bar (on stderr, so --json stays clean)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from lorakit.cli.render import err_console
+    from lorakit.cli.render import err_console, escape
     from lorakit.events import PROGRESS, WARNING, Emitter
 
     if not enabled:
@@ -59,7 +73,7 @@ def progress_emitter(label: str, enabled: bool = True):
                     description=f"{label} ({stage})" if stage else label,
                 )
             elif event.type == WARNING:
-                progress.console.print(f"[yellow]![/] {event.data.get('message')}", highlight=False)
+                progress.console.print(f"[yellow]![/] {escape(str(event.data.get('message')))}", highlight=False)
 
         yield Emitter(callbacks=[on_event])
 
@@ -123,10 +137,16 @@ def check_command(
         print_json({**report.to_dict(), "fixes": [f.to_dict() for f in fixes]})
         return
     for result in fixes:
-        typer.echo(
-            f"Fix {result.fix_id}: {result.message}" + (" (undo: lorakit dataset undo)" if result.journal_id else "")
-        )
-    typer.echo(report.summary())
+        undo = f" (undo: {command_line('undo', folder)})" if result.journal_id else ""
+        typer.echo(f"Fix {result.fix_id}: {result.message}{undo}")
+        if result.trashed:
+            _show_restore(folder, result.trashed)
+    # Fix hints repeat the options given, so "--fix ID" checks the same way (trigger word, resolution, ...).
+    same = {"resolution": resolution, "trigger": trigger, "batch_size": batch_size, "epochs": epochs}
+    same |= {"max_tokens": max_tokens}
+    defaults = {"resolution": 512, "trigger": None, "batch_size": 1, "epochs": 10, "max_tokens": 75}
+    given = {k: (v if v != defaults[k] else None) for k, v in same.items()}
+    typer.echo(report.summary(command_line("check", folder, **given)))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -156,9 +176,21 @@ def dedup_command(
     for group in report.groups:
         typer.echo(f"  keep {group.keeper.name}: " + ", ".join(p.name for p in group.duplicates))
     if moved:
-        typer.echo(f"Moved {len(moved)} files to the trash. Restore with: lorakit dataset trash {folder} --restore ID")
+        typer.echo(f"Moved {len(moved)} files to the trash.")
+        _show_restore(folder, [m.id for m in moved])
     elif report.groups:
-        typer.echo("Run again with --remove to move the extras to the trash (restorable).")
+        again = command_line("dedup", folder, threshold=threshold if threshold != 6 else None, remove=True)
+        typer.echo(f"Move the extras to the trash (restorable) with: {again}")
+
+
+def _show_restore(folder: Path, item_ids: list[str]) -> None:
+    """How to see and put back what was just moved to the dataset's trash, as commands that run as printed."""
+    from shlex import quote
+
+    typer.echo(f"See them with: {command_line('trash', folder)}")
+    if len(item_ids) <= 10:
+        restore = " ".join(f"--restore {quote(item_id)}" for item_id in item_ids)
+        typer.echo(f"Put them back with: {command_line('trash', folder)} {restore}")
 
 
 def _images(folder: Path, only: list[Path] | None) -> list[Path]:
@@ -221,6 +253,8 @@ def tag_command(
         f"Tagged {len(report.tagged)} images ({report.images_per_second} images/s); skipped {len(report.skipped)}."
     )
     _show_skipped(report.skipped)
+    if report.tagged:
+        typer.echo(f"Undo with: {command_line('undo', folder)}")
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -262,6 +296,8 @@ def caption_command(
         return
     typer.echo(f"Captioned {len(report.captioned)} images on {report.device}; skipped {len(report.skipped)}.")
     _show_skipped(report.skipped)
+    if report.captioned:
+        typer.echo(f"Undo with: {command_line('undo', folder)}")
 
 
 @dataset_app.command("undo")

@@ -17,7 +17,15 @@ tags_app = typer.Typer(
     no_args_is_help=True,
 )
 
-FOLDER = typer.Argument(..., help="The dataset folder.", show_default=False)
+
+def existing_folder(folder: Path) -> Path:
+    """Argument callback: a dataset command on a folder that does not exist fails (exit 2), never "0 images"."""
+    from lorakit.data.folders import require_dataset_folder
+
+    return require_dataset_folder(folder) if folder is not None else folder
+
+
+FOLDER = typer.Argument(..., help="The dataset folder.", show_default=False, callback=existing_folder)
 WITH = typer.Option([], "--with", help="Only captions with ALL of these tags (repeatable).")
 ANY = typer.Option([], "--any", help="Only captions with AT LEAST ONE of these tags (repeatable).")
 WITHOUT = typer.Option([], "--without", help="Only captions with NONE of these tags (repeatable).")
@@ -44,7 +52,9 @@ def _run(folder: Path, edit, with_: list[str], any_: list[str], without: list[st
     for path, reason in list(report.skipped.items())[:10]:
         typer.secho(f"  skipped {Path(path).name}: {reason}", fg="yellow")
     if changed:
-        typer.echo("Undo with: lorakit dataset undo " + str(folder))
+        from shlex import quote
+
+        typer.echo(f"Undo with: lorakit dataset undo {quote(str(folder))}")
 
 
 @tags_app.command("add")
@@ -208,11 +218,16 @@ def freq(
     from lorakit.data.tags import TagFilter, read_all_tags, tag_frequency
 
     where = TagFilter(_split(with_), _split(any_), _split(without))
-    tag_lists = [t for t in read_all_tags(list_images(folder)).values() if where.matches(t)]
+    images = list_images(folder)
+    captions = read_all_tags(images)
+    tag_lists = [t for t in captions.values() if where.matches(t)]
     counts = tag_frequency(tag_lists).most_common(top)
+    uncaptioned = len(images) - len(captions)
     if as_json:
-        typer.echo(json.dumps({"captions": len(tag_lists), "tags": dict(counts)}, ensure_ascii=False))
+        data = {"captions": len(tag_lists), "images_without_caption": uncaptioned, "tags": dict(counts)}
+        typer.echo(json.dumps(data, ensure_ascii=False))
         return
-    typer.echo(f"{len(tag_lists)} captions")
+    none = f" ({uncaptioned} images have no readable caption)" if uncaptioned else ""
+    typer.echo(f"{len(tag_lists)} captions{none}")
     for tag, count in counts:
         typer.echo(f"{count:>6}  {tag}")

@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(
-    workspace: Path = typer.Option(None, "--workspace", "-w", help="Folder where training writes (for disk space)."),
+    workspace: Path = typer.Option(
+        None, "--workspace", "-w", help="The workspace to check (default: the one lorakit picks; it says why)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON instead of a table."),
     no_torch: bool = typer.Option(False, "--no-torch", help="Skip the torch/GPU check (faster)."),
 ) -> None:
@@ -23,9 +25,10 @@ def doctor(
     import json
 
     from lorakit.environment import FAIL, run_checks, summary
-    from lorakit.workspace import default_root
+    from lorakit.workspace import locate_workspace
 
-    checks = run_checks(workspace or default_root(), include_torch=not no_torch)
+    root, reason = locate_workspace(workspace)
+    checks = run_checks(root, include_torch=not no_torch, workspace_reason=reason)
     overall = summary(checks)
     if as_json:
         typer.echo(json.dumps({"status": overall, "checks": [c.to_dict() for c in checks]}, indent=2))

@@ -14,7 +14,7 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 
-MODELS_DIR_HELP = "The models folder (default: the workspace's models/ folder, $LORAKIT_WORKSPACE or ./workspace)."
+MODELS_DIR_HELP = "A models folder or a workspace (default: the workspace's models/; `lorakit doctor` shows which)."
 
 
 def register(app: typer.Typer) -> None:
@@ -22,12 +22,31 @@ def register(app: typer.Typer) -> None:
     app.add_typer(models_app)
 
 
-def _models_dir(models_dir: Path | None) -> Path:
-    if models_dir is not None:
-        return models_dir
-    from lorakit.workspace import default_root
+def _models_dir(models_dir: Path | None, *, listing: bool = False) -> Path:
+    """The library folder: ``-m`` (a models folder, or a workspace: its models/), else the workspace's.
 
-    return default_root() / "models"
+    ``listing``: the folder must exist and look like a library (a download may create one).
+    """
+    from lorakit.workspace import default_root, is_workspace
+
+    if models_dir is None:
+        return default_root() / "models"
+    if is_workspace(models_dir):
+        return models_dir / "models"
+    if not listing:
+        return models_dir
+    from lorakit.errors import LorakitError
+    from lorakit.models.library import FOLDERS
+
+    if not models_dir.is_dir():
+        raise LorakitError(f"The models folder {models_dir} does not exist.", "Check the path given with -m.")
+    if not any((models_dir / name).is_dir() for name in FOLDERS):
+        raise LorakitError(
+            f"{models_dir} has none of the library folders ({', '.join(FOLDERS)}).",
+            "Give a models folder that has them (a workspace's models/, or ComfyUI's models/), or the workspace"
+            " itself; to look at one file, use: lorakit models inspect FILE",
+        )
+    return models_dir
 
 
 def _must_exist(path: Path) -> None:
@@ -76,7 +95,7 @@ def list_models(
     from lorakit.cli.render import console
     from lorakit.models.library import ModelLibrary
 
-    library = ModelLibrary(_models_dir(models_dir))
+    library = ModelLibrary(_models_dir(models_dir, listing=True))
     entries = library.entries(folder)
     if as_json:
         typer.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=2))

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="Address to listen on. Anything but 127.0.0.1 needs a token."),
         port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
         workspace: Path | None = typer.Option(
-            None, "--workspace", "-w", help="Workspace folder (default: $LORAKIT_WORKSPACE or ./workspace)."
+            None, "--workspace", "-w", help="Workspace folder (default: see `lorakit doctor`)."
         ),
         token: str | None = typer.Option(
             None,

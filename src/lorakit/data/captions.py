@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,8 @@ class CaptionEncodingError(DatasetError):
     def __init__(self, path: Path, encoding: str):
         super().__init__(
             f"The caption {path.name} is not UTF-8 text (it looks like {encoding}).",
-            "Run 'lorakit dataset check --fix captions-to-utf8', or re-save the file as UTF-8 in a text editor.",
+            "Re-save the file as UTF-8 in a text editor, or run:"
+            f" lorakit dataset check {shlex.quote(str(path.parent))} --fix captions-to-utf8",
         )
         self.path = path
         self.encoding = encoding

@@ -322,7 +322,9 @@ def find_duplicates(
     emitter: Emitter | None = None,
 ) -> DedupReport:
     """Hash the dataset's images (cached) and group near-duplicates."""
-    root = Path(folder).expanduser()
+    from lorakit.data.folders import require_dataset_folder
+
+    root = require_dataset_folder(folder)
     paths = list(images) if images is not None else list_images(root)
     hashes, errors = compute_hashes(paths, HashCache(root), workers=workers, emitter=emitter)
     groups = group_duplicates(hashes, threshold=threshold, dhash_threshold=dhash_threshold)

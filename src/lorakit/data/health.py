@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shlex
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -83,8 +84,13 @@ class HealthReport:
     def to_dict(self) -> dict:
         return asdict(self) | {"ok": self.ok}
 
-    def summary(self) -> str:
-        """A readable report: one paragraph per finding, worst first."""
+    def summary(self, command: str | None = None) -> str:
+        """A readable report: one paragraph per finding, worst first.
+
+        ``command`` is the check command a fix hint extends with ``--fix ID`` (the CLI passes the one the
+        user ran, with its options); by default ``lorakit dataset check <folder>``. Every hint runs as printed.
+        """
+        command = command or f"lorakit dataset check {shlex.quote(self.folder)}"
         lines = [f"{self.folder}: {self.images} images, {self.readable} readable."]
         if self.steps:
             lines.append(
@@ -99,7 +105,7 @@ class HealthReport:
             lines += [f"    {Path(p).name}" for p in f.files[:5]]
             if len(f.files) > 5:
                 lines.append(f"    ... and {len(f.files) - 5} more")
-            lines.append(f"  → {f.fix}" + (f"  [lorakit dataset check --fix {f.fix_id}]" if f.fix_id else ""))
+            lines.append(f"  → {f.fix}" + (f"  [{command} --fix {f.fix_id}]" if f.fix_id else ""))
         return "\n".join(lines)
 
 
@@ -203,13 +209,14 @@ def check_dataset(
                 "no_images",
                 ERROR,
                 f"{root} has no images.",
-                "Import some with 'lorakit dataset import SOURCE --to FOLDER' (PNG, JPEG, WebP, BMP, GIF, AVIF).",
+                f"Import some with: lorakit dataset import <your images> --to {shlex.quote(str(root))}"
+                " (folders, ZIP archives or PNG, JPEG, WebP, BMP, GIF, AVIF files).",
             )
         )
         return report
     add(checks.image_findings(results, resolution=resolution, alpha_mask=alpha_mask))
     add(checks.duplicate_stem_findings(images))
-    add(checks.caption_findings(results, max_token_length=max_token_length))
+    add(checks.caption_findings(results, max_token_length=max_token_length, folder=root))
     if trigger_word:
         add(checks.trigger_findings(results, trigger_word))
     add(checks.tag_balance_findings(results, trigger_word))
@@ -222,8 +229,8 @@ def check_dataset(
                 "near_duplicates",
                 WARNING,
                 f"{len(dupes)} images are near-duplicates of others ({len(groups)} groups).",
-                "Duplicates make the LoRA memorise those pictures. Review them with 'lorakit dataset dedup'; the"
-                " fix moves all but the best of each group to the trash (restorable).",
+                "Duplicates make the LoRA memorise those pictures. The fix moves all but the best of each group to"
+                f" the trash (restorable); to review them first, run: lorakit dataset dedup {shlex.quote(str(root))}",
                 dupes,
                 "trash-duplicates",
                 {"groups": [g.to_dict() for g in groups]},

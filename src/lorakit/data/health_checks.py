@@ -9,6 +9,7 @@ longer be prompted away, which is wanted only for the trigger word.
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections import defaultdict
 from pathlib import Path
 
@@ -131,7 +132,8 @@ def duplicate_stem_findings(images: list[Path]) -> list[Finding]:
     ]
 
 
-def caption_findings(results: list[ImageCheck], *, max_token_length: int) -> list[Finding]:
+def caption_findings(results: list[ImageCheck], *, max_token_length: int, folder=None) -> list[Finding]:
+    tag_command = f"lorakit dataset tag {shlex.quote(str(folder))}" if folder is not None else "lorakit dataset tag"
     out = []
     missing = [r for r in results if r.caption is None]
     empty = [r for r in results if r.caption is not None and not r.caption_problem and not r.caption.strip()]
@@ -143,7 +145,7 @@ def caption_findings(results: list[ImageCheck], *, max_token_length: int) -> lis
                 "missing_captions",
                 WARNING,
                 f"{len(missing)} images have no caption file.",
-                "Tag them ('lorakit dataset tag'), write captions, or create empty ones (the fix) so the subset's"
+                f"Tag them ({tag_command}), write captions, or create empty ones (the fix) so the subset's"
                 " class tokens are used.",
                 [str(r.path) for r in missing],
                 "create-empty-captions",

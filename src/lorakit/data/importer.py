@@ -13,7 +13,6 @@ ratio are limited while *streaming* (the sizes an archive claims in its headers 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tempfile
 import zipfile
@@ -26,6 +25,7 @@ from lorakit.config.dataset import IMAGE_EXTENSIONS, SubsetConfig, parse_repeat_
 from lorakit.data.images import DEFAULT_MAX_PIXELS
 from lorakit.errors import DatasetError
 from lorakit.events import PROGRESS, WARNING, Emitter
+from lorakit.fileio import atomic_copy, is_disk_full
 
 CAPTION_EXTENSIONS = (".txt", ".caption")
 
@@ -92,6 +92,34 @@ def import_images(
     dest = Path(destination).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
     report = ImportReport(destination=str(dest))
+    try:
+        _import_sources(sources, dest, report, limits, emitter)
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise _disk_full(error, dest, report) from error
+    if emitter:
+        emitter.emit(PROGRESS, done=len(report.imported), total=len(report.imported), unit="images")
+    return report
+
+
+def _disk_full(error: OSError, dest: Path, report: ImportReport) -> DatasetError:
+    """Undo a partial import (its copies only; sources are never touched) so that a re-run is clean."""
+    removed = 0
+    for item in report.imported:
+        for name in (item.image, item.caption):
+            if name:
+                Path(name).unlink(missing_ok=True)
+        removed += 1
+    return DatasetError(
+        f"The disk holding {dest} is full ({error.strerror or error}); the import stopped.",
+        "Nothing was imported and nothing was lost: "
+        + (f"the {removed} images copied before it ran out were removed again, " if removed else "")
+        + "your original files are untouched. Free some space on that disk, then run the same import again.",
+    )
+
+
+def _import_sources(sources, dest: Path, report: ImportReport, limits: ImportLimits, emitter) -> None:
     for source in map(Path, sources):
         source = source.expanduser()
         if source.is_dir():
@@ -105,9 +133,6 @@ def import_images(
             _import_files([source, *(c for c in sidecars if c.is_file())], dest, report, limits)
         else:
             report.skipped.append((str(source), "does not exist or cannot be read"))
-    if emitter:
-        emitter.emit(PROGRESS, done=len(report.imported), total=len(report.imported), unit="images")
-    return report
 
 
 def _is_repeat_folder(name: str) -> bool:
@@ -201,12 +226,26 @@ def _import_files(files: list[Path], target: Path, report: ImportReport, limits:
         captions = captions_by_stem.get((path.parent, path.stem), [])
         caption = next((c for c in captions if c.suffix == ".txt"), captions[0] if captions else None)
         new_image = target / f"{_free_stem(taken, path.stem)}{path.suffix.lower()}"
-        shutil.copy2(path, new_image)
+        try:
+            # All or nothing per file: a full disk never leaves a truncated or 0-byte image behind.
+            atomic_copy(path, new_image)
+        except OSError as error:
+            if is_disk_full(error):
+                raise
+            report.skipped.append((shown(path), f"cannot be copied ({error.strerror or error})"))
+            continue
         new_caption = None
         if caption is not None:
             # a.png and a.jpg in one folder share a.txt: each imported image gets its own copy.
             new_caption = new_image.with_suffix(".txt")
-            shutil.copy2(caption, new_caption)
+            try:
+                atomic_copy(caption, new_caption)
+            except OSError as error:
+                new_image.unlink(missing_ok=True)  # an image without its caption would train on nothing
+                if is_disk_full(error):
+                    raise
+                report.skipped.append((shown(caption), f"cannot be copied ({error.strerror or error})"))
+                continue
             used.add((path.parent, path.stem))
         report.imported.append(ImportedFile(shown(path), str(new_image), str(new_caption) if new_caption else None))
     for key, captions in captions_by_stem.items():
@@ -313,6 +352,9 @@ def _copy_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limi
                     return written, f"compressed {ratio:.0f}:1, far more than any image; refused (zip bomb?)"
                 out.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as error:
+        if is_disk_full(error):
+            target.unlink(missing_ok=True)
+            raise
         return written, f"cannot be extracted ({error})"
     return written, None
 

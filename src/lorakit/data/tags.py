@@ -22,6 +22,7 @@ from pathlib import Path
 from lorakit.data.captions import CAPTION_EXTENSION, CaptionEncodingError, caption_path_for, read_caption
 from lorakit.data.journal import EditResult, Journal
 from lorakit.errors import DatasetError
+from lorakit.fileio import is_disk_full
 
 # The faces WD14's reference app keeps as written, plus any short all-symbol tag below.
 KAOMOJI = frozenset(
@@ -242,13 +243,19 @@ class CaptionEditReport:
 
 
 def read_all_tags(images: Iterable[Path], extension: str = CAPTION_EXTENSION) -> dict[Path, list[str]]:
-    """Normalised tags of each image's caption (images with unreadable captions are left out)."""
+    """Normalised tags of each image's caption.
+
+    Images without a caption file, or with an unreadable one, are left out: an uncaptioned image is not
+    a caption (an empty caption file is one, with no tags).
+    """
     out = {}
     for image in images:
         try:
-            out[image] = parse_tags(read_caption(caption_path_for(image, extension)).text)
+            caption = read_caption(caption_path_for(image, extension))
         except (CaptionEncodingError, OSError):
             continue
+        if caption.exists:
+            out[image] = parse_tags(caption.text)
     return out
 
 
@@ -273,7 +280,9 @@ def edit_captions(
 
     Undo with ``Journal(root).undo()``. Captions that are not UTF-8 are skipped and named in the report.
     """
-    journal = Journal(root)
+    from lorakit.data.folders import require_dataset_folder
+
+    journal = Journal(require_dataset_folder(root))
     texts: dict[Path, str] = {}
     versions: dict[Path, str] = {}
     skipped: dict[str, str] = {}
@@ -296,7 +305,37 @@ def edit_captions(
         new = edit.apply(text, frequency)
         if new is not None:
             new_texts[path] = new
-    result = journal.write(f"tags {edit.describe()}", new_texts, versions)
+    result = _write_or_roll_back(journal, f"tags {edit.describe()}", new_texts, versions)
     for path in result.conflicts:
         skipped[str(path)] = "changed by another program while editing; left as it is"
     return CaptionEditReport(result, matched=len(texts), skipped=skipped)
+
+
+def _write_or_roll_back(journal: Journal, description: str, new_texts: dict, versions: dict) -> EditResult:
+    """``journal.write``; when the disk is full (or the folder read-only) mid-edit, put every caption back.
+
+    The journal holds every old byte before the first caption changes, so the captions already rewritten
+    can be restored in place (the old text fits where the new one was written). If even that fails, the
+    entry stays and ``lorakit dataset undo`` finishes the job once there is room.
+    """
+    before = {e.id for e in journal.entries()}
+    try:
+        return journal.write(description, new_texts, versions)
+    except OSError as error:
+        reason = "is full" if is_disk_full(error) else f"cannot be written ({error.strerror or error})"
+        ours = [e for e in journal.entries() if e.id not in before and e.state == "writing"]
+        try:
+            if ours:
+                journal.undo(1)
+        except OSError:
+            from shlex import quote
+
+            raise DatasetError(
+                f"The disk holding {journal.root} {reason}: the edit stopped half-way and the captions could"
+                " not be put back yet. Their old text is kept in the dataset's undo journal.",
+                f"Free some space, then run: lorakit dataset undo {quote(str(journal.root))}",
+            ) from error
+        raise DatasetError(
+            f"The disk holding {journal.root} {reason}: the edit was not made. Every caption is as it was.",
+            "Free some space on that disk (or make the folder writable), then run the same command again.",
+        ) from error

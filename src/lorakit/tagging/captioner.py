@@ -69,10 +69,24 @@ class Captioner:
             device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
         self.device = device
         dtype = torch.float16 if device == "cuda" else torch.float32
+        local_only = False
+        looks_like_repo_id = self.name.count("/") == 1 and not self.name.startswith((".", "/", "~"))
+        if looks_like_repo_id and not Path(self.name).expanduser().is_dir():
+            from lorakit.tagging.hub_check import require_hub
+
+            local_only = require_hub(
+                self.name,
+                "captioning model",
+                "config.json",
+                "download the whole model folder on a connected machine (huggingface-cli download"
+                f" {self.name} --local-dir <folder>) and give that folder: --model <folder>.",
+            )
         try:
-            self.processor = AutoProcessor.from_pretrained(self.name, trust_remote_code=trust_remote_code)
+            self.processor = AutoProcessor.from_pretrained(
+                self.name, trust_remote_code=trust_remote_code, local_files_only=local_only
+            )
             self.model = AutoModelForImageTextToText.from_pretrained(
-                self.name, dtype=dtype, trust_remote_code=trust_remote_code
+                self.name, dtype=dtype, trust_remote_code=trust_remote_code, local_files_only=local_only
             )
         except (OSError, ValueError) as error:
             raise ModelError(

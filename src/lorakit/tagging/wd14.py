@@ -62,9 +62,18 @@ def resolve_model_folder(model: str | os.PathLike) -> Path:
         )
     from huggingface_hub import hf_hub_download
 
+    from lorakit.tagging.hub_check import require_hub
+
+    local_only = require_hub(
+        name,
+        "tagger",
+        MODEL_FILE,
+        f"download {MODEL_FILE} and {TAGS_FILE} from huggingface.co/{name} on a connected machine into one"
+        " folder and give that folder: --model <folder>.",
+    )
     try:
-        onnx_path = hf_hub_download(name, MODEL_FILE)
-        hf_hub_download(name, TAGS_FILE)
+        onnx_path = hf_hub_download(name, MODEL_FILE, local_files_only=local_only)
+        hf_hub_download(name, TAGS_FILE, local_files_only=local_only)
     except Exception as error:  # network, auth, missing repo: all one message for the user
         raise ModelError(
             f"Could not download the tagger {name} from Hugging Face ({type(error).__name__}: {error}).",

@@ -152,8 +152,8 @@ class OutputSection(Section):
     """Where the LoRA is written, how often, and what it says about itself."""
 
     output_dir: Path = setting(
-        Path("output"),
-        help="Folder the LoRA files, samples and training state go into.",
+        Path("outputs"),
+        help="Folder the LoRA files, samples and training state go into (a job's: inside the workspace).",
         kohya="output_dir",
         effect="trainer",
     )
