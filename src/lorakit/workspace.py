@@ -13,7 +13,9 @@ Layout (created on first use)::
       lorakit.db           SQLite database for jobs (a PostgreSQL URL in settings also works)
 
 Every path a user (or a browser) names goes through :meth:`Workspace.resolve_inside`, which refuses
-anything that would leave the workspace.
+anything that would leave the workspace. What the server then opens goes through
+:meth:`Workspace.user_path` (refuses lorakit's own files too) and :func:`lorakit.fileio.open_inside`
+(checks the open file itself: a link swapped in after the path check, a fifo or a device is refused).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lorakit.errors import LorakitError, PathError
-from lorakit.fileio import atomic_open
+from lorakit.fileio import atomic_open, is_inside, read_inside
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +42,16 @@ else:  # pragma: no cover - Python 3.10
 WORKSPACE_ENV = "LORAKIT_WORKSPACE"
 SETTINGS_FILE = "settings.toml"
 DB_FILE = "lorakit.db"
+
+# lorakit's own files and folders: never read, written or listed as user files by the web API. The job
+# database (a reader in the server process would drop its locks), the settings (the token), credentials,
+# the trash (its manifest says where files go back to), job folders, and any ".lorakit..." name (caption
+# journals, detection and hash caches), whose contents lorakit trusts.
+INTERNAL_FILES = frozenset(
+    {"lorakit.db", "lorakit.db-wal", "lorakit.db-shm", "lorakit.db-journal", SETTINGS_FILE, "credentials.json"}
+)
+INTERNAL_FOLDERS = frozenset({"trash", "jobs", ".cache"})
+INTERNAL_PREFIX = ".lorakit"
 
 # Folder name -> what it holds; the web Files page shows these as the top level.
 FOLDERS = {
@@ -88,6 +100,12 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json", exclude={"server_token"})
         data["server_token_set"] = self.server_token is not None
         return data
+
+
+class InternalPathError(PathError):
+    """A path names one of lorakit's own files or folders, which the web API does not hand out or change."""
+
+    code = "forbidden"
 
 
 def default_root() -> Path:
@@ -224,9 +242,51 @@ class Workspace:
         return resolve_inside(self.root, rel_path, must_exist=must_exist)
 
     def relative(self, path: str | os.PathLike) -> str:
-        """``path`` as a workspace-relative POSIX string ("" for the root)."""
+        """``path`` as a workspace-relative POSIX string ("" for the root); ValueError when it resolves outside."""
         rel = Path(path).resolve().relative_to(self.root)
         return "" if str(rel) == "." else rel.as_posix()
+
+    def contains(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` (every link followed) is inside the workspace. A link loop is not."""
+        try:
+            return is_inside(os.path.realpath(path, strict=False), self.root)
+        except (OSError, RuntimeError, ValueError):
+            return False
+
+    def is_internal(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` is lorakit's own (see ``INTERNAL_FILES``); decided on its workspace-relative name."""
+        try:
+            rel = self.relative(path)
+        except (ValueError, OSError, RuntimeError):
+            return False
+        return is_internal_name(rel)
+
+    def user_path(self, rel_path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+        """:meth:`resolve_inside`, also refusing lorakit's own files (a 403 in the web API)."""
+        path = self.resolve_inside(rel_path, must_exist=must_exist)
+        if self.is_internal(path):
+            shown = os.fspath(rel_path).encode("unicode_escape").decode()[:200]
+            raise InternalPathError(
+                f"{shown!r} is one of lorakit's own files or folders.",
+                "Use the Settings, Jobs or Trash pages for those; pick a file of yours.",
+            )
+        return path
+
+    def read_bytes(self, path: str | os.PathLike) -> bytes:
+        """A user file's bytes, refused when it is lorakit's own, a link leading outside, or not a regular file."""
+        if self.is_internal(path):
+            raise InternalPathError(f"{Path(path).name!r} is one of lorakit's own files.", "Pick a file of yours.")
+        return read_inside(path, self.root)
+
+
+def is_internal_name(rel: str) -> bool:
+    """Whether a workspace-relative POSIX path names one of lorakit's own files or folders."""
+    parts = PurePosixPath(rel).parts
+    if not parts:
+        return False
+    if parts[0] in INTERNAL_FOLDERS or (len(parts) == 1 and parts[0] in INTERNAL_FILES):
+        return True
+    return any(part.startswith(INTERNAL_PREFIX) for part in parts)
 
 
 def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must_exist: bool = False) -> Path:
