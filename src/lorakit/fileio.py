@@ -126,14 +126,17 @@ def check_opened(fd: int, path: str | os.PathLike, root: str | os.PathLike) -> o
     return st
 
 
-def open_inside(path: str | os.PathLike, root: str | os.PathLike, *, write: bool = False, create: bool = False) -> int:
+def open_inside(
+    path: str | os.PathLike, root: str | os.PathLike, *, write: bool = False, create: bool = False, follow: bool = True
+) -> int:
     """``os.open`` of a regular file that lies inside ``root``; a :class:`~lorakit.errors.PathError` otherwise.
 
     ``write`` opens for writing without truncating (cut after writing, with ``os.ftruncate``); ``create``
     makes the file when it is missing, never through a link (``O_EXCL``: a dangling link is not followed).
-    Returns the descriptor; the caller closes it.
+    ``follow=False`` refuses a link at ``path`` itself, even one leading inside. Returns the descriptor; the
+    caller closes it.
     """
-    flags = _NONBLOCK | _CLOEXEC | _BINARY | (os.O_WRONLY if write else os.O_RDONLY)
+    flags = _NONBLOCK | _CLOEXEC | _BINARY | (os.O_WRONLY if write else os.O_RDONLY) | (0 if follow else _NOFOLLOW)
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
@@ -141,6 +144,8 @@ def open_inside(path: str | os.PathLike, root: str | os.PathLike, *, write: bool
             raise
         fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _refuse(path, "is a link (or a loop of links)") from None
         if error.errno == errno.ENXIO:  # a fifo or socket with no one at the end
             raise _refuse(path, "is not a regular file (a folder, fifo, device or socket)") from None
         raise

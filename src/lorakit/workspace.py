@@ -20,6 +20,7 @@ anything that would leave the workspace. What the server then opens goes through
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -39,6 +40,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+log = logging.getLogger(__name__)
 WORKSPACE_ENV = "LORAKIT_WORKSPACE"
 SETTINGS_FILE = "settings.toml"
 DB_FILE = "lorakit.db"
@@ -279,6 +281,19 @@ class Workspace:
         return read_inside(path, self.root)
 
 
+_warned: set[str] = set()
+
+
+def warn_outside_once(rel: str) -> None:
+    """Log, once per process, that a listing left out ``rel`` because it leads outside the workspace.
+
+    Listings are polled (every few seconds by a browser): one line per link, not one per request.
+    """
+    if rel not in _warned:
+        _warned.add(rel)
+        log.warning("%s leads outside the workspace (a link, or a loop of links): left out of listings", rel)
+
+
 def is_internal_name(rel: str) -> bool:
     """Whether a workspace-relative POSIX path names one of lorakit's own files or folders."""
     parts = PurePosixPath(rel).parts
@@ -320,7 +335,10 @@ def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must
         if part == "..":
             raise refuse("goes outside its folder")
     candidate = base.joinpath(*parts) if parts else base
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (RuntimeError, OSError):  # a loop of links (RuntimeError before Python 3.13)
+        raise refuse("is a loop of links") from None
     if not resolved.is_relative_to(base):
         raise refuse("leads outside the workspace (through a link)")
     if must_exist and not resolved.exists():
@@ -335,8 +353,9 @@ def confine_config(workspace: Workspace, cfg):
 
     The CLI reads a config's relative paths next to the config file; the web app and jobs, which know
     only the workspace, read them from the workspace root (``datasets/my-set``) and refuse absolute paths
-    and paths that lead outside. A text model field that is not a workspace file (``org/name``) is taken
-    for a Hugging Face repo id and left as it is.
+    and paths that lead outside (or into lorakit's own files); ``output.output_name`` must be a plain name.
+    A refused field is a :class:`ConfigError` naming it (a 422 in the web API). A text model field that is
+    not a workspace file (``org/name``) is taken for a Hugging Face repo id and left as it is.
     """
     from lorakit.config.io import map_paths
 
@@ -348,7 +367,16 @@ def confine_config(workspace: Workspace, cfg):
         path = workspace.resolve_inside(value)
         return str(path) if path.exists() else value
 
-    return map_paths(cfg, lambda p: workspace.resolve_inside(str(p)), confine_model)
+    def plain_name(value: str) -> str:
+        # output_name becomes a folder under output_dir and the start of every file name in it.
+        if value in ("", ".", "..") or any(c in value for c in "/\\\0") or value.startswith("~"):
+            raise PathError(
+                f"The name {value[:200]!r} is not a plain file name.",
+                "Use a name without folders or slashes, like 'my_character'; set the folder in output_dir.",
+            )
+        return value
+
+    return map_paths(cfg, lambda p: workspace.user_path(str(p)), confine_model, plain_name)
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]+:(?!/?/?$)")
