@@ -281,6 +281,24 @@ class Workspace:
         return read_inside(path, self.root)
 
 
+def workspace_relative(data: Any, root: str | os.PathLike) -> Any:
+    """``data`` (a job's result or event, nested dicts and lists) with the workspace's absolute paths made
+    workspace-relative ('outputs/run/lora.safetensors', also inside messages: "Saved outputs/run/...").
+
+    The one place that turns server paths into the names the front ends use; the root itself becomes "".
+    """
+    prefix = str(root)
+    if isinstance(data, dict):
+        return {workspace_relative(k, root): workspace_relative(v, root) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [workspace_relative(v, root) for v in data]
+    if isinstance(data, Path):
+        data = str(data)
+    if isinstance(data, str) and prefix in data:
+        return "" if data == prefix else data.replace(prefix + "/", "")
+    return data
+
+
 _warned: set[str] = set()
 
 

@@ -12,6 +12,7 @@ from lorakit.fileio import open_inside
 from lorakit.models import library as _library  # noqa: F401 - an ImportError here leaves these routes out
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 from lorakit.web.errors import ApiError
+from lorakit.workspace import workspace_relative
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -23,12 +24,7 @@ class DownloadBody(BaseModel):
 
 
 def _relative(workspace, data: Any) -> Any:
-    root = str(workspace.root) + "/"
-    if isinstance(data, dict):
-        return {k: _relative(workspace, v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_relative(workspace, v) for v in data]
-    return data.removeprefix(root) if isinstance(data, str) else data
+    return workspace_relative(data, workspace.root)
 
 
 @router.get("", summary="The model library: every model under models/, with what it is")
