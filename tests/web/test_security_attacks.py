@@ -269,6 +269,8 @@ def test_internal_files_are_not_readable_or_writable(client, workspace, runner):
             assert r.status_code in (403, 404), (path, r.text)
             r = client.get("/api/files/download", params={"path": path})
             assert r.status_code in (403, 404), (path, r.text)
+            r = client.get("/api/lora/inspect", params={"path": path})
+            assert r.status_code in (403, 404), (path, r.text)
         for path in ("lorakit.db", "settings.toml"):
             r = client.post("/api/files/upload", params={"path": path, "total": 1, "overwrite": True}, content=b"x")
             assert r.status_code == 403

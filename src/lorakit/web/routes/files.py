@@ -134,7 +134,7 @@ def _refuse_internal(workspace: Workspace, path: Path, rel: str | None = None) -
 
 def _changeable(workspace: Workspace, rel_path: str) -> Path:
     """A path the user may rename, move or delete: not the root, not a top-level folder, not in the trash."""
-    path = existing(workspace, rel_path)
+    path = existing(workspace, rel_path, internal_ok=True)  # a link to an internal file may go; checked below
     name = PurePosixPath(rel_path).name
     link = workspace.resolve_inside(str(PurePosixPath(rel_path).parent)) / name if name else path
     if link.is_symlink():
@@ -157,7 +157,7 @@ def _changeable(workspace: Workspace, rel_path: str) -> Path:
 
 @router.get("", response_model=Listing, summary="List a folder")
 def list_folder(workspace: WorkspaceDep, path: str = PathQuery, hidden: bool = False) -> Listing:
-    folder = existing(workspace, path)
+    folder = existing(workspace, path, internal_ok=True)  # names only: the trash and job folders can be listed
     if not folder.is_dir():
         raise ApiError("not_a_folder", f"{path!r} is a file, not a folder.", "Download it instead.", field="path")
     entries = []
