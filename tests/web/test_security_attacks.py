@@ -319,6 +319,7 @@ def test_config_paths_outside_are_a_422_naming_the_field(client, section, field,
     assert client.get("/api/configs/escape-test").status_code == 404
 
 
+@pytest.mark.slow  # a job process that imports torch
 def test_a_job_cannot_write_a_run_folder_outside(client, runner, workspace, tmp_path):
     pytest.importorskip("torch")
     target = tmp_path / "run-outside"

@@ -185,6 +185,7 @@ def _check(response, call) -> None:
 link_lists = st.lists(st.tuples(st.sampled_from(PLACES), st.sampled_from(TARGETS)), min_size=1, max_size=6)
 
 
+@pytest.mark.slow  # about 30 s: 25 examples of ~60 requests each
 @settings(
     max_examples=25,
     deadline=None,
