@@ -204,8 +204,9 @@ def test_upload_part_link_is_refused(client, workspace, outside):
 
 # --- defect 5: one link in configs/ or datasets/ turns listings into 500s ----------------------------------
 def test_outside_links_do_not_break_listings(client, workspace, outside, caplog):
-    (outside.folder / "c.toml").write_text(f"# {SECRET}\n[network]\ndim = 4\n")
+    (outside.folder / "c.toml").write_text(f'[preset]\ntitle = "{SECRET}"\n[network]\ndim = 4\n')
     outside.before = outside.snapshot()
+    (workspace.configs / "presets").symlink_to(outside.folder, target_is_directory=True)
     (workspace.configs / "evil.toml").symlink_to(outside.folder / "c.toml")
     (workspace.datasets / "evil").symlink_to(outside.folder, target_is_directory=True)
     (workspace.configs / "loop.toml").symlink_to(workspace.configs / "loop.toml")
@@ -225,12 +226,25 @@ def test_outside_links_do_not_break_listings(client, workspace, outside, caplog)
             assert r.status_code in (400, 404)
             _answer_ok(client.put(f"/api/configs/{name}", json={"config": {}}))
             _answer_ok(client.post(f"/api/configs/{name}/export-kohya"))
+        _answer_ok(client.get("/api/configs/presets"))
+        _answer_ok(client.post("/api/configs/new", json={"preset": "c"}))
+        (workspace.configs / "presets").unlink()
+        (workspace.configs / "presets").mkdir()
+        (workspace.configs / "presets" / "c.toml").symlink_to(outside.folder / "c.toml")
+        _answer_ok(client.get("/api/configs/presets"))
+        _answer_ok(client.post("/api/configs/new", json={"preset": "c"}))
         _answer_ok(client.get("/api/datasets/evil/images"))
         _answer_ok(client.post("/api/datasets/evil/tags", json={"action": "add", "tags": ["x"]}))
         assert outside.untouched()
     finally:
         for p in (workspace.configs / "evil.toml", workspace.datasets / "evil", workspace.configs / "loop.toml"):
             p.unlink(missing_ok=True)
+        presets = workspace.configs / "presets"
+        if presets.is_symlink():
+            presets.unlink()
+        elif presets.is_dir():
+            (presets / "c.toml").unlink(missing_ok=True)
+            presets.rmdir()
 
 
 # --- defect 6: the model library reads files outside through links -------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ SECRET = "outside-secret-property-91c2"
 
 # Where a link is made (relative to the example's own names: {d} dataset, {c} config, {m} model).
 PLACES = (
+    "configs/presets/{c}.toml",
     "datasets/{d}/x.png",
     "datasets/{d}/a.txt",
     "datasets/{d}/sub",
@@ -29,6 +31,7 @@ PLACES = (
     "datasets/{d}/up.bin.upload",
     "datasets/{d}-link",
     "configs/{c}.toml",
+    "configs/presets",
     "models/loras/{m}.safetensors",
 )
 # What it points at.
@@ -59,7 +62,7 @@ def outside(tmp_path_factory) -> Path:
     (folder / "dir" / "inner.txt").write_text(SECRET)
     Image.new("RGB", (8, 8)).save(folder / "dir" / "pic.png")
     (folder / "dir" / "pic.txt").write_text(SECRET)
-    (folder / "c.toml").write_text(f"# {SECRET}\n[network]\ndim = 4\n")
+    (folder / "c.toml").write_text(f'[preset]\ntitle = "{SECRET}"\n[network]\ndim = 4\n')
     save_file({"w": np.zeros(2, np.float32)}, str(folder / "m.safetensors"), metadata={"ss_output_name": SECRET})
     Image.new("RGB", (8, 8)).save(folder / "pic.png")
     old = time.time() - 3600
@@ -97,6 +100,9 @@ def _target(kind: str, link: Path, names: dict[str, str], workspace, outside: Pa
     }[kind]
 
 
+PLANTED: set[str] = set()  # which places the examples reached (checked below, so coverage cannot rot)
+
+
 def _plant(links, workspace, outside) -> tuple[dict[str, str], list[str]]:
     n = next(_counter)
     names = {"d": f"p{n}", "c": f"pc{n}", "m": f"pm{n}"}
@@ -105,17 +111,21 @@ def _plant(links, workspace, outside) -> tuple[dict[str, str], list[str]]:
     Image.new("RGB", (8, 8)).save(d / "a.png")
     (d / "real.txt").write_text("inside")
     (d / "realdir").mkdir()
+    presets = workspace.configs / "presets"
+    if not any(place == "configs/presets" for place, _ in links):
+        presets.mkdir(exist_ok=True)  # a real folder, for links to presets inside it
     places = []
     for place, kind in links:
         rel = place.format(**names)
         link = workspace.root / rel
-        if link.exists() or link.is_symlink():
+        if link.exists() or link.is_symlink() or not link.parent.is_dir() or link.parent.is_symlink():
             continue
         target = _target(kind, link, names, workspace, outside)
         link.symlink_to(target)
         if kind == "pair_loop":
             target.symlink_to(link)
         places.append(rel)
+        PLANTED.add(f"{place}->{kind}")
     return names, places
 
 
@@ -131,6 +141,9 @@ def _calls(names: dict[str, str], places: list[str]):
         ("GET", f"/api/datasets/{d}/history", {}),
         ("GET", "/api/configs", {}),
         ("GET", f"/api/configs/{c}", {}),
+        ("GET", "/api/configs/presets", {}),
+        ("POST", "/api/configs/new", {"json": {"preset": "c"}}),
+        ("POST", "/api/configs/new", {"json": {"preset": c}}),
         ("GET", "/api/models", {}),
         ("GET", "/api/files", {"params": {"path": f"datasets/{d}", "hidden": True}}),
         ("GET", "/api/files", {"params": {"path": "configs", "hidden": True}}),
@@ -182,12 +195,18 @@ def _check(response, call) -> None:
     assert SECRET not in response.text, call
 
 
-link_lists = st.lists(st.tuples(st.sampled_from(PLACES), st.sampled_from(TARGETS)), min_size=1, max_size=6)
+# Each place gets a link to one of the targets, or none: every example covers many places at once. The
+# presets folder is a link in about half the examples, a real folder (holding preset links) in the rest.
+_choices = {place: st.sampled_from((*TARGETS, None)) for place in PLACES}
+_choices["configs/presets"] = st.one_of(st.none(), st.sampled_from(TARGETS))
+link_lists = st.fixed_dictionaries(_choices).map(
+    lambda chosen: [(place, kind) for place, kind in chosen.items() if kind is not None]
+)
 
 
-@pytest.mark.slow  # about 30 s: 25 examples of ~60 requests each
+@pytest.mark.slow  # about 30 s: 15 examples of ~100 requests each
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -208,3 +227,17 @@ def test_random_links_never_leak_or_break(client, workspace, outside, links):
     for item_id in restored:
         _check(client.post(f"/api/files/trash/{item_id}/restore"), ("restore", item_id))
     assert snapshot(outside) == before
+    presets = workspace.configs / "presets"  # shared by the examples: each starts without it
+    if presets.is_symlink():
+        presets.unlink()
+    elif presets.is_dir():
+        shutil.rmtree(presets)
+
+
+@pytest.mark.slow
+def test_the_examples_reached_every_place_and_target():
+    """Run after the property test (same module): its examples planted each kind of link in each place."""
+    if not PLANTED:
+        pytest.skip("the property test did not run in this session")
+    assert {p.split("->")[0] for p in PLANTED} == set(PLACES)
+    assert {p.split("->")[1] for p in PLANTED} == set(TARGETS)

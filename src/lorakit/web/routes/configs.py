@@ -57,6 +57,15 @@ def _read(workspace, name: str):
     return path, data.decode("utf-8", errors="replace"), parse_toml(data, f"The config {path.name}")
 
 
+def _presets_folder(workspace):
+    """The user's presets folder, or None when it is a link leading outside the workspace (logged once)."""
+    folder = workspace.configs / "presets"
+    if workspace.contains(folder):
+        return folder
+    warn_outside_once("configs/presets")
+    return None
+
+
 def _as_json(cfg) -> dict[str, Any]:
     from lorakit.config.io import config_to_dict
 
@@ -84,7 +93,7 @@ def presets(workspace: WorkspaceDep) -> list[dict[str, Any]]:
     from lorakit.config.presets import list_presets
 
     out = []
-    for info in list_presets(workspace.configs / "presets"):
+    for info in list_presets(_presets_folder(workspace)):
         data = info.to_dict()
         data.pop("path", None)  # the server's folders are not the client's business
         out.append(data)
@@ -115,7 +124,7 @@ def explain(name: str) -> dict[str, Any]:
 def new(body: NewConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
     from lorakit.config.presets import new_config
 
-    cfg = new_config(body.preset, body.overrides, user_folder=workspace.configs / "presets")
+    cfg = new_config(body.preset, body.overrides, user_folder=_presets_folder(workspace))
     return {"config": _as_json(cfg)}
 
 
