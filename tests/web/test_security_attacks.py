@@ -304,6 +304,8 @@ def test_special_files_are_refused_without_hanging(client, workspace):
     assert r.status_code == 400
     _answer_ok(client.get("/api/datasets/d8/images"))
     assert client.get("/api/files/download", params={"path": "datasets/d8/pipe.bin"}).status_code == 400
+    for route in ("/api/lora/inspect", "/api/models/detect"):
+        assert client.get(route, params={"path": "datasets/d8/pipe.bin"}).status_code in (400, 404)
     r = client.post(
         "/api/files/upload", params={"path": "datasets/d8/pipe.bin", "total": 1, "overwrite": True}, content=b"x"
     )
@@ -370,3 +372,20 @@ def test_job_answers_and_events_name_workspace_paths(client, runner, workspace, 
         "paths": ["outputs/run/lora-000001.safetensors"],
     }
     assert str(workspace.root) not in (tmp_path / "events.jsonl").read_text()
+
+
+def test_thumbnail_cache_that_is_a_link_is_not_written(client, workspace, outside):
+    _dataset(workspace, "d9")
+    cache = workspace.root / ".cache"
+    moved = cache.with_name(".cache-saved")
+    if cache.exists():
+        cache.rename(moved)
+    cache.symlink_to(outside.folder, target_is_directory=True)
+    try:
+        _answer_ok(r := client.get("/api/datasets/d9/thumbnail", params={"path": "a.png"}))
+        assert r.status_code == 403
+        assert outside.untouched()
+    finally:
+        cache.unlink()
+        if moved.exists():
+            moved.rename(cache)

@@ -34,4 +34,8 @@ def existing(workspace: Workspace, rel_path: str, *, field: str = "path", intern
     path = workspace.user_path(rel_path) if not internal_ok else workspace.resolve_inside(rel_path)
     if not path.exists():
         raise ApiError("not_found", f"Nothing is at {rel_path!r} in the workspace.", "Check the name.", field=field)
+    if not path.is_dir() and not path.is_file():  # a fifo would hang the reader, a device is nobody's model
+        raise ApiError(
+            "invalid", f"{rel_path!r} is a fifo, device or socket.", "Pick a regular file or folder.", field=field
+        )
     return path

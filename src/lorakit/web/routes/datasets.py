@@ -6,12 +6,14 @@ read and written only inside their dataset (``read_caption(..., inside=root)``, 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from lorakit.fileio import open_inside
 from lorakit.web.deps import RunnerDep, WorkspaceDep
 from lorakit.web.errors import ApiError
 from lorakit.web.thumbnails import ImageListing, thumbnail
@@ -139,7 +141,10 @@ def images_page(
 
 @router.get("/{name}/thumbnail", summary="An image's thumbnail (WebP, cached)", response_class=FileResponse)
 def image_thumbnail(name: str, workspace: WorkspaceDep, path: str = Query(..., max_length=4096)) -> FileResponse:
-    _, image = _image(workspace, name, path)
+    root, image = _image(workspace, name, path)
+    os.close(open_inside(image, root))  # a regular file of this dataset (checked on the open file)
+    if not workspace.contains(workspace.thumbnails):
+        raise ApiError("forbidden", "The thumbnail cache is a link leading outside the workspace.", "Delete .cache.")
     cached = thumbnail(image, workspace.thumbnails, workspace.settings.thumbnail_size)
     return FileResponse(cached, media_type="image/webp", headers={"Cache-Control": "private, max-age=86400"})
 
