@@ -32,7 +32,7 @@ from urllib.parse import unquote
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lorakit.errors import LorakitError, PathError
+from lorakit.errors import ConfigError, LorakitError, PathError
 from lorakit.fileio import atomic_open, is_inside, read_inside
 
 if sys.version_info >= (3, 11):
@@ -394,7 +394,21 @@ def confine_config(workspace: Workspace, cfg):
             )
         return value
 
-    return map_paths(cfg, lambda p: workspace.user_path(str(p)), confine_model, plain_name)
+    confined = map_paths(cfg, lambda p: workspace.user_path(str(p)), confine_model, plain_name)
+    # The run folder (output_dir/output_name, or name-2, -3 ... as train.run.new_run_dir picks) must not
+    # be a link leading outside either: the job would write its config and events through it.
+    base = Path(confined.output.output_dir) / confined.output.output_name
+    candidate, n = base, 1
+    while candidate.exists() or candidate.is_symlink():
+        if not workspace.contains(candidate) or workspace.is_internal(candidate):
+            raise ConfigError(
+                f"output.output_name: the run folder {candidate.name!r} is a link leading outside the workspace.",
+                "Choose another output name, or remove that link.",
+                field="output.output_name",
+            )
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return confined
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]+:(?!/?/?$)")

@@ -335,6 +335,17 @@ def test_config_paths_outside_are_a_422_naming_the_field(client, section, field,
     assert client.get("/api/configs/escape-test").status_code == 404
 
 
+def test_a_run_folder_that_is_a_link_out_is_a_422(client, workspace, outside):
+    (workspace.outputs / "linked-run").symlink_to(outside.folder, target_is_directory=True)
+    try:
+        config = {"output": {"output_dir": "outputs", "output_name": "linked-run"}}
+        r = client.post("/api/configs/validate", json={"config": config})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "output.output_name"
+        assert outside.untouched()
+    finally:
+        (workspace.outputs / "linked-run").unlink()
+
+
 @pytest.mark.slow  # a job process that imports torch
 def test_a_job_cannot_write_a_run_folder_outside(client, runner, workspace, tmp_path):
     pytest.importorskip("torch")
