@@ -142,7 +142,10 @@ def open_inside(
     except FileNotFoundError:
         if not (write and create):
             raise
-        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666)
+        except FileExistsError:  # a dangling link: creating through it would make a file where it points
+            raise _refuse(path, "is a link to nothing (or appeared meanwhile)") from None
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise _refuse(path, "is a link (or a loop of links)") from None
