@@ -236,7 +236,8 @@ def move(body: MoveBody, workspace: WorkspaceDep) -> list[Entry]:
         raise ApiError("not_a_folder", f"{body.to!r} is not a folder.", "Move into a folder.", field="to")
     sources = [_changeable(workspace, p) for p in body.paths]
     for source in sources:
-        _refuse_internal(workspace, folder / source.name, workspace.relative(folder) + "/" + source.name)
+        where = workspace.relative(folder)
+        _refuse_internal(workspace, folder / source.name, f"{where}/{source.name}" if where else source.name)
         if folder == source or folder.is_relative_to(source):
             raise ApiError("invalid", f"Cannot move {source.name!r} into itself.", "Pick another folder.", field="to")
         if (folder / source.name).exists() or (folder / source.name).is_symlink():
