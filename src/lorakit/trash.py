@@ -4,6 +4,11 @@ Nothing is ever deleted by :meth:`Trash.move`; only :meth:`Trash.empty` removes 
 trashed before a given age. The manifest (``manifest.json`` in the trash folder) is written atomically
 after every change, so a crash leaves either the old or the new list, never a half-written one.
 
+The manifest is trusted only so far: the web API never writes inside the trash folder (it is one of
+lorakit's internal folders), and every record is checked when it is read: a plain id (no separators),
+a plain name, an absolute original path (inside ``root`` when one is given). Records that fail are
+ignored, so a crafted manifest cannot make restore or empty touch anything outside the trash.
+
 Layout::
 
     <trash>/manifest.json
@@ -13,7 +18,9 @@ Layout::
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import threading
 import time
@@ -22,9 +29,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lorakit.errors import PathError
-from lorakit.fileio import atomic_write_text
+from lorakit.fileio import atomic_write_text, is_inside, read_inside
 
 MANIFEST = "manifest.json"
+ITEM_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+log = logging.getLogger(__name__)
+
+
+def _plain(name) -> bool:
+    """A file name without folders: what a trashed item's name must be."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not set(name) & set("/\\\0")
 
 
 @dataclass(frozen=True)
@@ -44,17 +58,48 @@ class TrashItem:
 class Trash:
     """A trash folder. Safe to share between threads of one process (one lock per instance)."""
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike, root: str | os.PathLike | None = None):
+        """``root``: the folder files are restored into (the workspace); original paths outside it are refused."""
         self.folder = Path(folder).expanduser()
+        self.root = Path(root).expanduser().resolve() if root is not None else None
+        if self.root is not None and not is_inside(self.folder.resolve(), self.root):
+            raise PathError(
+                f"The trash folder {self.folder.name} leads outside {self.root}.",
+                "Replace the link with a plain folder called trash.",
+            )
         self._lock = threading.Lock()
 
     # -- manifest -------------------------------------------------------------------------------------
     def _read(self) -> dict[str, TrashItem]:
         path = self.folder / MANIFEST
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return {}
-        raw = json.loads(path.read_text(encoding="utf-8") or "{}")
-        return {key: TrashItem(**value) for key, value in raw.get("items", {}).items()}
+        raw = json.loads(read_inside(path, self.folder.resolve()).decode("utf-8") or "{}")
+        items = {}
+        for key, value in (raw.get("items", {}) if isinstance(raw, dict) else {}).items():
+            item = self._checked(key, value)
+            if item is None:
+                log.warning("trash manifest: ignoring the record %.100r, which lorakit did not write", key)
+            else:
+                items[key] = item
+        return items
+
+    def _checked(self, key: str, value) -> TrashItem | None:
+        """A manifest record as a TrashItem, or None when it is not one lorakit could have written."""
+        try:
+            item = TrashItem(**value)
+        except TypeError:
+            return None
+        if key != item.id or not isinstance(item.id, str) or not ITEM_ID.match(item.id) or not _plain(item.name):
+            return None
+        original = item.original_path
+        if not isinstance(original, str) or "\0" in original or not os.path.isabs(original):
+            return None
+        if self.root is not None and not is_inside(os.path.normpath(original), self.root):
+            return None
+        if not isinstance(item.trashed_at, int | float):
+            return None
+        return item
 
     def _write(self, items: dict[str, TrashItem]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -124,6 +169,8 @@ class Trash:
                     "Move or rename the file that is there now, or restore to another place.",
                 )
             stored = self.stored_path(item)
+            if stored.parent.is_symlink() or not is_inside(stored.parent.resolve(), (self.folder / "items").resolve()):
+                raise PathError(f"The trashed copy of {item.name} is not in the trash.", "Nothing can be restored.")
             if not stored.exists() and not stored.is_symlink():
                 raise PathError(
                     f"The trashed copy of {item.name} is missing from {stored.parent}.",

@@ -13,11 +13,14 @@ Layout (created on first use)::
       lorakit.db           SQLite database for jobs (a PostgreSQL URL in settings also works)
 
 Every path a user (or a browser) names goes through :meth:`Workspace.resolve_inside`, which refuses
-anything that would leave the workspace.
+anything that would leave the workspace. What the server then opens goes through
+:meth:`Workspace.user_path` (refuses lorakit's own files too) and :func:`lorakit.fileio.open_inside`
+(checks the open file itself: a link swapped in after the path check, a fifo or a device is refused).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -29,17 +32,28 @@ from urllib.parse import unquote
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lorakit.errors import LorakitError, PathError
-from lorakit.fileio import atomic_open
+from lorakit.errors import ConfigError, LorakitError, PathError
+from lorakit.fileio import atomic_open, is_inside, read_inside
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+log = logging.getLogger(__name__)
 WORKSPACE_ENV = "LORAKIT_WORKSPACE"
 SETTINGS_FILE = "settings.toml"
 DB_FILE = "lorakit.db"
+
+# lorakit's own files and folders: never read, written or listed as user files by the web API. The job
+# database (a reader in the server process would drop its locks), the settings (the token), credentials,
+# the trash (its manifest says where files go back to), job folders, and any ".lorakit..." name (caption
+# journals, detection and hash caches), whose contents lorakit trusts.
+INTERNAL_FILES = frozenset(
+    {"lorakit.db", "lorakit.db-wal", "lorakit.db-shm", "lorakit.db-journal", SETTINGS_FILE, "credentials.json"}
+)
+INTERNAL_FOLDERS = frozenset({"trash", "jobs", ".cache"})
+INTERNAL_PREFIX = ".lorakit"
 
 # Folder name -> what it holds; the web Files page shows these as the top level.
 FOLDERS = {
@@ -131,6 +145,12 @@ def locate_workspace(explicit: str | os.PathLike | None = None) -> tuple[Path, s
     if found is not None:
         return found, "the nearest workspace at or above the current folder"
     return Path(USER_WORKSPACE).expanduser().resolve(), "the default for this user: no other workspace was found"
+
+
+class InternalPathError(PathError):
+    """A path names one of lorakit's own files or folders, which the web API does not hand out or change."""
+
+    code = "forbidden"
 
 
 def default_root() -> Path:
@@ -267,9 +287,82 @@ class Workspace:
         return resolve_inside(self.root, rel_path, must_exist=must_exist)
 
     def relative(self, path: str | os.PathLike) -> str:
-        """``path`` as a workspace-relative POSIX string ("" for the root)."""
+        """``path`` as a workspace-relative POSIX string ("" for the root); ValueError when it resolves outside."""
         rel = Path(path).resolve().relative_to(self.root)
         return "" if str(rel) == "." else rel.as_posix()
+
+    def contains(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` (every link followed) is inside the workspace. A link loop is not."""
+        try:
+            return is_inside(os.path.realpath(path, strict=False), self.root)
+        except (OSError, RuntimeError, ValueError):
+            return False
+
+    def is_internal(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` is lorakit's own (see ``INTERNAL_FILES``); decided on its workspace-relative name."""
+        try:
+            rel = self.relative(path)
+        except (ValueError, OSError, RuntimeError):
+            return False
+        return is_internal_name(rel)
+
+    def user_path(self, rel_path: str | os.PathLike, *, must_exist: bool = False) -> Path:
+        """:meth:`resolve_inside`, also refusing lorakit's own files (a 403 in the web API)."""
+        path = self.resolve_inside(rel_path, must_exist=must_exist)
+        if self.is_internal(path):
+            shown = os.fspath(rel_path).encode("unicode_escape").decode()[:200]
+            raise InternalPathError(
+                f"{shown!r} is one of lorakit's own files or folders.",
+                "Use the Settings, Jobs or Trash pages for those; pick a file of yours.",
+            )
+        return path
+
+    def read_bytes(self, path: str | os.PathLike) -> bytes:
+        """A user file's bytes, refused when it is lorakit's own, a link leading outside, or not a regular file."""
+        if self.is_internal(path):
+            raise InternalPathError(f"{Path(path).name!r} is one of lorakit's own files.", "Pick a file of yours.")
+        return read_inside(path, self.root)
+
+
+def workspace_relative(data: Any, root: str | os.PathLike) -> Any:
+    """``data`` (a job's result or event, nested dicts and lists) with the workspace's absolute paths made
+    workspace-relative ('outputs/run/lora.safetensors', also inside messages: "Saved outputs/run/...").
+
+    The one place that turns server paths into the names the front ends use; the root itself becomes "".
+    """
+    prefix = str(root)
+    if isinstance(data, dict):
+        return {workspace_relative(k, root): workspace_relative(v, root) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [workspace_relative(v, root) for v in data]
+    if isinstance(data, Path):
+        data = str(data)
+    if isinstance(data, str) and prefix in data:
+        return "" if data == prefix else data.replace(prefix + "/", "")
+    return data
+
+
+_warned: set[str] = set()
+
+
+def warn_outside_once(rel: str) -> None:
+    """Log, once per process, that a listing left out ``rel`` because it leads outside the workspace.
+
+    Listings are polled (every few seconds by a browser): one line per link, not one per request.
+    """
+    if rel not in _warned:
+        _warned.add(rel)
+        log.warning("%s leads outside the workspace (a link, or a loop of links): left out of listings", rel)
+
+
+def is_internal_name(rel: str) -> bool:
+    """Whether a workspace-relative POSIX path names one of lorakit's own files or folders."""
+    parts = PurePosixPath(rel).parts
+    if not parts:
+        return False
+    if parts[0] in INTERNAL_FOLDERS or (len(parts) == 1 and parts[0] in INTERNAL_FILES):
+        return True
+    return any(part.startswith(INTERNAL_PREFIX) for part in parts)
 
 
 def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must_exist: bool = False) -> Path:
@@ -303,7 +396,10 @@ def resolve_inside(root: str | os.PathLike, rel_path: str | os.PathLike, *, must
         if part == "..":
             raise refuse("goes outside its folder")
     candidate = base.joinpath(*parts) if parts else base
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (RuntimeError, OSError):  # a loop of links (RuntimeError before Python 3.13)
+        raise refuse("is a loop of links") from None
     if not resolved.is_relative_to(base):
         raise refuse("leads outside the workspace (through a link)")
     if must_exist and not resolved.exists():
@@ -318,8 +414,9 @@ def confine_config(workspace: Workspace, cfg):
 
     The CLI reads a config's relative paths next to the config file; the web app and jobs, which know
     only the workspace, read them from the workspace root (``datasets/my-set``) and refuse absolute paths
-    and paths that lead outside. A text model field that is not a workspace file (``org/name``) is taken
-    for a Hugging Face repo id and left as it is.
+    and paths that lead outside (or into lorakit's own files); ``output.output_name`` must be a plain name.
+    A refused field is a :class:`ConfigError` naming it (a 422 in the web API). A text model field that is
+    not a workspace file (``org/name``) is taken for a Hugging Face repo id and left as it is.
     """
     from lorakit.config.io import map_paths
 
@@ -331,7 +428,30 @@ def confine_config(workspace: Workspace, cfg):
         path = workspace.resolve_inside(value)
         return str(path) if path.exists() else value
 
-    return map_paths(cfg, lambda p: workspace.resolve_inside(str(p)), confine_model)
+    def plain_name(value: str) -> str:
+        # output_name becomes a folder under output_dir and the start of every file name in it.
+        if value in ("", ".", "..") or any(c in value for c in "/\\\0") or value.startswith("~"):
+            raise PathError(
+                f"The name {value[:200]!r} is not a plain file name.",
+                "Use a name without folders or slashes, like 'my_character'; set the folder in output_dir.",
+            )
+        return value
+
+    confined = map_paths(cfg, lambda p: workspace.user_path(str(p)), confine_model, plain_name)
+    # The run folder (output_dir/output_name, or name-2, -3 ... as train.run.new_run_dir picks) must not
+    # be a link leading outside either: the job would write its config and events through it.
+    base = Path(confined.output.output_dir) / confined.output.output_name
+    candidate, n = base, 1
+    while candidate.exists() or candidate.is_symlink():
+        if not workspace.contains(candidate) or workspace.is_internal(candidate):
+            raise ConfigError(
+                f"output.output_name: the run folder {candidate.name!r} is a link leading outside the workspace.",
+                "Choose another output name, or remove that link.",
+                field="output.output_name",
+            )
+        n += 1
+        candidate = base.with_name(f"{base.name}-{n}")
+    return confined
 
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]+:(?!/?/?$)")

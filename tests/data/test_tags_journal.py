@@ -155,12 +155,12 @@ def test_crash_mid_edit_is_undone_without_force(tmp_path, monkeypatch):
     calls = []
     real = journal_module.overwrite_in_place
 
-    def dies_on_second(path, data):
+    def dies_on_second(path, data, inside=None):
         calls.append(path)
         if len(calls) == 2:
             path.write_bytes(data[:2])  # half-written, then the power goes out
             raise KeyboardInterrupt
-        real(path, data)
+        real(path, data, inside)
 
     monkeypatch.setattr(journal_module, "overwrite_in_place", dies_on_second)
     with pytest.raises(KeyboardInterrupt):

@@ -34,7 +34,8 @@ def test_echo_completes_with_result_and_ordered_events(runner):
     assert done.state == "completed"
     assert done.result["params"] == {"x": [1, 2]}
     assert done.result["pid"] != os.getpid()  # it ran in its own process
-    assert done.run_dir and done.run_dir.endswith("out") and done.run_dir.startswith(str(runner.workspace.root))
+    # Workspace-relative (issue #10 defect 11): the API never shows the server's folders.
+    assert done.run_dir == f"jobs/{done.id}/out" and (runner.workspace.root / done.run_dir).is_dir()
     events = runner.events(done.id)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [e.data["state"] for e in events if e.type == "status"] == ["queued", "running", "completed"]

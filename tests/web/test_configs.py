@@ -78,6 +78,8 @@ def test_config_paths_stay_in_the_workspace(client, kitbot):
     for outside in ("/etc", "../../elsewhere"):
         config = _config(client, outside)
         r = client.post("/api/plans", json={"config": config})
-        assert r.status_code == 400 and r.json()["error"]["code"] == "path"
-        assert client.put("/api/configs/escape", json={"config": config}).status_code == 400
+        # A 422 naming the field (issue #10 defect 7): the form marks it.
+        assert r.status_code == 422 and r.json()["error"]["code"] == "config"
+        assert r.json()["error"]["field"].endswith("image_dir")
+        assert client.put("/api/configs/escape", json={"config": config}).status_code == 422
     assert client.get("/api/configs/..%2f..%2fsettings").status_code in (400, 404)

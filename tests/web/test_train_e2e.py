@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
@@ -51,7 +50,9 @@ def test_tiny_training_job_through_the_api(client, live, workspace, runner):
     assert not done.result["lora"].startswith("/")  # results name files by their workspace path
     lora = workspace.root / done.result["lora"]
     assert lora.is_file() and lora.is_relative_to(workspace.outputs)
-    assert done.run_dir and Path(done.run_dir).is_relative_to(workspace.outputs)
+    assert done.run_dir and not done.run_dir.startswith("/")  # workspace-relative (issue #10 defect 11)
+    assert (workspace.root / done.run_dir).is_relative_to(workspace.outputs)
+    assert not [e for e in seen if str(workspace.root) in json.dumps(e)]  # no server path in any event
     assert client.get("/api/files", params={"path": "outputs/e2e"}).status_code == 200
 
     # The LoRA it made, through the LoRA tools and the model library.

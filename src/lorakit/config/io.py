@@ -21,7 +21,7 @@ from lorakit.config.catalog import SUBSET_PREFIX, all_fields
 from lorakit.config.errors import raise_invalid
 from lorakit.config.migrate import migrate
 from lorakit.config.schema import TrainConfig
-from lorakit.errors import ConfigError
+from lorakit.errors import ConfigError, PathError
 from lorakit.fileio import atomic_write_text
 
 try:
@@ -50,18 +50,28 @@ def read_toml(path: str | os.PathLike) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{p} is not a text file.", "Give a .toml config file.") from None
+    return parse_toml(text, str(p))
+
+
+def parse_toml(text: str | bytes, source: str = "The config") -> dict[str, Any]:
+    """TOML text (or UTF-8 bytes, as read by a confined open) as a dict; a ConfigError saying how to fix it."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source} is not a text file.", "Give a .toml config file.") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(
-            f"{p} is not valid TOML: {error}.",
+            f"{source} is not valid TOML: {error}.",
             'Fix that line: text needs quotes (name = "x"), true/false are lower case, and each [table]'
             " is on its own line.",
         ) from None
     except RecursionError:
         # A config is a few tables deep; thousands of nested arrays or tables would only exhaust the stack.
         raise ConfigError(
-            f"{p} nests arrays or tables thousands of levels deep, more than any lorakit config can use.",
+            f"{source} nests arrays or tables thousands of levels deep, more than any lorakit config can use.",
             "Check the file is the config you meant; make a new one with `lorakit config new --preset tiny-demo`.",
         ) from None
 
@@ -92,16 +102,35 @@ def _path_fields() -> dict[str, tuple[str, ...]]:
     return {section: tuple(names) for section, names in found.items()}
 
 
-def _each(value: Any, fn: Callable[[Path], Path]) -> Any:
+# Text fields that become one file or folder name inside a path field's folder (output_dir/output_name).
+NAME_FIELDS = {"output": ("output_name",)}
+
+
+def _each(value: Any, fn: Callable[[Path], Path], field: str) -> Any:
     if isinstance(value, Path):
-        return fn(value)
+        return _named(fn, value, field)
     if isinstance(value, list):
-        return [_each(v, fn) for v in value]
+        return [_each(v, fn, field) for v in value]
     return value
 
 
-def map_paths(cfg: TrainConfig, path_fn: Callable[[Path], Path], model_fn: Callable[[str], str]) -> TrainConfig:
-    """``cfg`` with every path field passed through ``path_fn`` and each model text field through ``model_fn``.
+def _named(fn: Callable[[Any], Any], value: Any, field: str) -> Any:
+    """``fn(value)``; a PathError it raises becomes a ConfigError naming the field (a 422 in the web API)."""
+    try:
+        return fn(value)
+    except PathError as error:
+        raise ConfigError(f"{field}: {error.problem}", error.fix, field=field) from None
+
+
+def map_paths(
+    cfg: TrainConfig,
+    path_fn: Callable[[Path], Path],
+    model_fn: Callable[[str], str],
+    name_fn: Callable[[str], str] | None = None,
+) -> TrainConfig:
+    """``cfg`` with every path field passed through ``path_fn``, each model text field through ``model_fn``
+    and, when given, each name field (``NAME_FIELDS``: a file or folder name such as ``output_name``)
+    through ``name_fn``. A :class:`PathError` from them becomes a :class:`ConfigError` naming the field.
 
     The one place that knows which fields are paths: loading rebases them next to the config file, the web
     app confines them to the workspace.
@@ -109,11 +138,21 @@ def map_paths(cfg: TrainConfig, path_fn: Callable[[Path], Path], model_fn: Calla
     sections: dict[str, Any] = {}
     for section, names in _path_fields().items():
         table = getattr(cfg, section)
-        update = {name: _each(getattr(table, name), path_fn) for name in names}
+        update = {name: _each(getattr(table, name), path_fn, f"{section}.{name}") for name in names}
         if section == "dataset":
-            update["subsets"] = [s.model_copy(update={"image_dir": path_fn(s.image_dir)}) for s in cfg.dataset.subsets]
+            update["subsets"] = [
+                s.model_copy(update={"image_dir": _named(path_fn, s.image_dir, f"dataset.subsets.{i}.image_dir")})
+                for i, s in enumerate(cfg.dataset.subsets)
+            ]
         sections[section] = table.model_copy(update=update)
-    model_update = {name: model_fn(v) for name in MODEL_FILE_FIELDS if (v := getattr(cfg.model, name))}
+    if name_fn is not None:
+        for section, names in NAME_FIELDS.items():
+            table = sections.get(section, getattr(cfg, section))
+            update = {name: _named(name_fn, getattr(table, name), f"{section}.{name}") for name in names}
+            sections[section] = table.model_copy(update=update)
+    model_update = {
+        name: _named(model_fn, v, f"model.{name}") for name in MODEL_FILE_FIELDS if (v := getattr(cfg.model, name))
+    }
     sections["model"] = cfg.model.model_copy(update=model_update)
     return cfg.model_copy(update=sections)
 

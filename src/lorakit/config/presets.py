@@ -20,7 +20,7 @@ import tomli_w
 from lorakit.config.io import config_from_dict, config_to_dict, read_toml
 from lorakit.config.schema import TrainConfig
 from lorakit.errors import ConfigError
-from lorakit.fileio import atomic_write_text
+from lorakit.fileio import atomic_write_text, is_inside
 
 BUILTIN_DIR = Path(__file__).parent / "presets"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -56,10 +56,16 @@ def _info(path: Path, builtin: bool) -> PresetInfo:
 
 
 def list_presets(user_folder: str | os.PathLike | None = None) -> list[PresetInfo]:
-    """Built-in presets, then the user's own from ``user_folder`` (if given and present)."""
+    """Built-in presets, then the user's own from ``user_folder`` (if given and present).
+
+    A user preset must be a regular file in that folder: a link leading elsewhere (or a fifo) is skipped.
+    """
     found = [_info(p, True) for p in sorted(BUILTIN_DIR.glob("*.toml"))]
     if user_folder is not None and Path(user_folder).is_dir():
-        found += [_info(p, False) for p in sorted(Path(user_folder).glob("*.toml"))]
+        base = os.path.realpath(user_folder)
+        for p in sorted(Path(user_folder).glob("*.toml")):
+            if p.is_file() and is_inside(os.path.realpath(p), base):
+                found.append(_info(p, False))
     return found
 
 

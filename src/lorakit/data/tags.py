@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lorakit.data.captions import CAPTION_EXTENSION, CaptionEncodingError, caption_path_for, read_caption
 from lorakit.data.journal import EditResult, Journal
-from lorakit.errors import DatasetError
+from lorakit.errors import DatasetError, PathError
 from lorakit.fileio import is_disk_full
 
 # The faces WD14's reference app keeps as written, plus any short all-symbol tag below.
@@ -289,8 +289,8 @@ def edit_captions(
     for image in images:
         path = caption_path_for(image, extension)
         try:
-            caption = read_caption(path)
-        except CaptionEncodingError as error:
+            caption = read_caption(path, journal.root)  # a caption linked out of the dataset is not read
+        except (CaptionEncodingError, PathError) as error:
             skipped[str(path)] = error.problem
             continue
         if not caption.exists and not create_missing:

@@ -22,7 +22,7 @@ from lorakit.errors import LorakitError
 from lorakit.events import ERROR, RESULT, STATUS, Commands, Emitter
 from lorakit.jobs.registry import JobCancelled, JobContext, get_kind
 from lorakit.jobs.store import CANCELLED, COMPLETED, FAILED, RUNNING, STOPPED, JobStore
-from lorakit.workspace import Workspace
+from lorakit.workspace import Workspace, workspace_relative
 
 log = logging.getLogger("lorakit.jobs.worker")
 
@@ -59,18 +59,16 @@ def _on_sigterm(_signum, _frame) -> None:
     raise JobCancelled()
 
 
-def workspace_relative(data, root: Path):
-    """A result's paths as the front ends name them: relative to the workspace ('outputs/run/lora.safetensors')."""
-    prefix = str(root)
-    if isinstance(data, dict):
-        return {workspace_relative(k, root): workspace_relative(v, root) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [workspace_relative(v, root) for v in data]
-    if isinstance(data, Path):
-        data = str(data)
-    if isinstance(data, str) and prefix in data:
-        return "" if data == prefix else data.replace(prefix + "/", "")
-    return data
+class WorkspaceEmitter(Emitter):
+    """A job's emitter: every event is written with workspace-relative paths (checkpoint paths, "Saved ..."
+    messages), so the events file, the events route and the WebSocket never show the server's folders."""
+
+    def __init__(self, log_path: Path, root: Path):
+        super().__init__(log_path)
+        self.root = root
+
+    def emit(self, type: str, **data):
+        return super().emit(type, **workspace_relative(data, self.root))
 
 
 def crash_error(error: BaseException) -> dict:
@@ -88,7 +86,7 @@ def run_job(job_id: str, root: str) -> int:
     store = JobStore(workspace.database_url)
     job = store.get(job_id)
     job_dir = workspace.jobs / job_id
-    emitter = Emitter(job_dir / "events.jsonl")
+    emitter = WorkspaceEmitter(job_dir / "events.jsonl", workspace.root)
     commands = Commands(job_dir / "commands.jsonl")
     if job.state != RUNNING or job.cancel_requested:
         if store.finish(job_id, CANCELLED):
@@ -96,12 +94,14 @@ def run_job(job_id: str, root: str) -> int:
         return 0
 
     def set_run_dir(path: Path) -> None:
-        store.update(job_id, run_dir=str(path))
+        # Stored workspace-relative: the API shows it as it is (older rows may hold an absolute path).
+        store.update(job_id, run_dir=workspace_relative(str(path), workspace.root))
 
     resume_from = None
     if job.resume_of:
         with contextlib.suppress(LorakitError):
-            resume_from = store.get(job.resume_of).run_dir
+            earlier = store.get(job.resume_of).run_dir
+            resume_from = str(workspace.root / earlier) if earlier else None
     ctx = JobContext(job_id, workspace, job_dir, emitter, commands, set_run_dir, resume_from)
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:

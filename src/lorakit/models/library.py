@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lorakit.errors import LorakitError, ModelError
-from lorakit.fileio import atomic_write_text
+from lorakit.fileio import atomic_write_text, is_inside
 from lorakit.models.detect import ModelInfo, detect
 from lorakit.models.hashes import HashCache, sha256_file, short_hash, sshs_hashes_of_file
 
@@ -63,8 +64,11 @@ class LibraryEntry:
 class ModelLibrary:
     """A models folder. Detection results are cached in ``.lorakit-detect.json`` inside it."""
 
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, *, inside: str | os.PathLike | None = None):
+        """``inside`` (the workspace, for the web server): models that lead outside it through a link are not
+        listed, not read and not detected; neither are fifos, devices and sockets."""
         self.root = Path(root)
+        self.inside = os.path.realpath(inside) if inside is not None else None
         self.hashes = HashCache(self.root / HASH_CACHE_NAME)
         self._cache_file = self.root / DETECT_CACHE_NAME
         self._lock = threading.Lock()
@@ -95,7 +99,7 @@ class ModelLibrary:
         with self._lock:
             self._detect_cache()[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "info": stored}
             if self.root.is_dir():
-                atomic_write_text(self._cache_file, json.dumps(self._detect_cache()))
+                atomic_write_text(self._cache_file, json.dumps(self._detect_cache()), inside=self.inside)
         return info
 
     def entries(self, folder: str | None = None) -> list[LibraryEntry]:
@@ -105,7 +109,7 @@ class ModelLibrary:
         found: list[LibraryEntry] = []
         for name in [folder] if folder else FOLDERS:
             base = self.root / name
-            if base.is_dir():
+            if base.is_dir() and self._usable(base, folder=True):
                 found.extend(self._walk(name, base))
         return sorted(found, key=lambda e: (FOLDERS.index(e.folder), str(e.path).lower()))
 
@@ -114,6 +118,8 @@ class ModelLibrary:
         for dirpath, dirnames, filenames in os.walk(base):
             here = Path(dirpath)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            if self.inside is not None and (here / "model_index.json").is_symlink():
+                continue  # a diffusers folder's index is read to detect it: it must be the folder's own
             if (here / "model_index.json").is_file():
                 dirnames[:] = []  # a diffusers folder is one model, not many files
                 entries.append(self._entry(folder, here))
@@ -122,8 +128,25 @@ class ModelLibrary:
                 path = here / filename
                 if filename.startswith(".") or path.suffix.lower() not in MODEL_SUFFIXES:
                     continue
+                if not self._usable(path):
+                    continue
                 entries.append(self._entry(folder, path))
         return entries
+
+    def _usable(self, path: Path, *, folder: bool = False) -> bool:
+        """Whether the library may read ``path``: a regular file (or folder), inside ``inside`` when set."""
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # a dangling link, a loop
+            return False
+        if not (stat.S_ISDIR(mode) if folder else stat.S_ISREG(mode)):
+            return False
+        if self.inside is not None and not is_inside(os.path.realpath(path), self.inside):
+            from lorakit.workspace import warn_outside_once
+
+            warn_outside_once(os.path.relpath(path, self.inside))
+            return False
+        return True
 
     def _entry(self, folder: str, path: Path) -> LibraryEntry:
         try:

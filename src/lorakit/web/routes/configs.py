@@ -1,5 +1,8 @@
 """Training configs and presets: list, read, save, delete, new from a preset, validate, explain, the
-form schema, and sd-scripts export/import. Configs live in the workspace's ``configs/`` as TOML."""
+form schema, and sd-scripts export/import. Configs live in the workspace's ``configs/`` as TOML.
+
+A config file that is a link leading outside the workspace is left out of the list (logged once) and
+refused by name; files are read with a confined open (:meth:`Workspace.read_bytes`)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pydantic import BaseModel, Field
 from lorakit.config import io as config_io  # noqa: F401 - an ImportError here leaves these routes out
 from lorakit.web.deps import WorkspaceDep, existing
 from lorakit.web.errors import ApiError
-from lorakit.workspace import confine_config
+from lorakit.workspace import confine_config, warn_outside_once
 
 router = APIRouter(prefix="/api/configs", tags=["configs"])
 
@@ -39,7 +42,28 @@ def _file(workspace, name: str):
         raise ApiError(
             "invalid", f"{name!r} is not a config name.", "Use letters, digits, spaces, _ - and .", field="name"
         )
-    return workspace.configs / (name if name.endswith(".toml") else f"{name}.toml")
+    # The folder resolved (and confined); the file itself not: saving replaces a link, never writes through it.
+    return workspace.user_path("configs") / (name if name.endswith(".toml") else f"{name}.toml")
+
+
+def _read(workspace, name: str):
+    """A saved config's path and its text, read with a confined open (a link leading outside is refused)."""
+    from lorakit.config.io import parse_toml
+
+    path = _file(workspace, name)
+    if not path.exists():
+        raise ApiError("not_found", f"There is no config {name!r}.", "The list shows the saved ones.", field="name")
+    data = workspace.read_bytes(path)
+    return path, data.decode("utf-8", errors="replace"), parse_toml(data, f"The config {path.name}")
+
+
+def _presets_folder(workspace):
+    """The user's presets folder, or None when it is a link leading outside the workspace (logged once)."""
+    folder = workspace.configs / "presets"
+    if workspace.contains(folder):
+        return folder
+    warn_outside_once("configs/presets")
+    return None
 
 
 def _as_json(cfg) -> dict[str, Any]:
@@ -50,10 +74,18 @@ def _as_json(cfg) -> dict[str, Any]:
 
 @router.get("", summary="Saved configs")
 def list_configs(workspace: WorkspaceDep) -> list[dict[str, Any]]:
-    return [
-        {"name": p.stem, "path": workspace.relative(p), "modified": p.stat().st_mtime}
-        for p in sorted(workspace.configs.glob("*.toml"))
-    ]
+    folder = workspace.user_path("configs")
+    out = []
+    for p in sorted(folder.glob("*.toml")):
+        if not workspace.contains(p):
+            warn_outside_once(f"configs/{p.name}")
+            continue
+        try:
+            modified = p.stat().st_mtime
+        except OSError:  # a dangling link
+            continue
+        out.append({"name": p.stem, "path": f"configs/{p.name}", "modified": modified})
+    return out
 
 
 @router.get("/presets", summary="Built-in and saved presets")
@@ -61,7 +93,7 @@ def presets(workspace: WorkspaceDep) -> list[dict[str, Any]]:
     from lorakit.config.presets import list_presets
 
     out = []
-    for info in list_presets(workspace.configs / "presets"):
+    for info in list_presets(_presets_folder(workspace)):
         data = info.to_dict()
         data.pop("path", None)  # the server's folders are not the client's business
         out.append(data)
@@ -92,7 +124,7 @@ def explain(name: str) -> dict[str, Any]:
 def new(body: NewConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
     from lorakit.config.presets import new_config
 
-    cfg = new_config(body.preset, body.overrides, user_folder=workspace.configs / "presets")
+    cfg = new_config(body.preset, body.overrides, user_folder=_presets_folder(workspace))
     return {"config": _as_json(cfg)}
 
 
@@ -107,11 +139,11 @@ def validate(body: ConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
 
 @router.get("/{name}", summary="A saved config")
 def read(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
-    from lorakit.config.io import load_config
+    from lorakit.config.io import config_from_dict
 
-    path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
-    cfg = load_config(path, relative_to_file=False)
-    return {"name": path.stem, "config": _as_json(cfg), "toml": path.read_text(encoding="utf-8")}
+    path, text, data = _read(workspace, name)
+    cfg = config_from_dict(data, source=f"The config {path.name}")
+    return {"name": path.stem, "config": _as_json(cfg), "toml": text}
 
 
 @router.put("/{name}", summary="Save a config (checked first; nothing is written when it is invalid)")
@@ -128,25 +160,28 @@ def save(name: str, body: ConfigBody, workspace: WorkspaceDep) -> dict[str, Any]
 def delete(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
     from lorakit.trash import Trash
 
-    path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
-    return {"trashed": Trash(workspace.trash).move(path).id}
+    path = _file(workspace, name)
+    if not path.exists() and not path.is_symlink():
+        raise ApiError("not_found", f"There is no config {name!r}.", "The list shows the saved ones.", field="name")
+    return {"trashed": Trash(workspace.trash, workspace.root).move(path).id}
 
 
 @router.post("/{name}/export-kohya", summary="Write sd-scripts files (config.toml, dataset.toml) for a config")
 def export_kohya(name: str, workspace: WorkspaceDep) -> dict[str, Any]:
-    from lorakit.config.io import load_config
+    from lorakit.config.io import config_from_dict
     from lorakit.config.kohya import export_kohya as export
     from lorakit.config.kohya import to_kohya
 
-    path = existing(workspace, workspace.relative(_file(workspace, name)), field="name")
-    folder = workspace.outputs / "sd-scripts" / path.stem
-    cfg = load_config(path, relative_to_file=False)
+    path, _, data = _read(workspace, name)
+    folder = workspace.user_path(f"outputs/sd-scripts/{path.stem}")
+    cfg = config_from_dict(data, source=f"The config {path.name}")
     written = export(cfg, folder)
+    kohya = to_kohya(cfg)
     return {
         "folder": workspace.relative(folder),
         "files": [workspace.relative(p) for p in written],
-        "script": to_kohya(cfg).script,
-        "notes": to_kohya(cfg).notes,  # what sd-scripts cannot take as it is (e.g. the tiny model's path)
+        "script": kohya.script,
+        "notes": kohya.notes,  # what sd-scripts cannot take as it is (e.g. the tiny model's path)
     }
 
 
@@ -156,6 +191,9 @@ def import_kohya(body: ImportKohyaBody, workspace: WorkspaceDep) -> dict[str, An
     from lorakit.config.kohya import import_kohya as read_kohya
 
     files = [existing(workspace, p, field="paths") for p in body.paths]
+    for p, file in zip(body.paths, files, strict=True):
+        workspace.user_path(p)  # not lorakit's own files
+        workspace.read_bytes(file)  # a regular file inside the workspace (not a fifo, not a link out)
     result = read_kohya(*files)
     path = save_config(result.config, _file(workspace, body.name))
     return {

@@ -1,17 +1,24 @@
-"""Datasets: list, images paged with thumbnails, captions with versions, bulk tag edits with undo."""
+"""Datasets: list, images paged with thumbnails, captions with versions, bulk tag edits with undo.
+
+A dataset folder that is a link leading outside the workspace is not listed (logged once); captions are
+read and written only inside their dataset (``read_caption(..., inside=root)``, the journal's checks).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from lorakit.fileio import open_inside
 from lorakit.jobs.params import CaptionOptions, DedupOptions, HealthOptions, TagOptions
 from lorakit.web.deps import RunnerDep, WorkspaceDep
 from lorakit.web.errors import ApiError
 from lorakit.web.thumbnails import ImageListing, thumbnail
+from lorakit.workspace import warn_outside_once
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -71,7 +78,7 @@ class UndoIn(BaseModel):
 def _dataset(workspace, name: str):
     if "/" in name or name in ("", ".", ".."):
         raise ApiError("invalid", f"{name!r} is not a dataset name.", "Use the folder name under datasets/.")
-    root = workspace.resolve_inside(f"datasets/{name}")
+    root = workspace.user_path(f"datasets/{name}")
     if not root.is_dir():
         raise ApiError(
             "not_found", f"There is no dataset {name!r}.", "Create it or import images first.", field="name"
@@ -81,7 +88,7 @@ def _dataset(workspace, name: str):
 
 def _image(workspace, name: str, rel: str):
     root = _dataset(workspace, name)
-    image = workspace.resolve_inside(f"datasets/{name}/{rel}")
+    image = workspace.user_path(f"datasets/{name}/{rel}")
     if not image.is_relative_to(root) or not image.is_file():
         raise ApiError("not_found", f"There is no image {rel!r} in {name!r}.", "Reload the image list.", field="path")
     return root, image
@@ -97,7 +104,13 @@ def _listing(request: Request) -> ImageListing:
 @router.get("", response_model=list[DatasetOut], summary="The datasets in the workspace")
 def list_datasets(request: Request, workspace: WorkspaceDep) -> list[DatasetOut]:
     out = []
+    if not workspace.contains(workspace.datasets):
+        warn_outside_once("datasets")
+        return out
     for folder in sorted(p for p in workspace.datasets.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not workspace.contains(folder):
+            warn_outside_once(f"datasets/{folder.name}")
+            continue
         count = len(_listing(request).images(folder))
         out.append(DatasetOut(name=folder.name, path=workspace.relative(folder), images=count))
     return out
@@ -118,7 +131,7 @@ def images_page(
     items = []
     for rel, caption_path in entries[offset : offset + limit]:
         try:
-            caption = read_caption(caption_path)
+            caption = read_caption(caption_path, inside=root)
             text = caption.text if caption.exists else None
             items.append({"path": rel, "caption": text, "version": caption.version, "caption_error": None})
         except Exception as error:  # one unreadable caption must not hide the page
@@ -129,7 +142,10 @@ def images_page(
 
 @router.get("/{name}/thumbnail", summary="An image's thumbnail (WebP, cached)", response_class=FileResponse)
 def image_thumbnail(name: str, workspace: WorkspaceDep, path: str = Query(..., max_length=4096)) -> FileResponse:
-    _, image = _image(workspace, name, path)
+    root, image = _image(workspace, name, path)
+    os.close(open_inside(image, root))  # a regular file of this dataset (checked on the open file)
+    if not workspace.contains(workspace.thumbnails):
+        raise ApiError("forbidden", "The thumbnail cache is a link leading outside the workspace.", "Delete .cache.")
     cached = thumbnail(image, workspace.thumbnails, workspace.settings.thumbnail_size)
     return FileResponse(cached, media_type="image/webp", headers={"Cache-Control": "private, max-age=86400"})
 
@@ -138,8 +154,8 @@ def image_thumbnail(name: str, workspace: WorkspaceDep, path: str = Query(..., m
 def get_caption(name: str, workspace: WorkspaceDep, path: str = Query(..., max_length=4096)):
     from lorakit.data.captions import caption_path_for, read_caption
 
-    _, image = _image(workspace, name, path)
-    caption = read_caption(caption_path_for(image))
+    root, image = _image(workspace, name, path)
+    caption = read_caption(caption_path_for(image), inside=root)
     body = CaptionOut(path=path, text=caption.text, version=caption.version)
     return JSONResponse(body.model_dump(), headers={"ETag": f'"{caption.version}"'})
 
@@ -172,14 +188,14 @@ def put_caption(
     target = caption_path_for(image)
     result = Journal(root).write(f"edit caption {path}", {target: body.text}, {target: version})
     if result.conflicts:
-        current = read_caption(target)
+        current = read_caption(target, inside=root)
         raise ApiError(
             "conflict",
             f"The caption of {path} was changed elsewhere since you opened it.",
             f"Reload it (now version {current.version}), then make your edit again.",
             field="version",
         )
-    caption = read_caption(target)
+    caption = read_caption(target, inside=root)
     out = CaptionOut(path=path, text=caption.text, version=caption.version)
     return JSONResponse(out.model_dump(), headers={"ETag": f'"{caption.version}"'})
 

@@ -1,6 +1,9 @@
 """Files: browse the workspace, upload in chunks, download, mkdir, rename, move, delete to trash, restore.
 
-Every path is workspace-relative and goes through ``Workspace.resolve_inside``. Uploads are raw bytes
+Every path is workspace-relative and goes through ``Workspace.user_path`` (inside the workspace, not one of
+lorakit's own files: the database, settings, trash, jobs, ``.lorakit`` folders); files are opened with
+``lorakit.fileio.open_inside`` (a link leading outside, a fifo or a device is refused on the open file).
+Links are listed only when they lead inside the workspace. Uploads are raw bytes
 (``application/octet-stream``) sent in chunks to ``POST /api/files/upload?path=..&offset=..&total=..``;
 a part file grows until ``total`` bytes arrived, then takes the final name. An interrupted upload goes
 on from ``GET /api/files/upload?path=..`` (the bytes received so far).
@@ -8,19 +11,23 @@ on from ``GET /api/files/upload?path=..`` (the bytes received so far).
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import shutil
+import stat
 import time
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from lorakit.fileio import open_inside
 from lorakit.jobs.params import ImportParams
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 from lorakit.web.errors import ApiError
-from lorakit.workspace import FOLDERS, Workspace
+from lorakit.workspace import FOLDERS, INTERNAL_FILES, Workspace, is_internal_name
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -33,8 +40,8 @@ KINDS = {
     "archive": {".zip"},
     "video": {".mp4", ".webm", ".mov", ".mkv"},
 }
-# lorakit's own files at the workspace root: shown only with hidden=true.
-INTERNAL = {"lorakit.db", "lorakit.db-wal", "lorakit.db-shm", "lorakit.db-journal", "settings.toml"}
+# lorakit's own files at the workspace root: shown only with hidden=true (never served or changed).
+INTERNAL = INTERNAL_FILES
 PathQuery = Query("", max_length=4096, description="Workspace-relative path, e.g. datasets/my-set")
 
 
@@ -97,39 +104,46 @@ def _kind(path: Path, is_dir: bool) -> str:
 
 def _entry(workspace: Workspace, path: Path) -> Entry:
     """A file or folder by its own name (a link keeps its name); ValueError for a link leading outside."""
-    workspace.relative(path)  # raises ValueError when it resolves outside the workspace
-    stat = path.stat()
-    is_dir = path.is_dir()
+    if not workspace.contains(path):
+        raise ValueError(f"{path.name} leads outside the workspace")
+    st = path.stat()
+    is_dir = stat.S_ISDIR(st.st_mode)
     parent = workspace.relative(path.parent) if path != workspace.root else ""
     return Entry(
         name=path.name,
         path=f"{parent}/{path.name}" if parent else ("" if path == workspace.root else path.name),
         is_dir=is_dir,
-        size=0 if is_dir else stat.st_size,
-        modified=stat.st_mtime,
+        size=0 if is_dir else st.st_size,
+        modified=st.st_mtime,
         kind=_kind(path, is_dir),
     )
 
 
-def _refuse_internal(workspace: Workspace, path: Path) -> None:
-    # settings.toml may hold the server token and the database holds every job: never served or changed here.
-    if path.parent == workspace.root and path.name in INTERNAL:
-        raise ApiError("forbidden", f"{path.name} is lorakit's own file.", "Change settings on the Settings page.")
+def _refuse_internal(workspace: Workspace, path: Path, rel: str | None = None) -> None:
+    # settings.toml may hold the server token, the database holds every job, the trash manifest and the
+    # journals say what to write where: never served or changed here (by its own name or where it leads).
+    if workspace.is_internal(path) or (rel is not None and is_internal_name(rel)):
+        raise ApiError(
+            "forbidden",
+            f"{path.name} is one of lorakit's own files or folders.",
+            "Use the Settings, Jobs or Trash pages for those.",
+            field="path",
+        )
 
 
 def _changeable(workspace: Workspace, rel_path: str) -> Path:
     """A path the user may rename, move or delete: not the root, not a top-level folder, not in the trash."""
-    path = existing(workspace, rel_path)
+    path = existing(workspace, rel_path, internal_ok=True)  # a link to an internal file may go; checked below
     name = PurePosixPath(rel_path).name
     link = workspace.resolve_inside(str(PurePosixPath(rel_path).parent)) / name if name else path
     if link.is_symlink():
         path = link  # rename, move or trash the link itself, never what it points at
-    _refuse_internal(workspace, path)
     if path == workspace.root:
         rel = ""
     else:
         parent = workspace.relative(path.parent)
         rel = f"{parent}/{path.name}" if parent else path.name
+    _refuse_internal(workspace, path.parent if path.is_symlink() else path, rel)
     if rel in ("", "jobs", "models", *FOLDERS) or rel.startswith(("trash/", "jobs/")):
         raise ApiError(
             "forbidden",
@@ -142,7 +156,7 @@ def _changeable(workspace: Workspace, rel_path: str) -> Path:
 
 @router.get("", response_model=Listing, summary="List a folder")
 def list_folder(workspace: WorkspaceDep, path: str = PathQuery, hidden: bool = False) -> Listing:
-    folder = existing(workspace, path)
+    folder = existing(workspace, path, internal_ok=True)  # names only: the trash and job folders can be listed
     if not folder.is_dir():
         raise ApiError("not_a_folder", f"{path!r} is a file, not a folder.", "Download it instead.", field="path")
     entries = []
@@ -153,24 +167,39 @@ def list_folder(workspace: WorkspaceDep, path: str = PathQuery, hidden: bool = F
                 continue
             try:
                 entries.append(_entry(workspace, Path(item.path)))
-            except (OSError, ValueError):  # a broken link, or one leading outside: not shown
+            except (OSError, ValueError, RuntimeError):  # a broken link, a loop, one leading outside: not shown
                 continue
     entries.sort(key=lambda e: (not e.is_dir, e.name.lower()))
     return Listing(path=workspace.relative(folder), entries=entries)
 
 
-@router.get("/download", summary="Download a file", response_class=FileResponse)
-def download(workspace: WorkspaceDep, path: str = PathQuery) -> FileResponse:
+def _stream(fd: int):
+    with os.fdopen(fd, "rb") as f:
+        while chunk := f.read(1 << 20):
+            yield chunk
+
+
+@router.get("/download", summary="Download a file", response_class=StreamingResponse)
+def download(workspace: WorkspaceDep, path: str = PathQuery) -> StreamingResponse:
     target = existing(workspace, path)
-    _refuse_internal(workspace, target)
-    if not target.is_file():
+    _refuse_internal(workspace, target, path)
+    if target.is_dir():
         raise ApiError("not_a_file", f"{path!r} is a folder.", "List it instead.", field="path")
-    return FileResponse(target, filename=target.name)
+    # Served from the descriptor checked after opening: a link swapped in meanwhile is not followed out.
+    fd = open_inside(target, workspace.root)
+    size = os.fstat(fd).st_size
+    headers = {
+        "Content-Length": str(size),
+        "Content-Disposition": f"attachment; filename*=utf-8''{quote(target.name)}",
+    }
+    media = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return StreamingResponse(_stream(fd), media_type=media, headers=headers)
 
 
 @router.post("/mkdir", response_model=Entry, status_code=201, summary="Make a folder")
 def make_folder(body: PathBody, workspace: WorkspaceDep) -> Entry:
     target = workspace.resolve_inside(body.path)
+    _refuse_internal(workspace, target, body.path)
     if target.exists() and not target.is_dir():
         raise ApiError("conflict", f"A file named {target.name!r} is already there.", "Choose another name.")
     target.mkdir(parents=True, exist_ok=True)
@@ -190,8 +219,9 @@ def rename(body: RenameBody, workspace: WorkspaceDep) -> Entry:
     source = _changeable(workspace, body.path)
     target = source.parent / _check_name(body.name)
     parent = workspace.relative(source.parent)
-    workspace.resolve_inside(f"{parent}/{body.name}" if parent else body.name)
-    if target.exists():
+    new_rel = f"{parent}/{body.name}" if parent else body.name
+    _refuse_internal(workspace, workspace.resolve_inside(new_rel), new_rel)
+    if target.exists() or target.is_symlink():
         raise ApiError("conflict", f"{body.name!r} already exists there.", "Choose another name.", field="name")
     source.rename(target)
     return _entry(workspace, target)
@@ -200,13 +230,16 @@ def rename(body: RenameBody, workspace: WorkspaceDep) -> Entry:
 @router.post("/move", response_model=list[Entry], summary="Move files or folders into a folder")
 def move(body: MoveBody, workspace: WorkspaceDep) -> list[Entry]:
     folder = existing(workspace, body.to, field="to")
+    _refuse_internal(workspace, folder, body.to)
     if not folder.is_dir():
         raise ApiError("not_a_folder", f"{body.to!r} is not a folder.", "Move into a folder.", field="to")
     sources = [_changeable(workspace, p) for p in body.paths]
     for source in sources:
+        where = workspace.relative(folder)
+        _refuse_internal(workspace, folder / source.name, f"{where}/{source.name}" if where else source.name)
         if folder == source or folder.is_relative_to(source):
             raise ApiError("invalid", f"Cannot move {source.name!r} into itself.", "Pick another folder.", field="to")
-        if (folder / source.name).exists():
+        if (folder / source.name).exists() or (folder / source.name).is_symlink():
             raise ApiError("conflict", f"{source.name!r} already exists in {body.to!r}.", "Rename one of them first.")
     moved = []
     for source in sources:
@@ -219,7 +252,7 @@ def move(body: MoveBody, workspace: WorkspaceDep) -> list[Entry]:
 def delete(body: PathsBody, workspace: WorkspaceDep) -> list[TrashEntry]:
     from lorakit.trash import Trash
 
-    trash = Trash(workspace.trash)
+    trash = Trash(workspace.trash, workspace.root)
     sources = [_changeable(workspace, p) for p in body.paths]
     return [_trash_entry(workspace, trash.move(source)) for source in sources]
 
@@ -238,27 +271,47 @@ def _trash_entry(workspace: Workspace, item) -> TrashEntry:
 def list_trash(workspace: WorkspaceDep) -> list[TrashEntry]:
     from lorakit.trash import Trash
 
-    return [_trash_entry(workspace, item) for item in Trash(workspace.trash).list()]
+    return [_trash_entry(workspace, item) for item in Trash(workspace.trash, workspace.root).list()]
 
 
 @router.post("/trash/{item_id}/restore", response_model=Entry, summary="Put a trashed item back")
 def restore(item_id: str, workspace: WorkspaceDep) -> Entry:
     from lorakit.trash import Trash
 
-    trash = Trash(workspace.trash)
-    item = trash.get(item_id)
-    # The manifest lives inside the workspace, but check where it sends the file back to anyway.
-    target = workspace.resolve_inside(_trash_entry(workspace, item).original_path)
+    trash = Trash(workspace.trash, workspace.root)
+    item = trash.get(item_id)  # only records that pass the manifest's checks (plain id and name, inside)
+    # The manifest lives where the Files API cannot write, but check where it sends the file back to anyway.
+    original = _trash_entry(workspace, item).original_path
+    target = workspace.resolve_inside(original)
+    _refuse_internal(workspace, target, original)
     return _entry(workspace, trash.restore(item_id, target))
 
 
 @router.get("/upload", response_model=UploadState, summary="How much of an upload has arrived")
 def upload_state(workspace: WorkspaceDep, path: str = PathQuery) -> UploadState:
     target = workspace.resolve_inside(path)
+    _refuse_internal(workspace, target, path)
     part = target.with_name(target.name + PART_SUFFIX)
-    if target.exists() and not part.exists():
+    received = _part_size(part)
+    if target.exists() and received is None:
         return UploadState(path=path, received=target.stat().st_size, total=target.stat().st_size, complete=True)
-    return UploadState(path=path, received=part.stat().st_size if part.exists() else 0, complete=False)
+    return UploadState(path=path, received=received or 0, complete=False)
+
+
+def _part_size(part: Path) -> int | None:
+    """The bytes in an upload's part file (None when there is none); a link or a special file is refused."""
+    try:
+        st = os.lstat(part)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        raise ApiError(
+            "forbidden",
+            f"The upload's part file {part.name} is a link or a special file.",
+            "Delete it, then upload again.",
+            field="path",
+        )
+    return st.st_size
 
 
 @router.post(
@@ -293,18 +346,24 @@ async def upload_chunk(
             "too_large", "This chunk is larger than allowed.", f"Send chunks of at most {CHUNK_LIMIT} bytes."
         )
     target = workspace.resolve_inside(path)
+    _refuse_internal(workspace, target, path)
     if target.is_dir() or (target.exists() and not overwrite):
         raise ApiError("conflict", f"{path!r} already exists.", "Upload under another name, or pass overwrite=true.")
-    if target.parent == workspace.root or workspace.relative(target).startswith(("trash/", "jobs/")):
+    if target.exists() and not target.is_file():
+        raise ApiError("forbidden", f"{path!r} is a special file.", "Upload under another name.", field="path")
+    if target.parent == workspace.root:
         raise ApiError("forbidden", "Files go into a folder such as datasets/ or models/.", "Pick a folder first.")
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + PART_SUFFIX)
-    have = part.stat().st_size if part.exists() else 0
+    have = _part_size(part) or 0
     if offset not in (0, have):
         raise ApiError("conflict", f"The upload has {have} bytes so far, not {offset}.", f"Send from offset {have}.")
     room = min(CHUNK_LIMIT, total - offset)
     received = 0
-    with open(part, "wb" if offset == 0 else "r+b") as f:
+    # The part file itself is never a link (not even one inside), checked on the open file.
+    fd = open_inside(part, workspace.root, write=True, create=True, follow=False)
+    with os.fdopen(fd, "wb") as f:
+        f.truncate(offset)
         f.seek(offset)
         async for chunk in request.stream():
             received += len(chunk)
