@@ -196,3 +196,44 @@ def test_builtin_layouts_build_the_real_architectures(name):
                 counts[part] = cls(CLIPTextConfig.from_pretrained(layout / part))
     got = {part: sum(p.numel() for p in module.parameters()) for part, module in counts.items()}
     assert got == _PARAMETERS[name]
+
+
+def _fake_hub_cache(cache: Path, repo: str, files: Path, sub: str | None = None) -> None:
+    """``files`` laid out as the Hugging Face cache keeps a downloaded repo (snapshot and refs/main)."""
+    snapshot = cache / f"models--{repo.replace('/', '--')}" / "snapshots" / "0123abcd"
+    shutil.copytree(files, snapshot / sub if sub else snapshot)
+    (snapshot.parent.parent / "refs").mkdir()
+    (snapshot.parent.parent / "refs" / "main").write_text("0123abcd")
+
+
+def test_tokenizers_and_repo_ids_come_from_the_local_hub_cache(
+    offline, tmp_path, monkeypatch, tiny_sdxl_two_widths, single_file_checkpoint
+):
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    checkpoint = _write_single_file(tiny_sdxl_two_widths, single_file_checkpoint, tmp_path / "tiny-sdxl.safetensors")
+    layout = tmp_path / "layout"  # configs only: no weights, no tokenizers
+    shutil.copytree(tiny_sdxl_two_widths, layout, ignore=shutil.ignore_patterns("*.safetensors", "tokenizer*"))
+    with pytest.raises(ModelError, match=r"The tokenizer \(CLIP vocabulary\)"):
+        load_model(checkpoint, config=layout)
+    # The SDXL base repo's tokenizers in the cache (here the tiny vocabulary under that name) are used.
+    repo = "stabilityai/stable-diffusion-xl-base-1.0"
+    _fake_hub_cache(cache, repo, tiny_sdxl_two_widths / "tokenizer", "tokenizer")
+    with pytest.raises(ModelError, match=r"The tokenizer_2 \(CLIP vocabulary\)"):
+        load_model(checkpoint, config=layout)
+    shutil.copytree(
+        tiny_sdxl_two_widths / "tokenizer_2",
+        next((cache / f"models--{repo.replace('/', '--')}").glob("snapshots/*")) / "tokenizer_2",
+    )
+    model = load_model(checkpoint, config=layout)
+    ids = model.components.tokenizers[1]("kitbot").input_ids
+    assert ids == load_model(tiny_sdxl_two_widths).components.tokenizers[1]("kitbot").input_ids
+
+    # A repo id as the base model: its cached diffusers folder, never a download.
+    _fake_hub_cache(cache, "someone/tiny-sdxl", tiny_sdxl_two_widths)
+    assert load_model("someone/tiny-sdxl").name == "sdxl"
+    with pytest.raises(ModelError, match="nor a Hugging Face repo in the local cache") as error:
+        load_model("someone/not-downloaded")
+    assert "lorakit models download someone/not-downloaded" in error.value.fix

@@ -10,6 +10,7 @@ read with ``weights_only=True`` only.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -40,6 +41,43 @@ def detect_family(folder: str | Path) -> str:
     raise ModelError(
         f"{folder} does not look like an SD1, SD2 or SDXL model (no UNet config found).",
         "Point the model setting at a diffusers folder (with model_index.json) or a .safetensors checkpoint.",
+    )
+
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def from_hub_cache(source: str | Path) -> Path | None:
+    """A Hugging Face repo id (``owner/name``) that is no local path: its folder in the local Hub cache.
+
+    A diffusers repo gives its snapshot folder; a repo holding one ``.safetensors`` checkpoint gives that file.
+    Nothing is downloaded: a repo not in the cache is refused with the command that fetches it.
+    """
+    text = str(source)
+    if Path(text).expanduser().exists() or not _REPO_ID.match(text):
+        return None
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        folder = Path(snapshot_download(text, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError) as error:
+        raise ModelError(
+            f"{text} is neither a file or folder here nor a Hugging Face repo in the local cache.",
+            f"Check the path, or download the model first with `lorakit models download {text}`"
+            " (or `huggingface-cli download`), then train again.",
+            field="pretrained_model_name_or_path",
+        ) from error
+    if (folder / "model_index.json").is_file():
+        return folder
+    checkpoints = sorted(folder.glob("*.safetensors"))
+    if len(checkpoints) == 1:
+        return checkpoints[0]
+    raise ModelError(
+        f"The cached Hugging Face repo {text} is no diffusers model and holds {len(checkpoints)} .safetensors"
+        " checkpoints, so lorakit cannot tell which to train on.",
+        f"Set model.pretrained_model_name_or_path to one of the files in {folder}.",
+        field="pretrained_model_name_or_path",
     )
 
 
@@ -167,13 +205,16 @@ def load_model(
 ) -> ModelFamily:
     """Load a base model and wrap it in its family.
 
+    ``source`` is a diffusers folder, a single-file checkpoint, or a Hugging Face repo id already in the local
+    Hub cache (see :func:`from_hub_cache`).
+
     ``family`` defaults to detection from the folder (or the weights, for single files); ``config`` is the layout
     a single file is read with: a diffusers folder of the same model or a built-in name (``sd1``, ``sd2``,
     ``sd2-v``, ``sdxl``; default: chosen from the weights, see :mod:`lorakit.models.single_file`); ``vae`` replaces
     the model's VAE (a diffusers folder or a single ``.safetensors``); ``v_prediction`` overrides the
     scheduler's prediction type (SD2 768-v models shipped without a config).
     """
-    path = Path(source).expanduser()
+    path = from_hub_cache(source) or Path(source).expanduser()
     _check_source(path, allow_pickle)
     quiet_libraries()
     if path.is_dir():

@@ -168,11 +168,14 @@ def _cached_tokenizer(repo: str, sub: str | None):
     from huggingface_hub import try_to_load_from_cache
     from transformers import CLIPTokenizer
 
-    for name in _VOCAB_FILES:
-        file = try_to_load_from_cache(repo, f"{sub}/{name}" if sub else name)
-        if not isinstance(file, str):
-            return None
-    # The snapshot folder also holds tokenizer_config.json (OpenCLIP pads with "!", CLIP-L with its end token).
+    for names in (("tokenizer.json",), _VOCAB_FILES):
+        files = [try_to_load_from_cache(repo, f"{sub}/{name}" if sub else name) for name in names]
+        if all(isinstance(file, str) for file in files):
+            break
+    else:
+        return None
+    file = files[0]
+    assert isinstance(file, str)
     return CLIPTokenizer.from_pretrained(str(Path(file).parent))
 
 
