@@ -237,3 +237,82 @@ def test_tokenizers_and_repo_ids_come_from_the_local_hub_cache(
     with pytest.raises(ModelError, match="nor a Hugging Face repo in the local cache") as error:
         load_model("someone/not-downloaded")
     assert "lorakit models download someone/not-downloaded" in error.value.fix
+
+
+@pytest.mark.parametrize("name", ["sd1", "sdxl"])
+def test_builtin_layouts_read_a_checkpoint(
+    offline, tmp_path, name, tiny_sd1, tiny_sdxl_two_widths, single_file_checkpoint
+):
+    """The built-in layout's pipeline index and scheduler, with the tiny parts' sizes, read the tiny file (the
+    parts' configs are checked against the real sizes above; real-size weights are too big for a test)."""
+    folder = tiny_sd1 if name == "sd1" else tiny_sdxl_two_widths
+    checkpoint = _write_single_file(folder, single_file_checkpoint, tmp_path / f"tiny-{name}.safetensors")
+    layout = tmp_path / "layout"
+    shutil.copytree(builtin_layout(name), layout)
+    for part in ("unet", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2"):
+        if (folder / part).is_dir():
+            shutil.rmtree(layout / part, ignore_errors=True)
+            shutil.copytree(folder / part, layout / part, ignore=shutil.ignore_patterns("*.safetensors"))
+    model = load_model(checkpoint, config=layout)
+    assert model.name == name
+    scheduler = model.components.noise_scheduler.config
+    assert (scheduler.beta_schedule, scheduler.prediction_type, scheduler.num_train_timesteps) == (
+        "scaled_linear",
+        "epsilon",
+        1000,
+    )
+    assert len(model.components.text_encoders) == (1 if name == "sd1" else 2)
+
+
+def _shapes(state: dict) -> dict:
+    # transformers >= 5.6 has no text_model. level in CLIPTextModel; diffusers strips it as needed.
+    return {k.removeprefix("text_model."): tuple(v.shape) for k, v in state.items()}
+
+
+@pytest.mark.parametrize("name", BUILTIN_LAYOUTS)
+def test_builtin_layouts_fit_real_checkpoint_keys(tmp_path, name):
+    """Real checkpoints' key names and shapes (tests/models/layouts.py, checked against the released models in
+    test_detect.py) convert, with diffusers' own converters, to exactly the models the built-in layouts build;
+    the layout chosen from the weights of a real-size file is this one, and its sizes pass the check."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from diffusers.loaders import single_file_utils as sfu
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    from lorakit.models import single_file
+
+    from . import layouts
+
+    family = "sd2" if name == "sd2-v" else name
+    shapes = layouts.sd_checkpoint(family)
+    checkpoint = {k: torch.empty(v, device="meta") for k, v in shapes.items()}
+    layout = builtin_layout(name)
+    unet_config = UNet2DConditionModel.load_config(layout / "unet")
+    vae_config = AutoencoderKL.load_config(layout / "vae")
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(unet_config)
+        vae = AutoencoderKL.from_config(vae_config)
+    assert _shapes(sfu.convert_ldm_unet_checkpoint(checkpoint, unet_config)) == _shapes(unet.state_dict())
+    assert _shapes(sfu.convert_ldm_vae_checkpoint(checkpoint, vae_config)) == _shapes(vae.state_dict())
+
+    encoders = [("text_encoder", CLIPTextModel), ("text_encoder_2", CLIPTextModelWithProjection)]
+    for part, cls in encoders[: 2 if family == "sdxl" else 1]:
+        with torch.device("meta"):
+            model = cls(CLIPTextConfig.from_pretrained(layout / part))
+        if family == "sd1" or (part == "text_encoder" and family == "sdxl"):
+            converted = sfu.convert_ldm_clip_checkpoint(checkpoint)
+        else:
+            prefix = "cond_stage_model.model." if family == "sd2" else "conditioner.embedders.1.model."
+            converted = sfu.convert_open_clip_checkpoint(model, checkpoint, prefix=prefix)
+        got, want = _shapes(converted), _shapes(model.state_dict())
+        # SD2 uses the penultimate layer of its 24: diffusers' (and our) config keeps 23, the 24th is not read.
+        extra = {k for k in set(got) - set(want) if not k.startswith("encoder.layers.23.")}
+        assert not extra and not set(want) - set(got), (part, extra, set(want) - set(got))
+        assert {k: got[k] for k in want} == want, part
+
+    file = layouts.write_sparse(tmp_path / f"{name}.safetensors", shapes)
+    detected, _ = single_file.family_from_weights(file)
+    assert single_file.choose_layout(file, None, detected, name == "sd2-v") == layout
+    single_file.check_weights_match(file, layout)
+    other = builtin_layout("sdxl" if family != "sdxl" else "sd1")
+    with pytest.raises(ModelError, match="does not match"):
+        single_file.check_weights_match(file, other)
