@@ -316,3 +316,16 @@ def test_builtin_layouts_fit_real_checkpoint_keys(tmp_path, name):
     other = builtin_layout("sdxl" if family != "sdxl" else "sd1")
     with pytest.raises(ModelError, match="does not match"):
         single_file.check_weights_match(file, other)
+
+
+def test_a_file_that_says_it_predicts_v_trains_v(offline, tmp_path, tiny_sdxl_two_widths, single_file_checkpoint):
+    """NoobAI-style v-pred SDXL files carry a ``v_pred`` key: the scheduler predicts v unless the config says not."""
+    from diffusers import DiffusionPipeline
+
+    tensors = single_file_checkpoint(DiffusionPipeline.from_pretrained(str(tiny_sdxl_two_widths)), whole=True)
+    vpred = tmp_path / "tiny-sdxl-vpred.safetensors"
+    save_file(tensors | {"v_pred": torch.zeros(0)}, str(vpred))
+    plain = _write_single_file(tiny_sdxl_two_widths, single_file_checkpoint, tmp_path / "tiny-sdxl.safetensors")
+    assert load_model(vpred, config=tiny_sdxl_two_widths).prediction_type == "v_prediction"
+    assert load_model(vpred, config=tiny_sdxl_two_widths, v_prediction=False).prediction_type == "epsilon"
+    assert load_model(plain, config=tiny_sdxl_two_widths).prediction_type == "epsilon"

@@ -243,9 +243,11 @@ def load_model(
                 # Weights of an unusual size (no standard width): the layout the user named says the family.
                 family, v_weights = detect_family(named), False
         else:
-            v_weights = family == "sd2-v"
+            v_weights = family == "sd2-v" or single_file.predicts_v(path)
         family_cls = families.get(family)
-        v_pred = v_prediction if v_prediction is not None else v_weights
+        if v_prediction is None and v_weights:
+            v_prediction = True  # the file says so (metadata, v_pred key, name); an explicit setting wins
+        v_pred = bool(v_prediction)
         layout = single_file.choose_layout(path, config, family_cls.name, v_pred)
         layout_family = detect_family(layout)
         if (layout_family == "sdxl") != (family_cls.name == "sdxl"):

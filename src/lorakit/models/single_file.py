@@ -84,6 +84,17 @@ def named_layout(path: Path, config: str | Path | None) -> Path | None:
     return folder
 
 
+def predicts_v(path: Path) -> bool:
+    """Whether the file says it predicts v (metadata, a ``v_pred`` key, its name): NoobAI v-pred, SD2 768-v."""
+    from lorakit.errors import LorakitError
+    from lorakit.models.detect import detect
+
+    try:
+        return detect(path).prediction == "v"
+    except (LorakitError, OSError, ValueError):
+        return False  # an unreadable header is reported when the file is loaded
+
+
 def family_from_weights(path: Path) -> tuple[str, bool]:
     """A single file's family and whether it is known to predict v, from its header alone."""
     from lorakit.models import families
