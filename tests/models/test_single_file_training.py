@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 from lorakit.errors import ModelError
 from lorakit.lora.kohya import load_lora_file
-from lorakit.models.loading import load_model
+from lorakit.models.loading import detect_family, load_model
 from lorakit.models.single_file import BUILTIN_LAYOUTS, builtin_layout
 
 pytestmark = pytest.mark.slow
@@ -196,6 +196,7 @@ def test_builtin_layouts_build_the_real_architectures(name):
                 counts[part] = cls(CLIPTextConfig.from_pretrained(layout / part))
     got = {part: sum(p.numel() for p in module.parameters()) for part, module in counts.items()}
     assert got == _PARAMETERS[name]
+    assert detect_family(layout) == ("sd2" if name == "sd2-v" else name)
 
 
 def _fake_hub_cache(cache: Path, repo: str, files: Path, sub: str | None = None) -> None:
