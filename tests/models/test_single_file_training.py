@@ -26,11 +26,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def offline(monkeypatch):
-    """No network: the Hub client refuses every download, and any socket use fails the test."""
+def offline(monkeypatch, tmp_path):
+    """No network: the Hub client refuses every download, and any socket use fails the test. The Hub cache is
+    an empty folder (the developer's own cache may hold real tokenizers)."""
     import socket
 
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))
 
     def refuse(*args, **kwargs):
         raise AssertionError("a network connection was attempted")
