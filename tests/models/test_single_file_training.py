@@ -115,6 +115,40 @@ def test_single_file_trains_the_same_lora_as_its_folder(
     assert prefixes == ({"unet", "te"} if family == "sd1" else {"unet", "te1", "te2"})
 
 
+def _as_sd2_file(tensors: dict, encoder) -> dict:
+    """An SD1-layout checkpoint with its text encoder rewritten as SD 2.x ships it: OpenCLIP under
+    ``cond_stage_model.model.``, q/k/v stacked into ``in_proj``."""
+    out = {k: v for k, v in tensors.items() if not k.startswith("cond_stage_model.")}
+    sd = {k.removeprefix("text_model."): v for k, v in encoder.state_dict().items()}
+    for i in range(encoder.config.num_hidden_layers):
+        hf, block = f"encoder.layers.{i}.", f"cond_stage_model.model.transformer.resblocks.{i}."
+        for leaf in ("weight", "bias"):
+            out[f"{block}attn.in_proj_{leaf}"] = torch.cat([sd[f"{hf}self_attn.{x}_proj.{leaf}"] for x in "qkv"])
+            for ours, theirs in (("attn.out_proj", "self_attn.out_proj"), ("mlp.c_fc", "mlp.fc1")):
+                out[f"{block}{ours}.{leaf}"] = sd[f"{hf}{theirs}.{leaf}"].clone()
+            for ours, theirs in (("mlp.c_proj", "mlp.fc2"), ("ln_1", "layer_norm1"), ("ln_2", "layer_norm2")):
+                out[f"{block}{ours}.{leaf}"] = sd[f"{hf}{theirs}.{leaf}"].clone()
+    prefix = "cond_stage_model.model."
+    out[prefix + "positional_embedding"] = sd["embeddings.position_embedding.weight"].clone()
+    out[prefix + "token_embedding.weight"] = sd["embeddings.token_embedding.weight"].clone()
+    out[prefix + "ln_final.weight"] = sd["final_layer_norm.weight"].clone()
+    out[prefix + "ln_final.bias"] = sd["final_layer_norm.bias"].clone()
+    return out
+
+
+def test_sd2_v_single_file_trains_the_same_lora_as_its_folder(offline, tmp_path, tiny_sd2, single_file_checkpoint):
+    """SD 2.x as it ships (OpenCLIP text encoder layout); the tiny SD2 is a 768-v model in miniature."""
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(str(tiny_sd2))
+    checkpoint = tmp_path / "tiny-sd2.safetensors"
+    save_file(_as_sd2_file(single_file_checkpoint(pipe, whole=True), pipe.text_encoder), str(checkpoint))
+    _dataset(tmp_path / "data")
+    from_folder = _train(tmp_path, "folder", tiny_sd2, "sd2-v")
+    from_file = _train(tmp_path, "file", checkpoint, "sd2-v", **{"model.architecture_config": str(tiny_sd2)})
+    _assert_same_lora(from_file, from_folder)
+
+
 def test_separate_vae_file_overrides_the_checkpoints(offline, tmp_path, tiny_sd1, single_file_checkpoint):
     from diffusers import StableDiffusionPipeline
 
