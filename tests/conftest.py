@@ -132,7 +132,7 @@ def _ldm_vae(vae) -> dict:
     return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def single_file_checkpoint():
     """``single_file_checkpoint(pipe, whole=False)``: the tiny pipeline's weights in the original single-file layout.
 

@@ -4,8 +4,8 @@ The tiny SD1 folder is written as a single file by the same layout code the LoRA
 (``single_file_checkpoint`` in tests/conftest.py), then read back by ``load_model`` through diffusers'
 single-file loader, offline, with the folder as its layout.
 
-SDXL is not covered here: diffusers tells SDXL's two text encoders apart by their width (768 and 1280 in
-the real model), and the tiny SDXL's are both 32 wide, so its second encoder cannot be read from a file.
+SDXL is covered in test_single_file_training.py, with a tiny SDXL whose text encoders differ in width (diffusers
+tells them apart by width, and the standard tiny SDXL's are both 32 wide).
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ def test_sd1_single_file_loads_the_folders_weights(offline, tiny_sd1, sd1_checkp
 
 def test_single_file_needs_a_complete_layout_folder(offline, tmp_path, tiny_sd1, sd1_checkpoint):
     path, _ = sd1_checkpoint
-    with pytest.raises(ModelError, match="needs the model layout") as error:
+    # The tiny widths are no standard model's: without a family or a layout, nothing says how to read it.
+    with pytest.raises(ModelError, match="cannot tell which architecture") as error:
         load_model(path)
-    assert "config=" in error.value.fix
+    assert "model.architecture_config" in error.value.fix
     with pytest.raises(ModelError, match="not a diffusers folder") as error:
         load_model(path, config=tmp_path / "missing")
     assert "config=" in error.value.fix

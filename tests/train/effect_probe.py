@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,9 @@ def events_differ(kind: str):
 class Probes:
     """Runs and caches probes; ``resolve`` turns "@name" placeholders into fixture files made on first use."""
 
-    def __init__(self, root: Path, tiny_sd1: Path, tiny_sdxl: Path):
+    def __init__(self, root: Path, tiny_sd1: Path, tiny_sdxl: Path, single_file=None):
         self.root, self.cache, self.made = root, {}, {"tiny_sd1": tiny_sd1, "tiny_sdxl": tiny_sdxl}
+        self.single_file = single_file  # tests/conftest.py's single_file_checkpoint builder
         self.count = 0
 
     # Fixture files named in rows as "@name".
@@ -195,6 +197,24 @@ class Probes:
         if name == "state":  # a resume state from another run, saved after its first step
             p = self.probe({"schedule.seed": 7, "output.save_every_n_steps": 1})
             return p.run_dir / "state"
+        if name == "tiny_sd1_file":  # the tiny SD1 as one original-layout .safetensors (as Civitai ships)
+            from diffusers import DiffusionPipeline
+            from safetensors.torch import save_file
+
+            pipe = DiffusionPipeline.from_pretrained(str(self.resolve("@tiny_sd1")))
+            root.mkdir(parents=True, exist_ok=True)
+            path = root / "tiny_sd1.safetensors"
+            save_file(self.single_file(pipe, whole=True), str(path))
+            return path
+        if name in ("layout_sd1", "layout_sd1_other_noise"):  # its layout: configs and tokenizer, no weights
+            folder = root / name
+            shutil.copytree(self.resolve("@tiny_sd1"), folder, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+            if name == "layout_sd1_other_noise":  # another noise schedule: the layout's scheduler is trained with
+                scheduler = folder / "scheduler" / "scheduler_config.json"
+                settings = json.loads(scheduler.read_text())
+                settings["beta_end"] = settings.get("beta_end", 0.012) * 2
+                scheduler.write_text(json.dumps(settings))
+            return folder
         if name == "other_out":
             return root / "other_out"
         if name == "logs":

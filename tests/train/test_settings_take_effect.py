@@ -92,6 +92,12 @@ ROWS: list[Any] = [
     Row("model.pretrained_model_name_or_path", "@tiny_sd1_seed1"),
     Row("model.family", "sd2-v"),
     Row("model.vae", "@vae_seed1"),
+    # Single files only: the layout a file is read with (here one with another noise schedule).
+    Row(
+        "model.architecture_config",
+        "@layout_sd1_other_noise",
+        {"model.pretrained_model_name_or_path": "@tiny_sd1_file", "model.architecture_config": "@layout_sd1"},
+    ),
     Row("model.v_parameterization", True),
     Row("model.clip_skip", 2),
     # -- output --
@@ -399,8 +405,8 @@ def _row(param: Any) -> Row:
 
 
 @pytest.fixture(scope="module")
-def probes(tmp_path_factory, tiny_sd1, tiny_sdxl):
-    return Probes(tmp_path_factory.mktemp("effects"), tiny_sd1, tiny_sdxl)
+def probes(tmp_path_factory, tiny_sd1, tiny_sdxl, single_file_checkpoint):
+    return Probes(tmp_path_factory.mktemp("effects"), tiny_sd1, tiny_sdxl, single_file_checkpoint)
 
 
 @pytest.mark.parametrize("row", [p if hasattr(p, "values") else pytest.param(p, id=p.id) for p in ALL_ROWS])

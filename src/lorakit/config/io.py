@@ -88,8 +88,9 @@ def config_from_dict(data: dict[str, Any], *, source: str = "The config") -> Tra
         raise_invalid(error, source)
 
 
-# Text fields that name a file, or else a Hugging Face repo id ("org/name") or a built-in model ("tiny:sd1").
-MODEL_FILE_FIELDS = ("pretrained_model_name_or_path", "vae", "clip_l", "t5xxl", "ae")
+# Text fields that name a file, or else a Hugging Face repo id ("org/name"), a built-in model ("tiny:sd1") or
+# a built-in layout ("sdxl").
+MODEL_FILE_FIELDS = ("pretrained_model_name_or_path", "vae", "architecture_config", "clip_l", "t5xxl", "ae")
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 """Load a base model for training: a diffusers folder or a single-file checkpoint, with an optional VAE.
 
 Nothing is downloaded. A single-file checkpoint (A1111/Civitai ``.safetensors``) is read by diffusers'
-``from_single_file`` with a local config folder (the family's layout), so no network is needed.
+``from_single_file`` with a local model layout: one shipped with lorakit, chosen from the weights, or a
+diffusers folder the user names (:mod:`lorakit.models.single_file`), so no network is needed.
 ``.ckpt``/``.pt`` files can run code when unpickled: they are refused unless the user opts in, and then
 read with ``weights_only=True`` only.
 """
@@ -9,6 +10,7 @@ read with ``weights_only=True`` only.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -42,17 +44,41 @@ def detect_family(folder: str | Path) -> str:
     )
 
 
-def _family_from_header(path: Path) -> str:
-    """A single-file checkpoint's family from its tensor header (lorakit.models.detect)."""
-    from lorakit.models.detect import detect
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
-    family = detect(path).family
-    if family not in families.names():
+
+def from_hub_cache(source: str | Path) -> Path | None:
+    """A Hugging Face repo id (``owner/name``) that is no local path: its folder in the local Hub cache.
+
+    A diffusers repo gives its snapshot folder; a repo holding one ``.safetensors`` checkpoint gives that file.
+    Nothing is downloaded: a repo not in the cache is refused with the command that fetches it.
+    """
+    text = str(source)
+    if Path(text).expanduser().exists() or not _REPO_ID.match(text):
+        return None
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        folder = Path(snapshot_download(text, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError) as error:
         raise ModelError(
-            f"{path.name} looks like a {family or 'unknown'} model, which this trainer does not train yet.",
-            "Use an SD1, SD2 or SDXL checkpoint, or set model.family if the detection is wrong.",
-        )
-    return family
+            f"{text} is neither a file or folder here nor a Hugging Face repo in the local cache.",
+            f"Check the path, or download the model first with `lorakit models download {text}`"
+            " (or `huggingface-cli download`), then train again.",
+            field="pretrained_model_name_or_path",
+        ) from error
+    if (folder / "model_index.json").is_file():
+        return folder
+    checkpoints = sorted(folder.glob("*.safetensors"))
+    if len(checkpoints) == 1:
+        return checkpoints[0]
+    raise ModelError(
+        f"The cached Hugging Face repo {text} is no diffusers model and holds {len(checkpoints)} .safetensors"
+        " checkpoints, so lorakit cannot tell which to train on.",
+        f"Set model.pretrained_model_name_or_path to one of the files in {folder}.",
+        field="pretrained_model_name_or_path",
+    )
 
 
 def _check_source(path: Path, allow_pickle: bool) -> None:
@@ -118,46 +144,32 @@ def _from_folder(folder: Path, family_cls: type[ModelFamily], dtype: torch.dtype
     return Components(unet, vae, encoders, tokenizers, scheduler, source=str(folder))
 
 
-_CONFIG_FIX = (
-    "Use the diffusers folder of this model as the base model (for example from `lorakit models download`),"
-    " or, from Python, pass config= a diffusers folder of the same family as the checkpoint."
-)
-
-
-def _check_layout(config: Path | None, path: Path, family_cls: type[ModelFamily] | None = None) -> None:
-    """The config folder a single file is read with: a diffusers folder holding every part's config."""
-    if config is None:
-        raise ModelError(
-            f"{path.name} is a single-file checkpoint and lorakit needs the model layout to read it offline.",
-            _CONFIG_FIX,
-        )
-    if not (config / "model_index.json").is_file():
-        raise ModelError(
-            f"The model layout {config} for {path.name} is not a diffusers folder (no model_index.json).",
-            _CONFIG_FIX,
-        )
-    if family_cls is None:
-        return
+def _check_layout(config: Path, path: Path, family_cls: type[ModelFamily]) -> None:
+    """The layout a single file is read with must hold every part's config (tokenizers may come from the cache)."""
     # Without a part's config, diffusers falls back to a default of the wrong size and fails on shapes.
     needed = ["unet/config.json", "vae/config.json", "scheduler/scheduler_config.json"]
     for i, _ in enumerate(family_cls.text_encoder_names):
         suffix = "" if i == 0 else f"_{i + 1}"
-        needed += [f"text_encoder{suffix}/config.json", f"tokenizer{suffix}"]
+        needed.append(f"text_encoder{suffix}/config.json")
     missing = [name for name in needed if not (config / name).exists()]
     if missing:
         raise ModelError(
             f"The model layout {config} for {path.name} lacks {', '.join(missing)}.",
-            f"Use a complete {family_cls.title} diffusers folder (configs and tokenizer files are enough).",
+            f"Set model.architecture_config to a complete {family_cls.title} diffusers folder (configs and"
+            " tokenizer files are enough), or leave it empty to use lorakit's built-in layout.",
+            field="architecture_config",
         )
 
 
-def _from_single_file(path: Path, family_cls: type[ModelFamily], config: Path, dtype, vae=None) -> Components:
+def _from_single_file(
+    path: Path, family_cls: type[ModelFamily], config: Path, dtype, vae=None, tokenizer_parts: dict | None = None
+) -> Components:
     import diffusers
     from diffusers import DDPMScheduler
     from diffusers.loaders.single_file_utils import SingleFileComponentError
 
     pipeline_cls = getattr(diffusers, family_cls.pipeline_class)
-    parts = {"vae": vae} if vae is not None else {}
+    parts = ({"vae": vae} if vae is not None else {}) | (tokenizer_parts or {})
     try:
         pipe = pipeline_cls.from_single_file(
             str(path), config=str(config), local_files_only=True, torch_dtype=dtype, **parts
@@ -175,13 +187,14 @@ def _from_single_file(path: Path, family_cls: type[ModelFamily], config: Path, d
         raise ModelError(
             f"{path.name} lacks some tensors of a {family_cls.title} model (the file is incomplete or of another"
             " family).",
-            "Check that the file downloaded completely and that config is a diffusers folder of the same family.",
+            "Check that the file downloaded completely and that model.architecture_config (if set) is of the"
+            " same family.",
         ) from error
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(
             f"Could not read {path.name} as a {family_cls.title} checkpoint ({error}).",
-            "Check that the file is complete, of the family you chose, and that config is a diffusers folder"
-            " of the same family and size as the checkpoint.",
+            "Check that the file is complete, of the family you chose, and that model.architecture_config (if set) is"
+            " a diffusers folder of the same family and size as the checkpoint.",
         ) from error
     encoders = [pipe.text_encoder] + ([pipe.text_encoder_2] if hasattr(pipe, "text_encoder_2") else [])
     tokenizers = [pipe.tokenizer] + ([pipe.tokenizer_2] if hasattr(pipe, "tokenizer_2") else [])
@@ -195,7 +208,8 @@ def _from_single_file(path: Path, family_cls: type[ModelFamily], config: Path, d
         if empty:
             raise ModelError(
                 f"{path.name} has no weights for {len(empty)} tensor(s) of its {name} ({', '.join(empty[:3])}).",
-                f"Check that the file is a complete {family_cls.title} checkpoint (and config of the same family).",
+                f"Check that the file is a complete {family_cls.title} checkpoint (and model.architecture_config of"
+                " the same family).",
             )
     scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
     return Components(pipe.unet, pipe.vae, encoders, tokenizers, scheduler, source=str(path))
@@ -214,43 +228,66 @@ def load_model(
 ) -> ModelFamily:
     """Load a base model and wrap it in its family.
 
-    ``family`` defaults to detection from the folder (or ``config`` for single files); ``vae`` replaces
+    ``source`` is a diffusers folder, a single-file checkpoint, or a Hugging Face repo id already in the local
+    Hub cache (see :func:`from_hub_cache`).
+
+    ``family`` defaults to detection from the folder (or the weights, for single files); ``config`` is the layout
+    a single file is read with: a diffusers folder of the same model or a built-in name (``sd1``, ``sd2``,
+    ``sd2-v``, ``sdxl``; default: chosen from the weights, see :mod:`lorakit.models.single_file`); ``vae`` replaces
     the model's VAE (a diffusers folder or a single ``.safetensors``); ``v_prediction`` overrides the
     scheduler's prediction type (SD2 768-v models shipped without a config).
     """
-    path = Path(source).expanduser()
+    path = from_hub_cache(source) or Path(source).expanduser()
     _check_source(path, allow_pickle)
     quiet_libraries()
-    config_path = Path(config).expanduser() if config else None
-    if not path.is_dir():
-        _check_layout(config_path, path)
-    layout = path if path.is_dir() else config_path
-    found = detect_family(layout) if layout is not None else None
-    family = family or found or _family_from_header(path)
-    family_cls = families.get(family)
-    if found is not None and (found == "sdxl") != (family_cls.name == "sdxl"):
-        # SD1 and SD2 share one layout (told apart by width only); SDXL's is different: loading would fail
-        # deep inside diffusers, so say it plainly here.
-        if path.is_dir():
+    if path.is_dir():
+        found = detect_family(path)
+        family_cls = families.get(family or found)
+        if (found == "sdxl") != (family_cls.name == "sdxl"):
+            # SD1 and SD2 share one layout (told apart by width only); SDXL's is different: loading would fail
+            # deep inside diffusers, so say it plainly here.
             raise ModelError(
                 f"{path} is a {families.get(found).title} model, but the config asks for {family_cls.title}.",
                 f"Set model.family to {found!r} (or 'auto'), or choose a {family_cls.title} base model.",
                 field="family",
             )
-        raise ModelError(
-            f"The model layout {layout} is a {families.get(found).title} model, but {path.name} is read as"
-            f" {family_cls.title}.",
-            f"Pass config= a {family_cls.title} diffusers folder, or set model.family to the checkpoint's family.",
-        )
-    separate_vae = load_vae(vae, dtype, allow_pickle=allow_pickle) if vae else None
-    if path.is_dir():
         _check_folder_weights(path, allow_pickle)
+        separate_vae = load_vae(vae, dtype, allow_pickle=allow_pickle, layout=path) if vae else None
         components = _from_folder(path, family_cls, dtype)
     else:
-        assert config_path is not None  # _check_layout refused a single file without one
-        _check_layout(config_path, path, family_cls)
+        from lorakit.models import single_file
+
+        named = single_file.named_layout(path, config)
+        if family is None:
+            try:
+                family, v_weights = single_file.family_from_weights(path)
+            except ModelError:
+                if named is None:
+                    raise
+                # Weights of an unusual size (no standard width): the layout the user named says the family.
+                family, v_weights = detect_family(named), False
+        else:
+            v_weights = family == "sd2-v" or single_file.predicts_v(path)
+        family_cls = families.get(family)
+        if v_prediction is None and v_weights:
+            v_prediction = True  # the file says so (metadata, v_pred key, name); an explicit setting wins
+        v_pred = bool(v_prediction)
+        layout = single_file.choose_layout(path, config, family_cls.name, v_pred)
+        layout_family = detect_family(layout)
+        if (layout_family == "sdxl") != (family_cls.name == "sdxl"):
+            raise ModelError(
+                f"The model layout {layout} is a {families.get(layout_family).title} model, but {path.name} is"
+                f" read as {family_cls.title}.",
+                f"Set model.architecture_config (config= from Python) to a {family_cls.title} diffusers folder or"
+                " leave it empty, or set model.family to the checkpoint's family.",
+                field="architecture_config",
+            )
+        _check_layout(layout, path, family_cls)
+        single_file.check_weights_match(path, layout)
+        tokenizer_parts = single_file.tokenizers(layout, family_cls.name)
+        separate_vae = load_vae(vae, dtype, allow_pickle=allow_pickle, layout=layout) if vae else None
         # A separate VAE goes in at load time: checkpoints shipped without one cannot be read otherwise.
-        components = _from_single_file(path, family_cls, config_path, dtype, vae=separate_vae)
+        components = _from_single_file(path, family_cls, layout, dtype, separate_vae, tokenizer_parts)
     if separate_vae is not None:
         components.vae = separate_vae
     if v_prediction is not None:
@@ -261,8 +298,18 @@ def load_model(
     return family_cls(components)
 
 
-def load_vae(source: str | Path, dtype: torch.dtype = torch.float32, *, allow_pickle: bool = False):
-    """A separate VAE: a diffusers folder (with config.json) or a single-file VAE."""
+def load_vae(
+    source: str | Path,
+    dtype: torch.dtype = torch.float32,
+    *,
+    allow_pickle: bool = False,
+    layout: str | Path | None = None,
+):
+    """A separate VAE: a diffusers folder (with config.json) or a single-file VAE.
+
+    A single file is read with ``layout``'s ``vae/config.json`` (the base model's folder or its single-file
+    layout), offline; the VAE's shape and latent scale are the base model's.
+    """
     from diffusers import AutoencoderKL
 
     path = Path(source).expanduser()
@@ -270,4 +317,18 @@ def load_vae(source: str | Path, dtype: torch.dtype = torch.float32, *, allow_pi
     if path.is_dir():
         sub = "vae" if (path / "vae" / "config.json").exists() else None
         return AutoencoderKL.from_pretrained(path, subfolder=sub, torch_dtype=dtype)
-    return AutoencoderKL.from_single_file(str(path), torch_dtype=dtype)
+    if layout is None:
+        raise ModelError(
+            f"The VAE file {path.name} needs the model layout it belongs to, to be read offline.",
+            "Load it together with its base model (model.vae), or pass layout= the base model's diffusers folder.",
+        )
+    try:
+        return AutoencoderKL.from_single_file(
+            str(path), config=str(layout), subfolder="vae", local_files_only=True, torch_dtype=dtype
+        )
+    except (OSError, ValueError, KeyError, NotImplementedError) as error:
+        raise ModelError(
+            f"Could not read {path.name} as the VAE of this base model ({str(error).splitlines()[0]}).",
+            "Use a VAE made for the base model's family (an SDXL VAE for SDXL models, an SD VAE for SD1/SD2).",
+            field="vae",
+        ) from error

@@ -184,3 +184,40 @@ def build_tiny_model(family: str, folder: str | Path, seed: int = 0) -> Path:
     pipe.save_pretrained(folder, safe_serialization=True)
     atomic_write_text(marker, json.dumps(want))  # written last: a half-built folder is rebuilt
     return folder
+
+
+# An SDXL whose two text encoders have different widths (32 and 48), as the real CLIP-L (768) and OpenCLIP-G
+# (1280) do: diffusers' single-file loader tells the encoders apart by width, so only this variant can be
+# written as one A1111-layout file and read back. The UNet sees 32 + 48 = 80 wide text and a pooled embedding
+# of 48 plus six 8-dim size numbers = 96.
+_TEXT_SDXL_G = dict(_TEXT, hidden_size=48, intermediate_size=96, projection_dim=48)
+
+
+def build_tiny_sdxl_two_widths(seed: int = 0):
+    """A tiny SDXL pipeline with text encoders 32 and 48 wide (see above), weights drawn from ``seed``."""
+    import torch
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    tokenizer = _tokenizer()
+    vae = AutoencoderKL(**_VAE)
+    unet = UNet2DConditionModel(
+        **_UNET_COMMON,
+        cross_attention_dim=80,
+        attention_head_dim=(2, 4),
+        transformer_layers_per_block=(1, 2),
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=96,
+    )
+    return StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel(_text_config(tokenizer, "quick_gelu")),
+        text_encoder_2=CLIPTextModelWithProjection(_text_config(tokenizer, "gelu", _TEXT_SDXL_G)),
+        tokenizer=tokenizer,
+        tokenizer_2=_tokenizer(),
+        unet=unet,
+        scheduler=DDPMScheduler(**_SCHEDULER, timestep_spacing="leading"),
+    )

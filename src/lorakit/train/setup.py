@@ -155,6 +155,7 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         source,
         family=tiny_family or family_name,
         vae=cfg.model.vae,
+        config=cfg.model.architecture_config,
         dtype=weight_dtype,
         device=device,
         v_prediction=v_prediction,

@@ -42,6 +42,16 @@ class ModelSection(Section):
         effect="trainer",
         level="advanced",
     )
+    architecture_config: str | None = setting(
+        None,
+        help="Single-file checkpoints only: the layout the file is read with. Empty = chosen from the weights"
+        " (lorakit ships SD1, SD2 and SDXL layouts, which also fit Pony, Illustrious and NoobAI). Set it to a"
+        " diffusers folder of the same model (its configs and tokenizer files are enough) for a model of an"
+        " unusual size, or to sd1, sd2, sd2-v or sdxl.",
+        kohya=LORAKIT_ONLY,
+        effect="trainer",
+        level="expert",
+    )
     v_parameterization: bool | None = setting(
         None,
         help="Train with v-prediction. Empty = decided by the family (on for sd2-v). Turn on for v-prediction"
