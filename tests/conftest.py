@@ -6,10 +6,18 @@ treat them as read-only. ``tiny_model(family)`` returns the same folders by name
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    # Without a workspace named, lorakit uses ~/lorakit (lorakit.workspace.locate_workspace): tests, and the
+    # processes they start, get one of their own instead, so they never touch (or depend on) a user's files.
+    os.environ["LORAKIT_WORKSPACE"] = tempfile.mkdtemp(prefix="lorakit-tests-")
 
 
 @pytest.fixture(scope="session")

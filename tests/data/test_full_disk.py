@@ -111,12 +111,12 @@ def test_tag_edit_on_a_full_disk_mid_write_puts_every_caption_back(tmp_path, mon
     real = journal_module.overwrite_in_place
     calls = []
 
-    def full_on_second(path, data):
+    def full_on_second(path, data, *inside):
         calls.append(path)
         if len(calls) == 2:
             path.write_bytes(data[:3])  # part of the new text got in, then the disk was full
             raise _no_space(path)
-        real(path, data)
+        real(path, data, *inside)
 
     monkeypatch.setattr(journal_module, "overwrite_in_place", full_on_second)
     with pytest.raises(DatasetError) as caught:
@@ -145,11 +145,11 @@ def test_tag_edit_that_cannot_even_be_rolled_back_points_at_undo(tmp_path, monke
     real = journal_module.overwrite_in_place
     calls = []
 
-    def full_after_first(path, data):
+    def full_after_first(path, data, *inside):
         calls.append(path)
         if len(calls) > 1:
             raise _no_space(path)
-        real(path, data)
+        real(path, data, *inside)
 
     monkeypatch.setattr(journal_module, "overwrite_in_place", full_after_first)
     with pytest.raises(DatasetError) as caught:

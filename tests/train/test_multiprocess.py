@@ -18,7 +18,14 @@ pytestmark = pytest.mark.slow
 
 def test_two_processes_share_the_epochs(tmp_path, tiny_config):
     # 4 images × 2 repeats / batch 2 = 4 batches per epoch; two processes take 2 each → 2 steps per epoch.
-    cfg = tiny_config(schedule__max_train_epochs=2, output__save_every_n_steps=2)
+    # Warmup 0.5 of the steps: as in sd-scripts (accelerate steps the schedule once per process), the schedule
+    # runs over 4 steps × 2 processes = 8 scheduler steps with int(0.5 × 4 × 2) = 4 of warmup, 2 per step.
+    cfg = tiny_config(
+        schedule__max_train_epochs=2,
+        output__save_every_n_steps=2,
+        learning__lr_scheduler="linear",
+        learning__lr_warmup_steps=0.5,
+    )
     config_path = save_config(cfg, tmp_path / "train.toml")
     run_dir = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -40,6 +47,10 @@ def test_two_processes_share_the_epochs(tmp_path, tiny_config):
     steps = [e.data for e in events if e.type == "step"]
     assert [s["step"] for s in steps] == [1, 2, 3, 4]  # one writer: each step once
     assert steps[-1]["total_steps"] == 4
+    # Linear with warmup, after 2, 4, 6, 8 scheduler steps: 2/4, 4/4, then (8 - 6)/(8 - 4), (8 - 8)/(8 - 4).
+    for group in steps[0]["lr"]:
+        peak = steps[1]["lr"][group]
+        assert [s["lr"][group] / peak for s in steps] == pytest.approx([0.5, 1.0, 0.5, 0.0])
     assert sorted(p.name for p in run_dir.iterdir()) == [
         "config.toml",
         "events.jsonl",

@@ -118,8 +118,10 @@ class Run:
         self.family, self.network = su.build_model_and_network(cfg, device)
         self.model_hash = su.model_hash(cfg.model.pretrained_model_name_or_path)
         self.step_options = su.step_options(cfg, self.family, self.network.settings)
+        # The schedule counts the steps of every process, as sd-scripts' does through accelerate (which steps a
+        # prepared scheduler once per process): built over total × processes, stepped that often per step.
         self.optimizer, self.lr_scheduler = su.build_optimizer_and_schedule(
-            cfg, self.network, self.total_steps, self.plan.warmup_steps
+            cfg, self.network, self.total_steps * self.team.world, self.plan.warmup_steps, self.team.world
         )
         precision = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(str(self.accelerator.mixed_precision))
         for module in self.network.components.values():

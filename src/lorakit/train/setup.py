@@ -196,10 +196,14 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
     return family, network
 
 
-def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, warmup_steps: int):
-    """The optimizer with one group per component (own learning rates, LoRA+ split) and its LR schedule."""
+def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, warmup_steps: int, processes: int = 1):
+    """The optimizer with one group per component (own learning rates, LoRA+ split) and its LR schedule.
+
+    The schedule runs over ``total_steps`` scheduler steps, ``processes`` of them per optimizer step (as
+    sd-scripts' does through accelerate); ``warmup_steps`` is in those units already (see the plan).
+    """
     from lorakit.train.optimizers import build_optimizer, loraplus_groups
-    from lorakit.train.schedulers import build_scheduler
+    from lorakit.train.schedulers import build_scheduler, lr_curve_name
 
     lr = cfg.learning
     rates = {
@@ -225,6 +229,10 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
         eps=opt.eps,
         args=opt.optimizer_args,
     )
+    args = lr.lr_scheduler_args
+    if processes > 1 and lr_curve_name(str(lr.lr_scheduler)) == "cosine_annealing_warm_restarts" and "T_0" in args:
+        # T_0 counts optimizer steps (the sd-scripts export writes it × processes too: config/kohya_schedule.py).
+        args = {**args, "T_0": int(args["T_0"]) * processes}
     scheduler = build_scheduler(
         str(lr.lr_scheduler),
         optimizer,
@@ -233,7 +241,7 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
         num_cycles=lr.lr_scheduler_num_cycles,
         power=lr.lr_scheduler_power,
         min_lr_ratio=lr.lr_scheduler_min_lr_ratio or 0.0,
-        args=lr.lr_scheduler_args,
+        args=args,
         decay_steps=lr.lr_decay_steps,
         rex_d=lr.rex_d,
         rex_gamma=lr.rex_gamma,

@@ -159,7 +159,8 @@ class TrainingLoop:
                     accelerator.clip_grad_norm_(params, run.cfg.optimizer.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
+                for _ in range(run.team.world):  # the schedule counts every process's steps (see Run.setup)
+                    scheduler.step()
                 extra = {}
                 if max_norm:  # sd-scripts' max-norm regularisation, after each update; reported as it does
                     scaled = apply_max_norm(run.network, max_norm)
