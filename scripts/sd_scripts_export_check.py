@@ -24,7 +24,7 @@ from lorakit.config.kohya import SCRIPTS, export_kohya, script_takes, to_kohya
 from lorakit.config.kohya_export import HANDLED, PLAIN_NAMES
 from lorakit.config.presets import list_presets, new_config
 from lorakit.data.plan import plan_for_config
-from lorakit.train.schedulers import build_scheduler
+from lorakit.train.setup import build_lr_schedule
 
 SCRIPT_MODULES = {
     "train_network.py": ("train_network", "NetworkTrainer"),
@@ -471,16 +471,15 @@ def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, 
     mine_param = torch.nn.Parameter(torch.zeros(4))
     mine_opt = torch.optim.SGD([{"params": [mine_param], "lr": lr}], lr=lr)
     learning = cfg.learning
-    ours = build_scheduler(
-        str(learning.lr_scheduler),
+    # The trainer's own schedule (lorakit.train.setup): over total × processes scheduler steps, stepped once per
+    # process for each optimizer step, as sd-scripts' through accelerate.
+    ours = build_lr_schedule(
+        cfg,
         mine_opt,
-        plan.total_steps,
+        plan.total_steps * processes,
         # validation says a warmup is ignored with a fixed rate (the trainer refuses it instead)
-        warmup_steps=0 if learning.lr_scheduler in ("constant", "adafactor") else plan.warmup_steps,
-        num_cycles=learning.lr_scheduler_num_cycles,
-        power=learning.lr_scheduler_power,
-        min_lr_ratio=learning.lr_scheduler_min_lr_ratio or 0.0,
-        args=learning.lr_scheduler_args,
+        0 if learning.lr_scheduler in ("constant", "adafactor") else plan.warmup_steps,
+        processes,
     )
     worst = 0.0
     for _ in range(plan.total_steps):
@@ -490,7 +489,7 @@ def _optimizer_and_schedule(cfg: Any, sd: dict[str, Any], args: Any, plan: Any, 
         mine_opt.step()
         for _ in range(processes):
             scheduler.step()
-        ours.step()
+            ours.step()
     report.check("learning rate at every step", worst < 1e-6, where, f"largest difference {worst:.3g} × lr")
 
 

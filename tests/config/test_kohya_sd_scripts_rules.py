@@ -266,7 +266,9 @@ def test_warmup_stable_decay_writes_the_decay_sd_scripts_reads(tmp_path):
     assert config["lr_decay_steps"] == 0.3 and "lr_scheduler_args" not in config
     assert _roundtrip(cfg, tmp_path) == cfg
     default = to_kohya(_cfg(learning__lr_scheduler="warmup_stable_decay")).config
-    assert default["lr_decay_steps"] == 0.1  # lorakit's trainer decays over the last 10% unless told
+    assert default.get("lr_decay_steps", 0) == 0  # learning.lr_decay_steps: no decay unless told, as sd-scripts
+    told = to_kohya(_cfg(learning__lr_scheduler="warmup_stable_decay", learning__lr_decay_steps=0.2)).config
+    assert told["lr_decay_steps"] == 0.2
 
 
 def test_unset_seed_stays_unset_and_the_dataset_batch_size_wins(tmp_path):

@@ -99,12 +99,15 @@ def _floor(cfg: TrainConfig, out: dict[str, Any], keep: Any) -> None:
             {"lr_end": (floor or 0.0) * learning.learning_rate} | learning.lr_scheduler_args
         )
     elif name == "warmup_stable_decay":
-        # lorakit's trainer reads the decay from lr_scheduler_args decay_steps (a share 0.1 unless given);
-        # sd-scripts reads lr_decay_steps (0 unless given) and passes lr_scheduler_args on to transformers.
+        # lorakit's trainer reads the decay from learning.lr_decay_steps, a decay_steps in lr_scheduler_args
+        # winning; sd-scripts reads lr_decay_steps only and passes lr_scheduler_args on to transformers.
         args = dict(learning.lr_scheduler_args)
-        out["lr_decay_steps"] = args.pop("decay_steps", 0.1)
-        keep("learning", "lr_scheduler_args", dict(learning.lr_scheduler_args))
-        keep("learning", "lr_decay_steps", learning.lr_decay_steps)
+        if "decay_steps" in args:
+            out["lr_decay_steps"] = args.pop("decay_steps")
+            keep("learning", "lr_scheduler_args", dict(learning.lr_scheduler_args))
+            keep("learning", "lr_decay_steps", learning.lr_decay_steps)
+        else:
+            out["lr_decay_steps"] = learning.lr_decay_steps
         out["lr_scheduler_args"] = k.literal_args_list(args) if args else []
     elif floor and name == "cosine":
         keep("learning", "lr_scheduler", name)  # cosine_with_min_lr with one cycle is a floored half cosine

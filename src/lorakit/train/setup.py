@@ -203,7 +203,6 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
     sd-scripts' does through accelerate); ``warmup_steps`` is in those units already (see the plan).
     """
     from lorakit.train.optimizers import build_optimizer, loraplus_groups
-    from lorakit.train.schedulers import build_scheduler, lr_curve_name
 
     lr = cfg.learning
     rates = {
@@ -229,24 +228,7 @@ def build_optimizer_and_schedule(cfg, network: LoraNetwork, total_steps: int, wa
         eps=opt.eps,
         args=opt.optimizer_args,
     )
-    args = lr.lr_scheduler_args
-    if processes > 1 and lr_curve_name(str(lr.lr_scheduler)) == "cosine_annealing_warm_restarts" and "T_0" in args:
-        # T_0 counts optimizer steps (the sd-scripts export writes it × processes too: config/kohya_schedule.py).
-        args = {**args, "T_0": int(args["T_0"]) * processes}
-    scheduler = build_scheduler(
-        str(lr.lr_scheduler),
-        optimizer,
-        total_steps,
-        warmup_steps=warmup_steps,
-        num_cycles=lr.lr_scheduler_num_cycles,
-        power=lr.lr_scheduler_power,
-        min_lr_ratio=lr.lr_scheduler_min_lr_ratio or 0.0,
-        args=args,
-        decay_steps=lr.lr_decay_steps,
-        rex_d=lr.rex_d,
-        rex_gamma=lr.rex_gamma,
-    )
-    return optimizer, scheduler
+    return optimizer, build_lr_schedule(cfg, optimizer, total_steps, warmup_steps, processes)
 
 
 @dataclass
@@ -282,3 +264,28 @@ def estimate_memory(family, network: LoraNetwork, batch_size: int, resolution: i
         except (ValueError, OSError, AttributeError):
             available = None
     return MemoryEstimate(needed, available)
+
+
+def build_lr_schedule(cfg, optimizer, total_steps: int, warmup_steps: int, processes: int = 1):
+    """The config's LR schedule for ``optimizer`` over ``total_steps`` scheduler steps (optimizer steps ×
+    ``processes``; the trainer steps it ``processes`` times per optimizer step, as sd-scripts does)."""
+    from lorakit.train.schedulers import build_scheduler, lr_curve_name
+
+    lr = cfg.learning
+    args = lr.lr_scheduler_args
+    if processes > 1 and lr_curve_name(str(lr.lr_scheduler)) == "cosine_annealing_warm_restarts" and "T_0" in args:
+        # T_0 counts optimizer steps (the sd-scripts export writes it × processes too: config/kohya_schedule.py).
+        args = {**args, "T_0": int(args["T_0"]) * processes}
+    return build_scheduler(
+        str(lr.lr_scheduler),
+        optimizer,
+        total_steps,
+        warmup_steps=warmup_steps,
+        num_cycles=lr.lr_scheduler_num_cycles,
+        power=lr.lr_scheduler_power,
+        min_lr_ratio=lr.lr_scheduler_min_lr_ratio or 0.0,
+        args=args,
+        decay_steps=lr.lr_decay_steps,
+        rex_d=lr.rex_d,
+        rex_gamma=lr.rex_gamma,
+    )
