@@ -104,7 +104,7 @@ class Settings(BaseSettings):
         return data
 
 
-# --- which workspace: one rule for every front end (see docs/workspace.md) ----------------------------
+# --- which workspace: one rule for every front end (docs/doctor.md, "Which workspace") ------------------
 USER_WORKSPACE = "~/lorakit"
 # Folders every workspace has (Workspace.create makes them): how a folder is recognised as one.
 _MARKERS = ("datasets", "models/checkpoints", "outputs")
