@@ -198,3 +198,27 @@ def test_fused_training_gives_the_weights_of_unfused_training(tmp_path, tiny_sd1
         moved += "lora_up" in name and bool(a.abs().max() > 0)  # lora_up starts at zero: it trained
     assert moved
     assert plain.lrs() == fused.lrs()  # the schedule is stepped per optimizer step either way
+
+
+def test_a_fused_run_stopped_and_resumed_ends_with_the_unfused_runs_weights(tmp_path, tiny_config):
+    from lorakit.events import Commands, Emitter
+    from lorakit.lora.kohya import load_lora_file
+    from lorakit.train.run import resume, train
+
+    settings = {"optimizer__optimizer_type": "Adafactor", "optimizer__max_grad_norm": 0.0}
+    commands = Commands()
+
+    def stop_at_two(event):
+        if event.type == "step" and event.data["step"] == 2:
+            commands.request("stop")
+
+    cfg = tiny_config(memory__fused_backward_pass=True, **settings)
+    stopped = train(cfg, tmp_path / "fused", Emitter(callbacks=[stop_at_two]), commands)
+    assert stopped["stopped"] and stopped["steps"] == 2
+    fused = resume(tmp_path / "fused")  # continues with Adafactor's saved state, fused again
+    plain = train(tiny_config(**settings), tmp_path / "plain")
+    assert fused["steps"] == plain["steps"] > 2
+    a, b = load_lora_file(plain["lora"]).tensors, load_lora_file(fused["lora"]).tensors
+    assert a.keys() == b.keys()
+    for name in a:
+        torch.testing.assert_close(b[name].float(), a[name].float(), rtol=1e-4, atol=1e-6)
