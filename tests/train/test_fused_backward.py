@@ -174,6 +174,24 @@ def test_what_the_fused_pass_cannot_do_is_refused(changes, words):
         assert word in found[0]
 
 
+def test_training_refuses_before_the_model_loads(tiny_config, tmp_path, monkeypatch):
+    from lorakit.errors import ConfigError
+    from lorakit.train import setup as su
+    from lorakit.train.run import train
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the refusal")
+
+    monkeypatch.setattr(su, "build_model_and_network", never)
+    cfg = tiny_config(
+        memory__fused_backward_pass=True,
+        optimizer__optimizer_type="Adafactor",
+        schedule__gradient_accumulation_steps=2,
+    )
+    with pytest.raises(ConfigError, match="fused_backward_pass"):
+        train(cfg, tmp_path / "run")
+
+
 # -- the tiny model, end to end -------------------------------------------------------------------------
 ADAFACTOR = {
     "optimizer.optimizer_type": "Adafactor",
