@@ -82,6 +82,18 @@ def test_fused_steps_give_the_weights_of_the_unfused_steps(kwargs):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-7)
 
 
+def test_at_most_one_gradient_exists_at_a_time_during_a_fused_backward():
+    model = _model()
+    params = list(model.parameters())
+    alive = []
+    for p in params:  # registered first, so it runs just before the fused step of the same parameter
+        p.register_post_accumulate_grad_hook(lambda _: alive.append(sum(q.grad is not None for q in params)))
+    FusedBackward(_adafactor(model))
+    x, y = _batches(1)[0]
+    _loss(model, x, y).backward()
+    assert alive == [1] * len(params)  # unfused, all of them would be held until the optimizer step
+
+
 def test_gradient_clipping_is_per_parameter_as_in_sd_scripts():
     # A threshold small enough that every parameter's gradient is clipped.
     plain, _ = _plain({}, max_grad_norm=1e-3, per_parameter=True)
