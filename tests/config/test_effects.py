@@ -23,7 +23,6 @@ REFUSED_VALUES = {
     "multigpu.main_process_ip": "10.0.0.1",
     "multigpu.main_process_port": 29500,
     "multigpu.fsdp": True,
-    "memory.fused_backward_pass": True,
 }
 
 

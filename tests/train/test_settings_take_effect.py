@@ -77,6 +77,11 @@ def _compiled(run) -> bool:
     return getattr(run.family.components.unet, "_compiled_call_impl", None) is not None
 
 
+def _fused_steps(run) -> int:
+    hooks = getattr(run, "fused_backward", None)  # set by the loop when the fused backward pass is on
+    return hooks.param_steps if hooks is not None else 0
+
+
 def run_check(predicate: Callable[[Any, Any], bool], name: str) -> Check:
     """A check on the prepared runs themselves (for settings that change how, not what, is computed)."""
 
@@ -325,6 +330,14 @@ ROWS: list[Any] = [
         True,
         differs=run_check(lambda a, b: _compiled(a) != _compiled(b), "compiled_differs"),
         env={"LORAKIT_COMPILE_BACKEND": "eager"},
+    ),
+    # Fused, Adafactor steps each parameter inside backward: the same weights within float tolerance
+    # (the correctness test is tests/train/test_fused_backward.py), so check the hooks did the stepping.
+    Row(
+        "memory.fused_backward_pass",
+        True,
+        {"optimizer.optimizer_type": "Adafactor"},
+        run_check(lambda a, b: _fused_steps(a) == 0 < _fused_steps(b), "stepped_in_backward"),
     ),
     # -- samples --
     Row("samples.sample_prompts", "@prompts", {"samples.sample_every_n_steps": 1}, files_differ),

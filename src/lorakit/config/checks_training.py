@@ -40,12 +40,8 @@ def _precision(cfg: TrainConfig, family: str | None, r: ValidationReport) -> Non
             "Checkpoint offloading needs gradient checkpointing.",
             "Turn on memory.gradient_checkpointing too.",
         )
-    if mem.fused_backward_pass and cfg.optimizer.optimizer_type != "Adafactor":
-        r.problem(
-            "memory.fused_backward_pass",
-            f"fused_backward_pass only works with the Adafactor optimizer (not {cfg.optimizer.optimizer_type}).",
-            "Set optimizer.optimizer_type = 'Adafactor', or turn off fused_backward_pass.",
-        )
+    if mem.fused_backward_pass:
+        _fused_backward(cfg, r)
     if mem.blocks_to_swap and family not in (None, "flux"):
         r.warn(
             "memory.blocks_to_swap",
@@ -264,3 +260,22 @@ def _model_family(cfg: TrainConfig, family: str | None, r: ValidationReport) -> 
             )
     if m.clip_skip is not None and m.clip_skip > 1 and family in ("sdxl", "flux"):
         r.warn("model.clip_skip", f"{family} models ignore clip_skip.", "Remove model.clip_skip.")
+
+
+def _fused_backward(cfg: TrainConfig, r: ValidationReport) -> None:
+    """What the fused backward pass cannot do, as sd-scripts asserts (lorakit's trainer refuses more: refused.py)."""
+    opt = str(cfg.optimizer.optimizer_type)
+    if opt.strip().lower() != "adafactor":
+        r.problem(
+            "memory.fused_backward_pass",
+            f"fused_backward_pass only works with the Adafactor optimizer (not {opt}), as in sd-scripts.",
+            "Set optimizer.optimizer_type = 'Adafactor' (it also saves memory), or turn off fused_backward_pass.",
+        )
+    if cfg.schedule.gradient_accumulation_steps > 1:
+        r.problem(
+            "memory.fused_backward_pass",
+            "fused_backward_pass updates the weights inside every backward pass, so it cannot accumulate"
+            f" gradients over {cfg.schedule.gradient_accumulation_steps} batches.",
+            "Set schedule.gradient_accumulation_steps = 1 (raise train_batch_size instead), or turn off"
+            " fused_backward_pass.",
+        )

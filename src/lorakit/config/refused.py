@@ -29,7 +29,6 @@ REFUSED: dict[str, str] = {
     "multigpu.main_process_ip": _MULTI_MACHINE,
     "multigpu.main_process_port": _MULTI_MACHINE,
     "multigpu.fsdp": _MULTI_MACHINE,
-    "memory.fused_backward_pass": "the fused backward pass (optimizer steps inside backward) is not built yet",
 }
 # Network types the trainer builds; the others are refused like the fields above.
 BUILT_NETWORK_TYPES = ("lora", "locon")
@@ -66,4 +65,26 @@ def trainer_refusals(cfg: Any, report: ValidationReport | None = None) -> Valida
                 f"Remove {path} (or set it back to {_default(cfg, path)!r}), or train with sd-scripts"
                 " (`lorakit config export FILE --kohya FOLDER`).",
             )
+    _fused_backward(cfg, report)
     return report
+
+
+def _fused_backward(cfg: Any, report: ValidationReport) -> None:
+    """What lorakit's fused backward pass (train/fused_backward.py) cannot do beyond sd-scripts' own checks
+    (Adafactor, no gradient accumulation: config/checks_training.py)."""
+    if not cfg.memory.fused_backward_pass:
+        return
+    if cfg.multigpu.num_processes > 1:
+        report.problem(
+            "memory.fused_backward_pass",
+            f"fused_backward_pass works in one process only (this run has {cfg.multigpu.num_processes}): each"
+            " weight is updated before the gradients of the other processes could be averaged into it.",
+            "Train with one process (multigpu.num_processes = 1, or `--gpus 1`), or turn off fused_backward_pass.",
+        )
+    if str(cfg.memory.mixed_precision) == "fp16":
+        report.problem(
+            "memory.fused_backward_pass",
+            "fused_backward_pass cannot be combined with fp16 mixed precision: fp16 scales the loss and checks"
+            " the gradients of the whole model before a step, and the fused pass steps each weight on its own.",
+            "Set memory.mixed_precision = 'bf16' (or 'no'), or turn off fused_backward_pass.",
+        )

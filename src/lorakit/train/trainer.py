@@ -109,6 +109,19 @@ class TrainingLoop:
             self.run.render_samples()
 
     def run_loop(self) -> None:
+        run = self.run
+        fused = None
+        if run.cfg.memory.fused_backward_pass:  # Adafactor steps each parameter inside backward
+            from lorakit.train.fused_backward import FusedBackward
+
+            fused = run.fused_backward = FusedBackward(run.optimizer, run.cfg.optimizer.max_grad_norm)
+        try:
+            self._loop(fused)
+        finally:
+            if fused is not None:
+                fused.remove()
+
+    def _loop(self, fused) -> None:
         run, p = self.run, self.run.progress
         accelerator, optimizer, scheduler = run.accelerator, run.optimizer, run.lr_scheduler
         params = run.network.parameters()
@@ -154,9 +167,12 @@ class TrainingLoop:
                 if pending < accumulate and p.position < len(batches):
                     continue
                 pending = 0
-                run.team.mean_gradients(params)
-                if run.cfg.optimizer.max_grad_norm:
-                    accelerator.clip_grad_norm_(params, run.cfg.optimizer.max_grad_norm)
+                if fused is None:  # (fused: each parameter was clipped, stepped and freed during backward)
+                    run.team.mean_gradients(params)
+                    if run.cfg.optimizer.max_grad_norm:
+                        accelerator.clip_grad_norm_(params, run.cfg.optimizer.max_grad_norm)
+                # Fused, every gradient is None by now and step() updates nothing; it still counts the step, as
+                # torch's LR scheduler expects an optimizer step before each of its own.
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 for _ in range(run.team.world):  # the schedule counts every process's steps (see Run.setup)

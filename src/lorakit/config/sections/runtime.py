@@ -185,9 +185,11 @@ class MemorySection(Section):
     )
     fused_backward_pass: bool = setting(
         False,
-        help="Adafactor only: apply updates during the backward pass to save memory.",
+        help="Adafactor only: update each weight during the backward pass and free its gradient at once, to"
+        " save memory (gradient clipping then applies per weight, as in sd-scripts). Needs"
+        " gradient_accumulation_steps = 1 and one process.",
         kohya="fused_backward_pass",
-        effect="refused",
+        effect="trainer",
         level="expert",
     )
 
