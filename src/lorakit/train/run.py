@@ -64,6 +64,7 @@ class Run:
         self.model_hash: str | None = None
         self.team = Team()
         self.validator = None
+        self.fused_backward = None  # the per-parameter Adafactor hooks while the loop runs (fused_backward_pass)
 
     # -- setup ------------------------------------------------------------------------------------
     def setup(self) -> None:
