@@ -53,6 +53,10 @@ REFUSED = [
     (["dataset", "check", "{dataset}", "--max-tokens", "100"], P.HealthParams,
      {"dataset": "{dataset}", "max_token_length": 100}),
     (["dataset", "import", LONG, "--to", "datasets/x"], P.ImportParams, {"sources": [LONG], "to": "datasets/x"}),
+    (["lora", "upload", "a.safetensors", "me/my/lora"], P.UploadParams,
+     {"lora": "a.safetensors", "repo_id": "me/my/lora"}),
+    (["lora", "upload", "a.safetensors", "lora", "--title", "t" * 201], P.UploadParams,
+     {"lora": "a.safetensors", "repo_id": "lora", "title": "t" * 201}),
 ]  # fmt: skip
 
 
@@ -124,6 +128,13 @@ OPTIONS = [
     (lora_app, "extract", "precision", P.ExtractParams, "precision"),
     (lora_app, "convert", "to", P.ConvertParams, "layout"),
     (lora_app, "convert", "arch", P.ConvertParams, "arch"),
+    (lora_app, "upload", "private", P.UploadParams, "private"),
+    (lora_app, "upload", "title", P.UploadParams, "title"),
+    (lora_app, "upload", "description", P.UploadParams, "description"),
+    (lora_app, "upload", "trigger", P.UploadParams, "trigger_words"),
+    (lora_app, "upload", "prompt", P.UploadParams, "prompts"),
+    (lora_app, "upload", "base_model", P.UploadParams, "base_model"),
+    (lora_app, "upload", "license", P.UploadParams, "license"),
     (models_app, "download", "to", P.DownloadParams, "to"),
     (models_app, "download", "name", P.DownloadParams, "name"),
     (dataset_app, "dedup", "threshold", P.DedupParams, "threshold"),

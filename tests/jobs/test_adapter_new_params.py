@@ -1,5 +1,6 @@
 """The options the CLI had and the job kinds lacked reach the job functions: extract's conv_rank, method,
-value, clamp_quantile, text_encoder and precision; resize's and merge's precision; convert's arch."""
+value, clamp_quantile, text_encoder and precision; resize's and merge's precision; convert's arch; upload's
+prompts, base_model and license."""
 
 from __future__ import annotations
 
@@ -62,3 +63,14 @@ def test_convert_job_passes_the_arch(tmp_path, monkeypatch):
     seen = _capture(monkeypatch, "lorakit.lora.convert.convert_lora", "out")
     adapters.convert(P.ConvertParams(source="models/loras/a.safetensors", arch="sdxl"), _ctx(tmp_path))
     assert seen["arch"] == "sdxl" and seen["args"][2] == "kohya"
+
+
+def test_upload_job_passes_the_card_options(tmp_path, monkeypatch):
+    seen = _capture(monkeypatch, "lorakit.hub.upload.upload_lora", SimpleNamespace(to_dict=lambda: {}))
+    params = P.UploadParams(
+        lora="models/loras/a.safetensors", repo_id="mira-lora", prompts=["mira, red scarf"],
+        base_model="stabilityai/stable-diffusion-xl-base-1.0", license="openrail++",
+    )  # fmt: skip
+    adapters.upload(params, _ctx(tmp_path))
+    assert seen["args"][1] == "mira-lora" and seen["prompts"] == ["mira, red scarf"]
+    assert seen["base_model"] == "stabilityai/stable-diffusion-xl-base-1.0" and seen["license"] == "openrail++"

@@ -324,23 +324,28 @@ def upload(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Publish a LoRA on Hugging Face with sample images and a generated model card."""
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
     from lorakit.hub.upload import upload_lora
 
     images = [(Path(path), caption) for path, _, caption in (item.partition("::") for item in image or [])]
+    values = {"lora": str(file), "repo_id": repo, "private": private, "title": title, "description": description}
+    values |= {"trigger_words": trigger or None, "images": [[str(p), c] for p, c in images] or None}
+    values |= {"prompts": prompt or None, "base_model": base_model, "license": license}
+    params = checked("UploadParams", values, "lora upload", {"lora": "FILE", "repo_id": "REPO", "images": "--image"})
     with _spinner(f"Uploading to {repo}"):
         result = upload_lora(
             file,
-            repo,
+            params.repo_id,
             token=token,
-            private=private,
+            private=params.private,
             images=images,
-            prompts=prompt,
-            title=title,
-            description=description,
-            base_model=base_model,
-            trigger_words=trigger or None,
-            license=license,
+            prompts=params.prompts,
+            title=params.title,
+            description=params.description,
+            base_model=params.base_model,
+            trigger_words=params.trigger_words,
+            license=params.license,
             endpoint=endpoint,
         )
     if as_json:

@@ -212,6 +212,9 @@ def upload(params: P.UploadParams, ctx: JobContext) -> dict[str, Any]:
         title=params.title,
         description=params.description,
         trigger_words=params.trigger_words,
+        prompts=params.prompts,
+        base_model=params.base_model,
+        license=params.license,
         emitter=_forward(ctx),
     )
     return result.to_dict()

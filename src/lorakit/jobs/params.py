@@ -255,12 +255,19 @@ class ConvertParams(JobParams):
 
 class UploadParams(JobParams):
     lora: InPath
-    repo_id: str = Field(pattern=r"^[\w.\-]+/[\w.\-]+$", max_length=200)
-    private: bool = False
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=20_000)
-    trigger_words: list[str] | None = Field(None, max_length=50)
+    repo_id: str = Field(
+        pattern=r"^([\w.\-]+/)?[\w.\-]+$",
+        max_length=200,
+        description="The Hugging Face repo: name or user/name (name alone: the token's user owns it).",
+    )
+    private: bool = Field(False, description="Make a new repo private.")
+    title: str | None = Field(None, max_length=200, description="Card title (default: from the file).")
+    description: str | None = Field(None, max_length=20_000, description="A paragraph for the card.")
+    trigger_words: list[str] | None = Field(None, max_length=50, description="Default: from the metadata.")
     images: list[tuple[InPath, str]] | None = Field(None, max_length=20, description="[[image path, prompt], ...]")
+    prompts: list[str] | None = Field(None, max_length=20, description="Example prompts for the card.")
+    base_model: str | None = Field(None, max_length=200, description="Hub id of the base model (default: by family).")
+    license: str | None = Field(None, max_length=100, description="License id for the card, e.g. openrail++.")
 
 
 def validate_params(model: type[JobParams], params: Any, workspace=None, *, prefix: str = "params") -> JobParams:
