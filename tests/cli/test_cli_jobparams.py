@@ -92,11 +92,15 @@ def test_the_error_is_shown_as_problem_and_fix_with_exit_2(tmp_path):
     code = "import sys; sys.argv = ['lorakit'] + sys.argv[1:]; from lorakit.cli.main import run; run()"
     args = ["lora", "extract", "b.safetensors", "t.safetensors", "-o", str(tmp_path / "x.safetensors")]
     done = subprocess.run(
-        [sys.executable, "-c", code, *args, "--conv-rank", "0"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code, *args, "--conv-rank", "0", "--method", "magic"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2, done.stderr
     assert "conv_rank: Input should be greater than or equal to 1" in done.stderr
-    assert "Correct --conv-rank" in done.stderr and "Traceback" not in done.stderr
+    assert "method: Input should be 'fixed'" in done.stderr  # every problem at once, as the API
+    assert "Correct --conv-rank and --method" in done.stderr and "Traceback" not in done.stderr
 
 
 def _option(typer_app, command: str, option: str):

@@ -28,17 +28,12 @@ def checked(kind: str, values: dict[str, Any], command: str, names: dict[str, st
     try:
         return P.validate_params(model, given, None, prefix="")
     except P.JobParamsError as error:
-        field = (error.field or "").split(".")[0]
-        option = (names or {}).get(field) or "--" + field.replace("_", "-")
+        # Each problem starts with its field ("rank: ...", "sources.0.0: ..."): name them as the command does.
+        fields = [part.split(":", 1)[0].split(".")[0] for part in error.problem.split("; ")]
+        options = [(names or {}).get(f) or "--" + f.replace("_", "-") for f in fields if f in model.model_fields]
+        wrong = " and ".join(dict.fromkeys(options)) or "the options"
         raise P.JobParamsError(
             error.problem,
-            f"Correct {option} and run the command again (`lorakit {command} --help` lists the options).",
-            field=option,
+            f"Correct {wrong} and run the command again (`lorakit {command} --help` lists the options).",
+            field=error.field,
         ) from None
-
-
-def default(kind: str, field: str) -> Any:
-    """The default of ``kind``'s ``field`` (what an option left out means)."""
-    from lorakit.jobs import params as P
-
-    return getattr(P, kind).model_fields[field].get_default(call_default_factory=True)
