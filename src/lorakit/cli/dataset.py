@@ -89,8 +89,12 @@ def import_command(
     Folders named like '10_name' become subsets with 10 repeats. Nothing in the dataset is overwritten:
     a name already taken gets a new one.
     """
+    from lorakit.cli.jobparams import checked
     from lorakit.data.importer import import_images, require_images
 
+    checked(
+        "ImportParams", {"sources": [str(p) for p in sources], "to": str(to)}, "dataset import", {"sources": "SOURCES"}
+    )
     with progress_emitter("Importing", not as_json) as emitter:
         report = import_images(sources, to, emitter=emitter)
     if as_json:
@@ -103,29 +107,32 @@ def import_command(
 @dataset_app.command("check")
 def check_command(
     folder: Path = FOLDER,
-    resolution: int = typer.Option(512, help="Training resolution (512 for SD1.5, 1024 for SDXL)."),
+    resolution: int | None = typer.Option(
+        None, help="Training resolution (512 for SD1.5, 1024 for SDXL). Default: 512."
+    ),
     trigger: str | None = typer.Option(None, "--trigger", help="Your trigger word: checked in every caption."),
-    batch_size: int = typer.Option(1, help="Batch size, for the step count and bucket advice."),
-    epochs: int = typer.Option(10, help="Epochs, for the step count."),
-    max_tokens: int = typer.Option(75, help="Caption length limit in tokens (75, 150 or 225)."),
+    batch_size: int | None = typer.Option(None, help="Batch size, for the step count and bucket advice. Default: 1."),
+    epochs: int | None = typer.Option(None, help="Epochs, for the step count. Default: 10."),
+    max_tokens: int | None = typer.Option(None, help="Caption length limit in tokens: 75 (the default), 150 or 225."),
     fix: list[str] = typer.Option([], "--fix", help="Apply a safe fix by its id (repeatable). See the report."),
     as_json: bool = JSON,
 ) -> None:
     """Check a dataset's health: damaged files, sizes, captions, trigger word, duplicates, buckets, steps."""
+    from lorakit.cli.jobparams import checked
     from lorakit.data.health import check_dataset
     from lorakit.data.health_fixes import apply_fix
 
+    values = {"dataset": str(folder), "resolution": resolution, "trigger_word": trigger, "batch_size": batch_size}
+    values |= {"epochs": epochs, "max_token_length": max_tokens}
+    names = {"dataset": "FOLDER", "trigger_word": "--trigger", "max_token_length": "--max-tokens"}
+    # What the health job passes: the options given; the check's own defaults for the rest.
+    options = checked("HealthParams", values, "dataset check", names).model_dump(
+        exclude={"dataset"}, exclude_none=True
+    )
+
     def run():
         with progress_emitter("Checking images", not as_json) as emitter:
-            return check_dataset(
-                folder,
-                resolution=resolution,
-                trigger_word=trigger,
-                batch_size=batch_size,
-                epochs=epochs,
-                max_token_length=max_tokens,
-                emitter=emitter,
-            )
+            return check_dataset(folder, emitter=emitter, **options)
 
     report = run()
     fixes = []
@@ -142,10 +149,8 @@ def check_command(
         if result.trashed:
             _show_restore(folder, result.trashed)
     # Fix hints repeat the options given, so "--fix ID" checks the same way (trigger word, resolution, ...).
-    same = {"resolution": resolution, "trigger": trigger, "batch_size": batch_size, "epochs": epochs}
-    same |= {"max_tokens": max_tokens}
-    defaults = {"resolution": 512, "trigger": None, "batch_size": 1, "epochs": 10, "max_tokens": 75}
-    given = {k: (v if v != defaults[k] else None) for k, v in same.items()}
+    given = {"resolution": resolution, "trigger": trigger, "batch_size": batch_size, "epochs": epochs}
+    given |= {"max_tokens": max_tokens}
     typer.echo(report.summary(command_line("check", folder, **given)))
     if not report.ok:
         raise typer.Exit(1)
@@ -154,18 +159,24 @@ def check_command(
 @dataset_app.command("dedup")
 def dedup_command(
     folder: Path = FOLDER,
-    threshold: int = typer.Option(6, help="How different two images may be and still count as duplicates (0-64)."),
+    threshold: int | None = typer.Option(
+        None, help="How different two images may be and still count as duplicates (0-64). Default: 6."
+    ),
     remove: bool = typer.Option(
         False, "--remove", help="Move all but the suggested keeper of each group to the trash."
     ),
     as_json: bool = JSON,
 ) -> None:
     """Find near-duplicate images (perceptual hashes); optionally move the extras to the restorable trash."""
+    from lorakit.cli.jobparams import checked
     from lorakit.data.dedup import find_duplicates, remove_duplicates
     from lorakit.data.health_fixes import dataset_trash
 
+    values = {"dataset": str(folder), "threshold": threshold, "remove": remove}
+    checked("DedupParams", values, "dataset dedup", {"dataset": "FOLDER"})
+    kwargs = {"threshold": threshold} if threshold is not None else {}  # as the dedup job: the core's default
     with progress_emitter("Hashing", not as_json) as emitter:
-        report = find_duplicates(folder, threshold=threshold, emitter=emitter)
+        report = find_duplicates(folder, emitter=emitter, **kwargs)
     moved = remove_duplicates(report.groups, dataset_trash(folder)) if remove else []
     if as_json:
         print_json({**report.to_dict(), "trashed": [m.to_dict() for m in moved]})
@@ -179,7 +190,7 @@ def dedup_command(
         typer.echo(f"Moved {len(moved)} files to the trash.")
         _show_restore(folder, [m.id for m in moved])
     elif report.groups:
-        again = command_line("dedup", folder, threshold=threshold if threshold != 6 else None, remove=True)
+        again = command_line("dedup", folder, threshold=threshold, remove=True)
         typer.echo(f"Move the extras to the trash (restorable) with: {again}")
 
 

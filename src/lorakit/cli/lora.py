@@ -16,8 +16,8 @@ lora_app = typer.Typer(
     no_args_is_help=True,
 )
 
-PRECISIONS = ("fp16", "bf16", "fp32")
 METHOD_HELP = "fixed (uses --rank), or a dynamic rank per layer: sv_fro, sv_cumulative or sv_ratio (uses --value)."
+DEVICE_HELP = "cpu, cuda or mps (default: the GPU if there is one)."
 
 
 def register(app: typer.Typer) -> None:
@@ -26,13 +26,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _dtype(precision: str):
-    import torch
+    from typing import get_args
 
     from lorakit.errors import LorakitError
+    from lorakit.jobs.params import Precision, torch_dtype
 
-    if precision not in PRECISIONS:
-        raise LorakitError(f"Unknown precision {precision!r}.", f"Use one of: {', '.join(PRECISIONS)}.")
-    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+    if precision not in get_args(Precision):
+        raise LorakitError(f"Unknown precision {precision!r}.", f"Use one of: {', '.join(get_args(Precision))}.")
+    return torch_dtype(precision)
 
 
 def _check_output(output: Path, force: bool) -> None:
@@ -129,7 +130,7 @@ def resize(
     file: Path = typer.Argument(..., help="The LoRA to shrink."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the resized LoRA."),
     rank: int = typer.Option(None, "--rank", "-r", help="Target rank (fixed), or the most any layer keeps (dynamic)."),
-    method: str = typer.Option("fixed", "--method", "-m", help=METHOD_HELP),
+    method: str = typer.Option(None, "--method", "-m", help=METHOD_HELP + " Default: fixed."),
     value: float = typer.Option(
         None,
         "--value",
@@ -138,25 +139,30 @@ def resize(
     ),
     alpha: float = typer.Option(None, "--alpha", help="Write this alpha (weights adjust so strength is unchanged)."),
     precision: str = typer.Option(None, "--precision", help="fp16, bf16 or fp32 (default: as the input)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda (faster for big LoRAs)."),
+    device: str = typer.Option(None, "--device", help=DEVICE_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output file."),
     as_json: bool = typer.Option(False, "--json", help="Print the per-layer report as JSON."),
 ) -> None:
     """Shrink a LoRA with SVD, to a fixed rank or a rank per layer that keeps a chosen share of it."""
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
+    from lorakit.jobs.params import default_device, torch_dtype
     from lorakit.lora.resize import resize_lora
 
+    values = {"source": str(file), "output": str(output), "rank": rank, "method": method, "value": value}
+    values |= {"alpha": alpha, "precision": precision, "device": device}
+    params = checked("ResizeParams", values, "lora resize", {"source": "FILE"})
     _check_output(output, force)
     with _spinner(f"Resizing {file.name}"):
         report = resize_lora(
             file,
             output,
-            rank=rank,
-            method=method,
-            value=value,
-            alpha=alpha,
-            device=device,
-            dtype=_dtype(precision) if precision else None,
+            rank=params.rank,
+            method=params.method,
+            value=params.value,
+            alpha=params.alpha,
+            device=default_device(params.device),
+            dtype=torch_dtype(params.precision),
         )
     if as_json:
         _print_json(report.to_dict())
@@ -178,17 +184,30 @@ def merge(
     rank: int = typer.Option(None, "--rank", "-r", help="Compress to this rank with SVD (default: exact, ranks add)."),
     method: str = typer.Option(None, "--method", "-m", help="SVD compression: " + METHOD_HELP),
     value: float = typer.Option(None, "--value", "-v", help="The value for a dynamic --method."),
-    precision: str = typer.Option("fp16", "--precision", help="fp16, bf16 or fp32."),
+    precision: str = typer.Option(None, "--precision", help="fp16, bf16 or fp32. Default: fp16."),
+    device: str = typer.Option(None, "--device", help=DEVICE_HELP),
     force: bool = typer.Option(False, "--force", help="Overwrite the output file."),
 ) -> None:
     """Merge several LoRAs into one, each with its own strength."""
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
+    from lorakit.jobs.params import default_device, torch_dtype
     from lorakit.lora.merge import merge_lora_files
 
+    sources = _weighted(files)
+    values = {"sources": [[str(path), weight] for path, weight in sources], "output": str(output), "rank": rank}
+    values |= {"method": method, "value": value, "precision": precision, "device": device}
+    params = checked("MergeParams", values, "lora merge", {"sources": "FILES"})
     _check_output(output, force)
     with _spinner("Merging"):
         out, report = merge_lora_files(
-            _weighted(files), output, rank=rank, method=method, value=value, dtype=_dtype(precision)
+            sources,
+            output,
+            rank=params.rank,
+            method=params.method,
+            value=params.value,
+            device=default_device(params.device),
+            dtype=torch_dtype(params.precision),
         )
     extra = f", Frobenius kept {report.mean_retained_fro:.3f} on average" if report else " (exact)"
     console.print(f"[green]✓[/] Wrote {out}{extra}.")
@@ -217,20 +236,25 @@ def bake(
 def convert(
     file: Path = typer.Argument(..., help="The LoRA (a file, or a peft adapter folder)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write it (a folder for --to peft)."),
-    to: str = typer.Option("kohya", "--to", "-t", help="kohya (A1111/Forge/ComfyUI), diffusers, peft or comfyui."),
+    to: str = typer.Option(
+        None, "--to", "-t", help="kohya (A1111/Forge/ComfyUI; the default), diffusers, peft or comfyui."
+    ),
     arch: str = typer.Option(None, "--arch", help="sd1, sd2 or sdxl, when the file does not say."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output."),
 ) -> None:
     """Convert a LoRA between the key layouts of kohya, diffusers, peft and ComfyUI."""
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
     from lorakit.lora.convert import convert_lora, output_path
 
-    target = output_path(output, to)
+    values = {"source": str(file), "output": str(output), "layout": to, "arch": arch}
+    params = checked("ConvertParams", values, "lora convert", {"source": "FILE", "layout": "--to"})
+    target = output_path(output, params.layout)
     if target != output:
         console.print(f"A peft adapter is a folder, not a file: writing the folder {target} instead of {output}.")
     _check_output(target, force)
-    out = convert_lora(file, target, to, arch=arch)
-    console.print(f"[green]✓[/] Wrote {out} ({to} layout).")
+    out = convert_lora(file, target, params.layout, arch=params.arch)
+    console.print(f"[green]✓[/] Wrote {out} ({params.layout} layout).")
 
 
 @lora_app.command("extract")
@@ -238,34 +262,44 @@ def extract(
     base: Path = typer.Argument(..., help="The base checkpoint (.safetensors)."),
     tuned: Path = typer.Argument(..., help="The fine-tuned checkpoint (.safetensors)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the LoRA."),
-    rank: int = typer.Option(32, "--rank", "-r", help="Rank of the linear layers (the most kept when dynamic)."),
+    rank: int = typer.Option(
+        None, "--rank", "-r", help="Rank of the linear layers (the most kept when dynamic). Default: 32."
+    ),
     conv_rank: int = typer.Option(None, "--conv-rank", help="Also extract 3x3 conv layers at this rank (LoCon)."),
-    method: str = typer.Option("fixed", "--method", "-m", help=METHOD_HELP),
+    method: str = typer.Option(None, "--method", "-m", help=METHOD_HELP + " Default: fixed."),
     value: float = typer.Option(None, "--value", "-v", help="The value for a dynamic --method."),
-    clamp_quantile: float = typer.Option(0.99, "--clamp-quantile", help="Clip factor outliers (1.0: off)."),
+    clamp_quantile: float = typer.Option(
+        None, "--clamp-quantile", help="Clip factor outliers (1.0: off). Default: 0.99."
+    ),
     no_text_encoder: bool = typer.Option(False, "--no-text-encoder", help="Leave the text encoder out."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda (much faster)."),
-    precision: str = typer.Option("fp16", "--precision", help="fp16, bf16 or fp32."),
+    device: str = typer.Option(None, "--device", help=DEVICE_HELP),
+    precision: str = typer.Option(None, "--precision", help="fp16, bf16 or fp32. Default: fp16."),
     force: bool = typer.Option(False, "--force", help="Overwrite the output file."),
 ) -> None:
     """Extract a LoRA from the difference between a fine-tuned model and its base."""
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
+    from lorakit.jobs.params import default_device, torch_dtype
     from lorakit.lora.extract import extract_lora
 
+    values = {"base": str(base), "tuned": str(tuned), "output": str(output), "rank": rank, "conv_rank": conv_rank}
+    values |= {"method": method, "value": value, "clamp_quantile": clamp_quantile, "device": device}
+    values |= {"precision": precision, "text_encoder": False if no_text_encoder else None}
+    params = checked("ExtractParams", values, "lora extract", {"base": "BASE", "tuned": "TUNED"})
     _check_output(output, force)
     with _spinner("Extracting (SVD per layer)"):
         summary = extract_lora(
             base,
             tuned,
             output,
-            rank=rank,
-            conv_rank=conv_rank,
-            method=method,
-            value=value,
-            clamp_quantile=clamp_quantile,
-            text_encoder=not no_text_encoder,
-            device=device,
-            dtype=_dtype(precision),
+            rank=params.rank,
+            conv_rank=params.conv_rank,
+            method=params.method,
+            value=params.value,
+            clamp_quantile=params.clamp_quantile,
+            text_encoder=params.text_encoder,
+            device=default_device(params.device),
+            dtype=torch_dtype(params.precision),
         )
     kept = sum(v["retained_fro"] for v in summary.values()) / len(summary)
     console.print(f"[green]✓[/] Wrote {output}: {len(summary)} layers, Frobenius kept {kept:.3f} on average.")
@@ -290,23 +324,28 @@ def upload(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Publish a LoRA on Hugging Face with sample images and a generated model card."""
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
     from lorakit.hub.upload import upload_lora
 
     images = [(Path(path), caption) for path, _, caption in (item.partition("::") for item in image or [])]
+    values = {"lora": str(file), "repo_id": repo, "private": private, "title": title, "description": description}
+    values |= {"trigger_words": trigger or None, "images": [[str(p), c] for p, c in images] or None}
+    values |= {"prompts": prompt or None, "base_model": base_model, "license": license}
+    params = checked("UploadParams", values, "lora upload", {"lora": "FILE", "repo_id": "REPO", "images": "--image"})
     with _spinner(f"Uploading to {repo}"):
         result = upload_lora(
             file,
-            repo,
+            params.repo_id,
             token=token,
-            private=private,
+            private=params.private,
             images=images,
-            prompts=prompt,
-            title=title,
-            description=description,
-            base_model=base_model,
-            trigger_words=trigger or None,
-            license=license,
+            prompts=params.prompts,
+            title=params.title,
+            description=params.description,
+            base_model=params.base_model,
+            trigger_words=params.trigger_words,
+            license=params.license,
             endpoint=endpoint,
         )
     if as_json:

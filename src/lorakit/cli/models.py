@@ -175,9 +175,13 @@ def download(
     """Download a model; it is checked, then filed in the right library folder. Interrupted? Run it again."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
+    from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console, err_console
     from lorakit.events import PROGRESS, STATUS, WARNING, Emitter
     from lorakit.models.download import download as run_download
+
+    values = {"link": link, "to": None if to is None else str(to), "name": name}
+    checked("DownloadParams", values, "models download", {"link": "LINK"})
 
     with Progress(
         "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),

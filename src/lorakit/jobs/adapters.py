@@ -149,6 +149,7 @@ def resize(params: P.ResizeParams, ctx: JobContext) -> dict[str, Any]:
         value=params.value,
         alpha=params.alpha,
         device=_device(params),
+        dtype=P.torch_dtype(params.precision),
         emitter=_forward(ctx),
     )
     return {"output": ctx.workspace.relative(output), **report.to_dict()}
@@ -167,6 +168,7 @@ def merge(params: P.MergeParams, ctx: JobContext) -> dict[str, Any]:
         method=params.method,
         value=params.value,
         device=_device(params),
+        dtype=P.torch_dtype(params.precision),
         emitter=_forward(ctx),
     )
     return {"output": ctx.workspace.relative(path), "resize": report.to_dict() if report else None}
@@ -179,7 +181,20 @@ def extract(params: P.ExtractParams, ctx: JobContext) -> dict[str, Any]:
     base = ctx.workspace.resolve_inside(params.base, must_exist=True)
     tuned = ctx.workspace.resolve_inside(params.tuned, must_exist=True)
     output = _output(params, ctx, f"{tuned.stem}-extracted.safetensors")
-    result = extract_lora(base, tuned, output, rank=params.rank, device=_device(params), emitter=_forward(ctx))
+    result = extract_lora(
+        base,
+        tuned,
+        output,
+        rank=params.rank,
+        conv_rank=params.conv_rank,
+        method=params.method,
+        value=params.value,
+        clamp_quantile=params.clamp_quantile,
+        text_encoder=params.text_encoder,
+        device=_device(params),
+        dtype=P.torch_dtype(params.precision),
+        emitter=_forward(ctx),
+    )
     return {"output": ctx.workspace.relative(output), **{k: v for k, v in result.items() if k != "output"}}
 
 
@@ -197,20 +212,16 @@ def upload(params: P.UploadParams, ctx: JobContext) -> dict[str, Any]:
         title=params.title,
         description=params.description,
         trigger_words=params.trigger_words,
+        prompts=params.prompts,
+        base_model=params.base_model,
+        license=params.license,
         emitter=_forward(ctx),
     )
     return result.to_dict()
 
 
 def _device(params: P.ResizeParams | P.MergeParams | P.ExtractParams) -> str:
-    if params.device:
-        return params.device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
+    return P.default_device(params.device)
 
 
 def health(params: P.HealthParams, ctx: JobContext) -> dict[str, Any]:
@@ -230,4 +241,4 @@ def convert(params: P.ConvertParams, ctx: JobContext) -> dict[str, Any]:
     source = ctx.workspace.resolve_inside(params.source, must_exist=True)
     layout = params.layout
     output = _output(params, ctx, f"{source.stem}-{layout}.safetensors")
-    return {"output": convert_lora(source, output, layout)}
+    return {"output": convert_lora(source, output, layout, arch=params.arch)}

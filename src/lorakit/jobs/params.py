@@ -115,10 +115,11 @@ class DedupOptions(JobParams):
 
 
 class HealthOptions(JobParams):
-    resolution: int | None = Field(None, ge=64, le=4096)
-    trigger_word: str | None = Field(None, max_length=200)
-    batch_size: int | None = Field(None, ge=1, le=4096)
-    epochs: int | None = Field(None, ge=1, le=100_000)
+    resolution: int | None = Field(None, ge=64, le=4096, description="Training resolution (512 SD1.5, 1024 SDXL).")
+    trigger_word: str | None = Field(None, max_length=200, description="Your trigger word: checked in every caption.")
+    batch_size: int | None = Field(None, ge=1, le=4096, description="Batch size, for the step count and buckets.")
+    epochs: int | None = Field(None, ge=1, le=100_000, description="Epochs, for the step count.")
+    max_token_length: Literal[75, 150, 225] | None = Field(None, description="Caption length limit in tokens.")
 
 
 class TagParams(TagOptions, DatasetJob):
@@ -180,49 +181,93 @@ class DownloadParams(JobParams):
 
 
 Device = Annotated[str, Field(pattern=r"^(cpu|cuda(:\d+)?|mps)$", description="Default: the GPU if there is one.")]
+Method = Literal["fixed", "sv_ratio", "sv_fro", "sv_cumulative"]
+Precision = Literal["fp16", "bf16", "fp32"]
+METHOD_HELP = "fixed (uses rank), or a dynamic rank per layer: sv_fro, sv_cumulative or sv_ratio (uses value)."
+VALUE_HELP = "sv_fro/sv_cumulative: fraction kept, e.g. 0.9; sv_ratio: largest/smallest singular value kept, e.g. 10."
+RANK_HELP = "Target rank (fixed), or the most any layer keeps (dynamic)."
 
 
 class ResizeParams(JobParams):
     source: InPath
     output: OutPath | None = None
-    rank: int | None = Field(None, ge=1, le=1024)
-    method: Literal["fixed", "sv_ratio", "sv_fro", "sv_cumulative"] = "fixed"
-    value: float | None = None
-    alpha: float | None = Field(None, gt=0)
+    rank: int | None = Field(None, ge=1, le=1024, description=RANK_HELP)
+    method: Method = Field("fixed", description=METHOD_HELP)
+    value: float | None = Field(None, description=VALUE_HELP)
+    alpha: float | None = Field(None, gt=0, description="Write this alpha (weights adjust so strength is unchanged).")
     device: Device | None = None
+    precision: Precision | None = Field(None, description="fp16, bf16 or fp32 (default: as the input).")
 
 
 class MergeParams(JobParams):
     sources: list[tuple[InPath, float]] = Field(min_length=1, max_length=20, description="[[path, weight], ...]")
     output: OutPath | None = None
-    rank: int | None = Field(None, ge=1, le=1024)
-    method: Literal["fixed", "sv_ratio", "sv_fro", "sv_cumulative"] | None = None
-    value: float | None = None
+    rank: int | None = Field(None, ge=1, le=1024, description="Compress to this rank with SVD (default: exact).")
+    method: Method | None = Field(None, description="SVD compression: " + METHOD_HELP)
+    value: float | None = Field(None, description="The value for a dynamic method.")
     device: Device | None = None
+    precision: Precision = Field("fp16", description="fp16, bf16 or fp32.")
 
 
 class ExtractParams(JobParams):
     base: InPath
     tuned: InPath
     output: OutPath | None = None
-    rank: int = Field(32, ge=1, le=1024)
+    rank: int = Field(32, ge=1, le=1024, description="Rank of the linear layers (the most kept when dynamic).")
+    conv_rank: int | None = Field(None, ge=1, le=1024, description="Also extract 3x3 conv layers at this rank.")
+    method: Method = Field("fixed", description=METHOD_HELP)
+    value: float | None = Field(None, description="The value for a dynamic method.")
+    clamp_quantile: float = Field(0.99, gt=0, le=1, description="Clip factor outliers (1.0: off).")
+    text_encoder: bool = Field(True, description="Extract the text encoder's layers too.")
     device: Device | None = None
+    precision: Precision = Field("fp16", description="fp16, bf16 or fp32.")
+
+
+def default_device(device: str | None) -> str:
+    """``device``, or the GPU when there is one (cpu otherwise)."""
+    if device:
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def torch_dtype(precision: str | None):
+    """The torch dtype of a :data:`Precision` name (None stays None)."""
+    if precision is None:
+        return None
+    import torch
+
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
 
 
 class ConvertParams(JobParams):
     source: InPath
-    layout: str = Field(pattern="^[a-z_]{2,20}$", description="The layout to write, e.g. kohya or peft.")
+    layout: Literal["kohya", "diffusers", "peft", "comfyui"] = Field(
+        "kohya", description="The layout to write: kohya (A1111/Forge/ComfyUI), diffusers, peft or comfyui."
+    )
     output: OutPath | None = None
+    arch: Literal["sd1", "sd2", "sdxl"] | None = Field(None, description="The family, when the file does not say.")
 
 
 class UploadParams(JobParams):
     lora: InPath
-    repo_id: str = Field(pattern=r"^[\w.\-]+/[\w.\-]+$", max_length=200)
-    private: bool = False
-    title: str | None = Field(None, max_length=200)
-    description: str | None = Field(None, max_length=20_000)
-    trigger_words: list[str] | None = Field(None, max_length=50)
+    repo_id: str = Field(
+        pattern=r"^([\w.\-]+/)?[\w.\-]+$",
+        max_length=200,
+        description="The Hugging Face repo: name or user/name (name alone: the token's user owns it).",
+    )
+    private: bool = Field(False, description="Make a new repo private.")
+    title: str | None = Field(None, max_length=200, description="Card title (default: from the file).")
+    description: str | None = Field(None, max_length=20_000, description="A paragraph for the card.")
+    trigger_words: list[str] | None = Field(None, max_length=50, description="Default: from the metadata.")
     images: list[tuple[InPath, str]] | None = Field(None, max_length=20, description="[[image path, prompt], ...]")
+    prompts: list[str] | None = Field(None, max_length=20, description="Example prompts for the card.")
+    base_model: str | None = Field(None, max_length=200, description="Hub id of the base model (default: by family).")
+    license: str | None = Field(None, max_length=100, description="License id for the card, e.g. openrail++.")
 
 
 def validate_params(model: type[JobParams], params: Any, workspace=None, *, prefix: str = "params") -> JobParams:
