@@ -29,6 +29,7 @@ import pytest
 from PIL import Image
 
 from lorakit.config.dataset import AugmentOptions, CaptionOptions, SubsetConfig, resolve_subset
+from lorakit.config.sections.training import DEFAULT_EPOCHS
 from lorakit.data import scan as scan_module
 from lorakit.data.buckets import BucketSettings
 from lorakit.data.plan import Schedule, make_plan
@@ -88,6 +89,13 @@ def test_buckets_repeats_and_reg_matching(dataset):
     assert _buckets(plan) == expected
     assert plan.batches_per_epoch == plan.steps_per_epoch == 24
     assert [s.images_with_repeats for s in plan.subsets] == [18, 6, 24]
+
+
+def test_a_default_schedule_plans_the_configs_default_epochs(dataset):
+    plan = make_plan(dataset, SD1, Schedule())
+    assert plan.epochs == DEFAULT_EPOCHS and plan.total_steps == DEFAULT_EPOCHS * plan.steps_per_epoch
+    steps = make_plan(dataset, SD1, Schedule(max_train_steps=7))
+    assert steps.total_steps == 7
 
 
 def test_batch_3_with_gradient_accumulation_2(dataset):
@@ -192,8 +200,11 @@ def test_missing_or_empty_folders_name_the_folder(tmp_path):
 
 def test_impossible_schedules_are_config_errors(dataset):
     with pytest.raises(ConfigError) as caught:
-        make_plan(dataset, SD1, Schedule(batch_size=0, epochs=None, max_train_steps=None))
+        make_plan(dataset, SD1, Schedule(batch_size=0, epochs=0, max_train_steps=0))
     assert {i.field for i in caught.value.issues} == {"train_batch_size", "max_train_epochs"}
+    with pytest.raises(ConfigError) as caught:
+        make_plan(dataset, SD1, Schedule(epochs=None, max_train_steps=0))
+    assert {i.field for i in caught.value.issues} == {"max_train_steps"}
     with pytest.raises(ConfigError, match="character, concept, style"):
         make_plan(dataset, SD1, Schedule(epochs=1), goal="portrait")
 

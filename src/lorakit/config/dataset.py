@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic.fields import FieldInfo
 
 from lorakit.config.fields import LORAKIT_ONLY, setting
 from lorakit.errors import DatasetError
@@ -184,7 +186,16 @@ class AugmentOptions(_Strict):
     )
 
 
-_OVERRIDABLE = tuple(CaptionOptions.model_fields) + tuple(AugmentOptions.model_fields)
+# The dataset-level options a subset may override, by name: the subset's fields below are checked against these.
+_DATASET_OPTIONS = {**CaptionOptions.model_fields, **AugmentOptions.model_fields}
+_OVERRIDABLE = tuple(_DATASET_OPTIONS)
+
+
+def _inherit(name: str) -> Any:
+    """A subset's override of the dataset option ``name``: None inherits it; a value obeys that option's bounds."""
+    override = FieldInfo(default=None)
+    override.metadata = list(_DATASET_OPTIONS[name].metadata)  # ge/le etc. of the dataset-level field
+    return override
 
 
 class SubsetConfig(_Strict):
@@ -224,25 +235,26 @@ class SubsetConfig(_Strict):
         level="expert",
     )
 
-    # Per-subset overrides (None = inherit). Declared plainly: their help lives on the dataset-level field.
-    caption_extension: str | None = None
-    shuffle_caption: bool | None = None
-    keep_tokens: int | None = None
-    keep_tokens_separator: str | None = None
-    secondary_separator: str | None = None
-    caption_prefix: str | None = None
-    caption_suffix: str | None = None
-    caption_dropout_rate: float | None = None
-    caption_dropout_every_n_epochs: int | None = None
-    caption_tag_dropout_rate: float | None = None
-    token_warmup_min: int | None = None
-    token_warmup_step: float | None = None
-    enable_wildcard: bool | None = None
-    flip_aug: bool | None = None
-    color_aug: bool | None = None
-    random_crop: bool | None = None
-    face_crop_aug_range: tuple[float, float] | None = None
-    alpha_mask: bool | None = None
+    # Per-subset overrides (None = inherit), one per dataset-level option of the same name, with its bounds; their
+    # help lives on the dataset-level field (tests/train/test_settings_drift.py keeps the two lists equal).
+    caption_extension: str | None = _inherit("caption_extension")
+    shuffle_caption: bool | None = _inherit("shuffle_caption")
+    keep_tokens: int | None = _inherit("keep_tokens")
+    keep_tokens_separator: str | None = _inherit("keep_tokens_separator")
+    secondary_separator: str | None = _inherit("secondary_separator")
+    caption_prefix: str | None = _inherit("caption_prefix")
+    caption_suffix: str | None = _inherit("caption_suffix")
+    caption_dropout_rate: float | None = _inherit("caption_dropout_rate")
+    caption_dropout_every_n_epochs: int | None = _inherit("caption_dropout_every_n_epochs")
+    caption_tag_dropout_rate: float | None = _inherit("caption_tag_dropout_rate")
+    token_warmup_min: int | None = _inherit("token_warmup_min")
+    token_warmup_step: float | None = _inherit("token_warmup_step")
+    enable_wildcard: bool | None = _inherit("enable_wildcard")
+    flip_aug: bool | None = _inherit("flip_aug")
+    color_aug: bool | None = _inherit("color_aug")
+    random_crop: bool | None = _inherit("random_crop")
+    face_crop_aug_range: tuple[float, float] | None = _inherit("face_crop_aug_range")
+    alpha_mask: bool | None = _inherit("alpha_mask")
 
     @field_validator("image_dir", mode="before")
     @classmethod

@@ -20,11 +20,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from lorakit.config.dataset import ResolvedSubset
+from lorakit.config.sections.runtime import MultiGPUSection, SamplesSection
+from lorakit.config.sections.training import LearningSection, ScheduleSection
 from lorakit.data.buckets import BucketSet, BucketSettings, Placement
 from lorakit.data.plan_advice import STEP_RANGES, advise, caption_token_stats
 from lorakit.data.scan import ScannedImage, SizeCache, SubsetScan, scan_subsets, split_for_validation
@@ -32,21 +36,67 @@ from lorakit.errors import ConfigError, DatasetError
 from lorakit.events import Emitter
 
 
+def _default(section: type[BaseModel], name: str) -> Any:
+    return section.model_fields[name].get_default(call_default_factory=True)
+
+
+# Schedule fields read from the config by the same name, in these TrainConfig sections (first match wins).
+SCHEDULE_SECTIONS = ("schedule", "learning", "multigpu", "samples")
+# Schedule fields whose config field has another name: the field → (section, config name).
+SCHEDULE_RENAMED = {"batch_size": ("schedule", "train_batch_size"), "epochs": ("schedule", "max_train_epochs")}
+# Schedule fields made from another config field: warmup_steps / warmup_ratio from learning.lr_warmup_steps.
+SCHEDULE_DERIVED = {"warmup_steps": "lr_warmup_steps", "warmup_ratio": "lr_warmup_steps"}
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """The schedule numbers a plan needs (sd-scripts names). ``epochs`` wins over ``max_train_steps``."""
+    """The schedule numbers a plan needs (sd-scripts names). ``epochs`` wins over ``max_train_steps``.
 
-    batch_size: int = 1
-    epochs: int | None = None
-    max_train_steps: int | None = None
-    gradient_accumulation_steps: int = 1
-    num_processes: int = 1
-    warmup_steps: int = 0
+    The defaults are the config's (:meth:`from_config` of a default config builds ``Schedule()``); plans that
+    have no config (``lorakit plan`` on a folder, the dataset health check) build one by hand.
+    """
+
+    batch_size: int = _default(ScheduleSection, "train_batch_size")
+    epochs: int | None = _default(ScheduleSection, "max_train_epochs")  # None: as planned_epochs() says
+    max_train_steps: int | None = _default(ScheduleSection, "max_train_steps")
+    gradient_accumulation_steps: int = _default(ScheduleSection, "gradient_accumulation_steps")
+    num_processes: int = _default(MultiGPUSection, "num_processes")
+    warmup_steps: int = _default(LearningSection, "lr_warmup_steps")
     warmup_ratio: float | None = None  # of the total steps; used instead of warmup_steps when set
-    lr_scheduler: str = "constant"
-    lr_scheduler_num_cycles: int = 1
-    validation_split: float = 0.0  # share of each training subset held back for a validation loss
-    seed: int = 42  # picks the held-back images (sd-scripts' validation_seed)
+    lr_scheduler: str = _default(LearningSection, "lr_scheduler")
+    lr_scheduler_num_cycles: int = _default(LearningSection, "lr_scheduler_num_cycles")
+    validation_split: float = _default(SamplesSection, "validation_split")  # share of each training subset held back
+    seed: int = _default(ScheduleSection, "seed")  # picks the held-back images (sd-scripts' validation_seed)
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> Schedule:
+        """The schedule of a :class:`~lorakit.config.schema.TrainConfig`, read from its sections by field name.
+
+        ``lr_warmup_steps`` below 1 is a share of all steps, as in sd-scripts; an empty seed becomes 0 (a run
+        resolves an empty seed before it plans).
+        """
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in SCHEDULE_DERIVED:
+                continue
+            section, name = SCHEDULE_RENAMED.get(f.name, ("", f.name))
+            for part in [getattr(cfg, s) for s in ((section,) if section else SCHEDULE_SECTIONS)]:
+                if name in type(part).model_fields:
+                    values[f.name] = getattr(part, name)
+                    break
+        warmup = cfg.learning.lr_warmup_steps
+        is_ratio = isinstance(warmup, float) and warmup < 1
+        values["warmup_steps"] = 0 if is_ratio else int(warmup)
+        values["warmup_ratio"] = float(warmup) if is_ratio else None
+        values["lr_scheduler"] = str(values["lr_scheduler"])
+        values["seed"] = 0 if values["seed"] is None else values["seed"]
+        return cls(**values)
+
+    def planned_epochs(self) -> int | None:
+        """The epochs the plan runs for, by the config's rule (:meth:`ScheduleSection.planned_epochs`): epochs
+        win; else None when max_train_steps is set; else the config's default number of epochs."""
+        section = ScheduleSection.model_construct(max_train_epochs=self.epochs, max_train_steps=self.max_train_steps)
+        return section.planned_epochs()
 
 
 @dataclass
@@ -245,8 +295,9 @@ def make_plan(
     # accelerate shards the loader; the epoch count comes after sharding: ceil(ceil(B / P) / G) per epoch.
     steps_per_epoch = math.ceil(batches / P / G)
     steps_per_epoch_sharded = math.ceil(math.ceil(batches / P) / G)
-    if schedule.epochs is not None:
-        total = schedule.epochs * steps_per_epoch
+    planned_epochs = schedule.planned_epochs()
+    if planned_epochs is not None:
+        total = planned_epochs * steps_per_epoch
     else:
         total = schedule.max_train_steps or 0
     epochs = math.ceil(total / steps_per_epoch_sharded)
@@ -307,10 +358,10 @@ def _check_schedule(s: Schedule) -> None:
         (s.num_processes >= 1, "num_processes", "The number of processes is below 1.", "Use 1 for one GPU."),
         (s.epochs is None or s.epochs >= 1, "max_train_epochs", f"Epochs is {s.epochs}.", "Use 1 or more epochs."),
         (
-            s.epochs is not None or (s.max_train_steps or 0) >= 1,
-            "max_train_epochs",
-            "Neither epochs nor max_train_steps is set.",
-            "Set the number of epochs (e.g. 10).",
+            s.planned_epochs() is not None or (s.max_train_steps or 0) >= 1,
+            "max_train_steps",
+            f"max_train_steps is {s.max_train_steps} and no epochs are set.",
+            "Set max_train_steps to 1 or more, or set the number of epochs (e.g. 10).",
         ),
         (s.warmup_steps >= 0, "lr_warmup_steps", "Warmup steps are negative.", "Use 0 or more."),
         (
@@ -394,9 +445,7 @@ def plan_for_config(
     Epochs win over ``max_train_steps`` when both are set, as in sd-scripts (and the config's check warns);
     ``lr_warmup_steps`` below 1 is a share of all steps, as in sd-scripts.
     """
-    data, schedule, learning = cfg.dataset, cfg.schedule, cfg.learning
-    warmup = learning.lr_warmup_steps
-    is_ratio = isinstance(warmup, float) and warmup < 1
+    data = cfg.dataset
     return make_plan(
         cfg.resolved_subsets(),
         BucketSettings(
@@ -407,19 +456,7 @@ def plan_for_config(
             bucket_reso_steps=data.bucket_reso_steps,
             bucket_no_upscale=data.bucket_no_upscale,
         ),
-        Schedule(
-            batch_size=schedule.train_batch_size,
-            epochs=schedule.planned_epochs(),  # epochs win, as in sd-scripts; empty both = 10
-            max_train_steps=schedule.max_train_steps,
-            gradient_accumulation_steps=schedule.gradient_accumulation_steps,
-            num_processes=cfg.multigpu.num_processes,
-            warmup_steps=0 if is_ratio else int(warmup),
-            warmup_ratio=float(warmup) if is_ratio else None,
-            lr_scheduler=str(learning.lr_scheduler),
-            lr_scheduler_num_cycles=learning.lr_scheduler_num_cycles,
-            validation_split=cfg.samples.validation_split,
-            seed=cfg.schedule.seed if cfg.schedule.seed is not None else 0,  # a run resolves an empty seed first
-        ),
+        Schedule.from_config(cfg),
         goal=goal,
         max_token_length=cfg.captions.max_token_length,
         cache=cache,

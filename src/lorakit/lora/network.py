@@ -12,12 +12,15 @@ a builder in :data:`NETWORK_TYPES` (LyCORIS types come later through this seam).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import torch
 from torch import nn
 
+from lorakit.config.sections.network import NetworkSection
 from lorakit.errors import ConfigError, ModelError
 from lorakit.lora.blocks import BlockSettings, block_index
 from lorakit.lora.keys import kohya_name
@@ -25,28 +28,88 @@ from lorakit.lora.keys import kohya_name
 ADAPTER = "default"
 
 
+def _net_default(name: str) -> Any:
+    return NetworkSection.model_fields[name].get_default(call_default_factory=True)
+
+
+# The network-section fields the block-wise settings are built from: BlockSettings.build's parameters of those names.
+BLOCK_FIELDS = tuple(p for p in inspect.signature(BlockSettings.build).parameters if p not in ("conv_dim", "sdxl"))
+# NetworkSettings fields whose network-section field has another name: the field → the config name.
+NETWORK_RENAMED = {"kind": "type", "rank": "dim", "conv_rank": "conv_dim", "dropout": "network_dropout"}
+# NetworkSettings fields made from several config fields, and from which (see NetworkSettings.from_config).
+NETWORK_DERIVED = {
+    "train_unet": ("train_text_encoder_only",),
+    "train_text_encoder": ("train_unet_only", "learning.text_encoder_lr", "learning.learning_rate"),
+    "blocks": BLOCK_FIELDS,
+    "module_dims": ("dim_from_weights", "network_weights"),
+}
+# What an empty config value means here: no conv layers, no dropout; an empty conv_alpha follows conv_rank.
+_NETWORK_NEUTRAL = {"conv_rank": 0, "dropout": 0.0, "rank_dropout": 0.0, "module_dropout": 0.0}
+
+
 @dataclass
 class NetworkSettings:
-    """What to train: the network type, its size and which components."""
+    """What to train: the network type, its size and which components.
 
-    kind: str = "lora"  # lora | locon
-    rank: int = 16
-    alpha: float = 8.0
-    conv_rank: int = 0  # LoCon's 3×3 convs; 0 = no conv layers
-    conv_alpha: float = 1.0
-    dropout: float = 0.0
-    train_unet: bool = True
+    The defaults are the network section's (:meth:`from_config` builds the same from a default config), except
+    ``train_text_encoder``: a default config trains the text encoder (its learning rate is not 0), a hand-made
+    NetworkSettings trains the UNet only.
+    """
+
+    kind: str = _net_default("type")  # lora | locon
+    rank: int = _net_default("dim")
+    alpha: float = float(_net_default("alpha"))
+    conv_rank: int = _NETWORK_NEUTRAL["conv_rank"]  # LoCon's 3×3 convs; 0 = no conv layers
+    conv_alpha: float = 1.0  # the config's empty conv_alpha = conv_rank, or 1 without conv layers
+    dropout: float = _NETWORK_NEUTRAL["dropout"]
+    train_unet: bool = not _net_default("train_text_encoder_only")
     train_text_encoder: bool = False
     # Only layers with these names (``to_q``, ``ff.net.2``, or a full path); empty = the usual targets.
-    target_modules: tuple[str, ...] = ()
+    target_modules: tuple[str, ...] = tuple(_net_default("target_modules"))
     # Per-block ranks, alphas and learning-rate weights of the UNet (see lorakit.lora.blocks).
     blocks: BlockSettings = field(default_factory=BlockSettings)
     # sd-scripts' rank dropout (drop rank components per sample, rescale) and module dropout (skip a whole
     # module), both only while training.
-    rank_dropout: float = 0.0
-    module_dropout: float = 0.0
+    rank_dropout: float = _NETWORK_NEUTRAL["rank_dropout"]
+    module_dropout: float = _NETWORK_NEUTRAL["module_dropout"]
     # dim_from_weights: {kohya name: (rank, alpha)} read from network_weights; only these modules are built.
     module_dims: dict[str, tuple[int, float]] | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any, *, sdxl: bool = False) -> NetworkSettings:
+        """The network a :class:`~lorakit.config.schema.TrainConfig` trains, read from its network section by
+        field name; ``sdxl`` picks sd-scripts' SDXL block layout for the block-wise settings."""
+        n = cfg.network
+        if n.dim_from_weights and not n.network_weights:
+            raise ConfigError(
+                "dim_from_weights is on, but no network_weights file is set to take the rank and alpha from.",
+                "Set network_weights to the LoRA file to continue from, or turn dim_from_weights off.",
+                field="dim_from_weights",
+            )
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = NETWORK_RENAMED.get(f.name, f.name)
+            if f.name not in NETWORK_DERIVED and name in type(n).model_fields:
+                value = getattr(n, name)
+                values[f.name] = _NETWORK_NEUTRAL[f.name] if value is None and f.name in _NETWORK_NEUTRAL else value
+        kind, conv_rank = str(values["kind"]).lower(), values["conv_rank"]
+        if kind == "lora" and conv_rank:
+            kind = "locon"  # sd-scripts: networks.lora with conv_dim is LoCon
+        te_lr = cfg.learning.text_encoder_lr
+        te_lr = cfg.learning.learning_rate if te_lr is None else te_lr
+        values.update(
+            kind=kind,
+            alpha=float(n.dim if values["alpha"] is None else values["alpha"]),
+            conv_alpha=float(conv_rank or 1 if values["conv_alpha"] is None else values["conv_alpha"]),
+            target_modules=tuple(values["target_modules"] or ()),
+            train_unet=not n.train_text_encoder_only,
+            train_text_encoder=not n.train_unet_only and te_lr != 0,
+            blocks=BlockSettings.build(
+                **{name: getattr(n, name) for name in BLOCK_FIELDS}, conv_dim=conv_rank, sdxl=sdxl
+            ),
+            module_dims=dims_from_weights(n.network_weights) if n.dim_from_weights and n.network_weights else None,
+        )
+        return cls(**values)
 
 
 @dataclass

@@ -15,9 +15,8 @@ from typing import Any
 
 import torch
 
-from lorakit.errors import ConfigError, ModelError
-from lorakit.lora.blocks import BlockSettings
-from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network, dims_from_weights
+from lorakit.errors import ModelError
+from lorakit.lora.network import LoraNetwork, NetworkSettings, build_network
 from lorakit.train.step import StepOptions
 
 log = logging.getLogger(__name__)
@@ -65,43 +64,7 @@ def model_hash(source: str | None) -> str | None:
 
 def network_settings(cfg, sdxl: bool = False) -> NetworkSettings:
     """The network to build; ``sdxl`` picks sd-scripts' SDXL block layout for the block-wise settings."""
-    n = cfg.network
-    kind = str(n.type).lower()
-    conv_rank = n.conv_dim or 0
-    if kind == "lora" and conv_rank:
-        kind = "locon"  # sd-scripts: networks.lora with conv_dim is LoCon
-    if n.dim_from_weights and not n.network_weights:
-        raise ConfigError(
-            "dim_from_weights is on, but no network_weights file is set to take the rank and alpha from.",
-            "Set network_weights to the LoRA file to continue from, or turn dim_from_weights off.",
-            field="dim_from_weights",
-        )
-    return NetworkSettings(
-        kind=kind,
-        rank=n.dim,
-        alpha=float(n.alpha if n.alpha is not None else n.dim),
-        conv_rank=conv_rank,
-        conv_alpha=float(n.conv_alpha if n.conv_alpha is not None else conv_rank or 1),
-        dropout=n.network_dropout or 0.0,
-        train_unet=not n.train_text_encoder_only,
-        train_text_encoder=not n.train_unet_only and _text_encoder_lr(cfg) != 0,
-        target_modules=tuple(n.target_modules or ()),
-        blocks=BlockSettings.build(
-            n.block_dims,
-            n.block_alphas,
-            n.conv_block_dims,
-            n.conv_block_alphas,
-            n.down_lr_weight,
-            n.mid_lr_weight,
-            n.up_lr_weight,
-            n.block_lr_zero_threshold,
-            conv_dim=conv_rank,
-            sdxl=sdxl,
-        ),
-        rank_dropout=n.rank_dropout or 0.0,
-        module_dropout=n.module_dropout or 0.0,
-        module_dims=dims_from_weights(n.network_weights) if n.dim_from_weights and n.network_weights else None,
-    )
+    return NetworkSettings.from_config(cfg, sdxl=sdxl)
 
 
 def _text_encoder_lr(cfg) -> float:
