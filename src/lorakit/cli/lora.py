@@ -146,7 +146,6 @@ def resize(
     """Shrink a LoRA with SVD, to a fixed rank or a rank per layer that keeps a chosen share of it."""
     from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
-    from lorakit.jobs.params import default_device, torch_dtype
     from lorakit.lora.resize import resize_lora
 
     values = {"source": str(file), "output": str(output), "rank": rank, "method": method, "value": value}
@@ -154,16 +153,7 @@ def resize(
     params = checked("ResizeParams", values, "lora resize", {"source": "FILE"})
     _check_output(output, force)
     with _spinner(f"Resizing {file.name}"):
-        report = resize_lora(
-            file,
-            output,
-            rank=params.rank,
-            method=params.method,
-            value=params.value,
-            alpha=params.alpha,
-            device=default_device(params.device),
-            dtype=torch_dtype(params.precision),
-        )
+        report = resize_lora(file, output, **params.tool_options())
     if as_json:
         _print_json(report.to_dict())
         return
@@ -191,7 +181,6 @@ def merge(
     """Merge several LoRAs into one, each with its own strength."""
     from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
-    from lorakit.jobs.params import default_device, torch_dtype
     from lorakit.lora.merge import merge_lora_files
 
     sources = _weighted(files)
@@ -200,15 +189,7 @@ def merge(
     params = checked("MergeParams", values, "lora merge", {"sources": "FILES"})
     _check_output(output, force)
     with _spinner("Merging"):
-        out, report = merge_lora_files(
-            sources,
-            output,
-            rank=params.rank,
-            method=params.method,
-            value=params.value,
-            device=default_device(params.device),
-            dtype=torch_dtype(params.precision),
-        )
+        out, report = merge_lora_files(sources, output, **params.tool_options())
     extra = f", Frobenius kept {report.mean_retained_fro:.3f} on average" if report else " (exact)"
     console.print(f"[green]✓[/] Wrote {out}{extra}.")
 
@@ -279,7 +260,6 @@ def extract(
     """Extract a LoRA from the difference between a fine-tuned model and its base."""
     from lorakit.cli.jobparams import checked
     from lorakit.cli.render import console
-    from lorakit.jobs.params import default_device, torch_dtype
     from lorakit.lora.extract import extract_lora
 
     values = {"base": str(base), "tuned": str(tuned), "output": str(output), "rank": rank, "conv_rank": conv_rank}
@@ -288,19 +268,7 @@ def extract(
     params = checked("ExtractParams", values, "lora extract", {"base": "BASE", "tuned": "TUNED"})
     _check_output(output, force)
     with _spinner("Extracting (SVD per layer)"):
-        summary = extract_lora(
-            base,
-            tuned,
-            output,
-            rank=params.rank,
-            conv_rank=params.conv_rank,
-            method=params.method,
-            value=params.value,
-            clamp_quantile=params.clamp_quantile,
-            text_encoder=params.text_encoder,
-            device=default_device(params.device),
-            dtype=torch_dtype(params.precision),
-        )
+        summary = extract_lora(base, tuned, output, **params.tool_options())
     kept = sum(v["retained_fro"] for v in summary.values()) / len(summary)
     console.print(f"[green]✓[/] Wrote {output}: {len(summary)} layers, Frobenius kept {kept:.3f} on average.")
 

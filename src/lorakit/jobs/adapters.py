@@ -141,17 +141,7 @@ def resize(params: P.ResizeParams, ctx: JobContext) -> dict[str, Any]:
 
     source = ctx.workspace.resolve_inside(params.source, must_exist=True)
     output = _output(params, ctx, f"{source.stem}-resized.safetensors")
-    report = resize_lora(
-        source,
-        output,
-        rank=params.rank,
-        method=params.method,
-        value=params.value,
-        alpha=params.alpha,
-        device=_device(params),
-        dtype=P.torch_dtype(params.precision),
-        emitter=_forward(ctx),
-    )
+    report = resize_lora(source, output, **params.tool_options(), emitter=_forward(ctx))
     return {"output": ctx.workspace.relative(output), **report.to_dict()}
 
 
@@ -161,16 +151,7 @@ def merge(params: P.MergeParams, ctx: JobContext) -> dict[str, Any]:
 
     sources = [(ctx.workspace.resolve_inside(p, must_exist=True), w) for p, w in params.sources]
     output = _output(params, ctx, "merged.safetensors")
-    path, report = merge_lora_files(
-        sources,
-        output,
-        rank=params.rank,
-        method=params.method,
-        value=params.value,
-        device=_device(params),
-        dtype=P.torch_dtype(params.precision),
-        emitter=_forward(ctx),
-    )
+    path, report = merge_lora_files(sources, output, **params.tool_options(), emitter=_forward(ctx))
     return {"output": ctx.workspace.relative(path), "resize": report.to_dict() if report else None}
 
 
@@ -181,20 +162,7 @@ def extract(params: P.ExtractParams, ctx: JobContext) -> dict[str, Any]:
     base = ctx.workspace.resolve_inside(params.base, must_exist=True)
     tuned = ctx.workspace.resolve_inside(params.tuned, must_exist=True)
     output = _output(params, ctx, f"{tuned.stem}-extracted.safetensors")
-    result = extract_lora(
-        base,
-        tuned,
-        output,
-        rank=params.rank,
-        conv_rank=params.conv_rank,
-        method=params.method,
-        value=params.value,
-        clamp_quantile=params.clamp_quantile,
-        text_encoder=params.text_encoder,
-        device=_device(params),
-        dtype=P.torch_dtype(params.precision),
-        emitter=_forward(ctx),
-    )
+    result = extract_lora(base, tuned, output, **params.tool_options(), emitter=_forward(ctx))
     return {"output": ctx.workspace.relative(output), **{k: v for k, v in result.items() if k != "output"}}
 
 
@@ -218,10 +186,6 @@ def upload(params: P.UploadParams, ctx: JobContext) -> dict[str, Any]:
         emitter=_forward(ctx),
     )
     return result.to_dict()
-
-
-def _device(params: P.ResizeParams | P.MergeParams | P.ExtractParams) -> str:
-    return P.default_device(params.device)
 
 
 def health(params: P.HealthParams, ctx: JobContext) -> dict[str, Any]:

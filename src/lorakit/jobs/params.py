@@ -9,7 +9,7 @@ checked. Nothing here imports torch: listing kinds or validating a job's paramet
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -188,7 +188,21 @@ VALUE_HELP = "sv_fro/sv_cumulative: fraction kept, e.g. 0.9; sv_ratio: largest/s
 RANK_HELP = "Target rank (fixed), or the most any layer keeps (dynamic)."
 
 
-class ResizeParams(JobParams):
+class LoraToolParams(JobParams):
+    """The options resize, merge and extract share: where to compute and in which precision."""
+
+    # The fields passed on to the core function as they are (paths, device and precision are not).
+    passed: ClassVar[tuple[str, ...]] = ()
+
+    def tool_options(self) -> dict[str, Any]:
+        """The core function's keyword arguments (``resize_lora``, ``merge_lora_files``, ``extract_lora``),
+        the same from the CLI and from a job."""
+        options = {name: getattr(self, name) for name in self.passed}
+        return options | {"device": default_device(self.device), "dtype": torch_dtype(self.precision)}
+
+
+class ResizeParams(LoraToolParams):
+    passed = ("rank", "method", "value", "alpha")
     source: InPath
     output: OutPath | None = None
     rank: int | None = Field(None, ge=1, le=1024, description=RANK_HELP)
@@ -199,7 +213,8 @@ class ResizeParams(JobParams):
     precision: Precision | None = Field(None, description="fp16, bf16 or fp32 (default: as the input).")
 
 
-class MergeParams(JobParams):
+class MergeParams(LoraToolParams):
+    passed = ("rank", "method", "value")
     sources: list[tuple[InPath, float]] = Field(min_length=1, max_length=20, description="[[path, weight], ...]")
     output: OutPath | None = None
     rank: int | None = Field(None, ge=1, le=1024, description="Compress to this rank with SVD (default: exact).")
@@ -209,7 +224,8 @@ class MergeParams(JobParams):
     precision: Precision = Field("fp16", description="fp16, bf16 or fp32.")
 
 
-class ExtractParams(JobParams):
+class ExtractParams(LoraToolParams):
+    passed = ("rank", "conv_rank", "method", "value", "clamp_quantile", "text_encoder")
     base: InPath
     tuned: InPath
     output: OutPath | None = None
