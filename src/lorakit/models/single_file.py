@@ -6,8 +6,9 @@ layouts of the standard architectures in ``arch_configs/`` (``sd1``, ``sd2``, ``
 descendants such as Pony, Illustrious and NoobAI share SDXL base's), chosen from the weights when the user
 names none. The user may instead name a diffusers folder of the same model (``model.architecture_config``).
 
-Tokenizers are not shipped (the CLIP vocabulary is not in any installed package): they come from the layout
-folder when it has ``tokenizer*/`` folders, else from the Hugging Face cache, never from the network.
+Tokenizers come from the layout folder when it has ``tokenizer*/`` folders, else from the Hugging Face cache,
+else from the CLIP vocabulary lorakit ships (:mod:`lorakit.models.clip_vocab`), never from the network. The shipped
+one is used only for a text encoder of CLIP's vocabulary size (49,408 tokens, as all standard models have).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _VOCAB_FILES = ("vocab.json", "merges.txt")
 
 # Where each tokenizer of a standard model lives on the Hub (repo id, subfolder), tried in order in the local
 # Hugging Face cache. CLIP-L's and OpenCLIP's vocabularies are the same; OpenCLIP pads with "!".
+_SHIPPED_KIND = {"sd1": ["clip-l"], "sd2": ["openclip"], "sdxl": ["clip-l", "openclip"]}
 _TOKENIZER_SOURCES = {
     "sd1": [[("openai/clip-vit-large-patch14", None), ("stable-diffusion-v1-5/stable-diffusion-v1-5", "tokenizer")]],
     "sd2": [
@@ -190,8 +192,20 @@ def _cached_tokenizer(repo: str, sub: str | None):
     return CLIPTokenizer.from_pretrained(str(Path(file).parent))
 
 
+def _encoder_vocab_size(layout: Path, slot: str) -> int:
+    """The vocabulary size of the text encoder that reads ``slot``'s tokens (CLIPTextConfig's default if unset)."""
+    from lorakit.models.clip_vocab import VOCAB_SIZE
+
+    config = _read(layout / slot.replace("tokenizer", "text_encoder") / "config.json")
+    size = config.get("vocab_size", config.get("text_config", {}).get("vocab_size", VOCAB_SIZE))
+    return size if isinstance(size, int) else VOCAB_SIZE
+
+
 def tokenizers(layout: Path, family: str) -> dict:
-    """The tokenizers the layout folder lacks, from the local Hugging Face cache, as from_single_file arguments."""
+    """The tokenizers the layout folder lacks, as from_single_file arguments: from the local Hugging Face cache,
+    else built from the CLIP vocabulary lorakit ships (for a text encoder of CLIP's vocabulary size)."""
+    from lorakit.models.clip_vocab import VOCAB_SIZE, clip_tokenizer
+
     found = {}
     for i, sources in enumerate(_TOKENIZER_SOURCES[family]):
         slot = "tokenizer" if i == 0 else f"tokenizer_{i + 1}"
@@ -203,11 +217,16 @@ def tokenizers(layout: Path, family: str) -> dict:
                 found[slot] = tokenizer
                 break
         else:
+            size = _encoder_vocab_size(layout, slot)
+            if size == VOCAB_SIZE:
+                found[slot] = clip_tokenizer(_SHIPPED_KIND[family][i])
+                continue
             repo = _CONFIG_REPOS[family]
             raise ModelError(
                 f"The {slot} (CLIP vocabulary) for this {family.upper()} checkpoint is not on this computer:"
-                f" the layout {layout} has no {slot}/ folder with vocab.json and merges.txt, and the Hugging Face"
-                f" cache has none of {', '.join(r for r, _ in sources)}.",
+                f" the layout {layout} has no {slot}/ folder with vocab.json and merges.txt, the Hugging Face"
+                f" cache has none of {', '.join(r for r, _ in sources)}, and its text encoder's vocabulary"
+                f" ({size} tokens) is not CLIP's ({VOCAB_SIZE}), so lorakit's own cannot stand in.",
                 f"Set model.architecture_config to a diffusers folder of the model (configs and tokenizer files are"
                 f" enough: `huggingface-cli download {repo} --include '*.json' '*.txt'` fetches them), or fill"
                 f" the cache once with `huggingface-cli download {sources[0][0]}`.",
