@@ -162,6 +162,14 @@ def test_files_are_built_once_and_reused(tmp_path):
     assert clip_vocab.tokenizer_folder("clip-l", root=tmp_path).parent == folder.parent
 
 
+def test_unwritable_cache_falls_back_to_a_temp_folder(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    tokenizer = clip_vocab.clip_tokenizer("clip-l")
+    assert tokenizer("a photo").input_ids == [49406, 320, 1125, 49407]
+
+
 # --- single-file checkpoints that load with the shipped vocabulary ------------------------------------------------
 
 

@@ -9,7 +9,8 @@ exactly as CLIP's own ``SimpleTokenizer`` builds its tables: the 256 byte charac
 ``!``; both read 77 tokens.
 
 The files are built once per user, in ``$XDG_CACHE_HOME/lorakit/clip-tokenizer/<hash of the BPE file>/`` (about
-0.1 s), and read from there afterwards.
+0.2 s), and read from there afterwards (about 0.05 s a tokenizer); where that folder cannot be written, in a
+temporary folder each time.
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ def tokenizer_folder(kind: str, root: Path | None = None) -> Path:
 def clip_tokenizer(kind: str, root: Path | None = None):
     """transformers' ``CLIPTokenizer`` for ``kind`` (``clip-l``: SD1 and SDXL's first encoder; ``openclip``: SD2
     and SDXL's second), from the shipped vocabulary: no download, ever."""
+    import tempfile
+
     from transformers import CLIPTokenizer
 
-    return CLIPTokenizer.from_pretrained(str(tokenizer_folder(kind, root)), local_files_only=True)
+    try:
+        folder = tokenizer_folder(kind, root)
+    except OSError:  # a cache folder that cannot be written (read-only home, a file in its place): a temp one
+        folder = tokenizer_folder(kind, Path(tempfile.mkdtemp(prefix="lorakit-clip-tokenizer-")))
+    return CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
