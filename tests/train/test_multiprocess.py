@@ -120,3 +120,20 @@ def test_a_resumed_two_process_run_gives_each_process_its_own_random_state(tmp_p
     (resumed / "tiny.safetensors").unlink()
     _train_cli(["train", "--resume", str(resumed), "--gpus", "2"])
     _assert_same_lora(whole / "tiny.safetensors", resumed / "tiny.safetensors")
+
+
+def test_image_slots_do_not_depend_on_the_split():
+    from collections import Counter
+
+    from lorakit.train.distributed import Team
+
+    # One step of 6 images (example 1 twice): one batch of 6, or two processes' batches of 3 (accumulated: 2
+    # micro-steps of 3 in one process) give the same slots, each (example, occurrence) once.
+    one = Team(0, 1).image_slots([[1, 0, 1, 2, 3, 4]], 0, Counter())
+    seen: Counter[int] = Counter()
+    split = [slot for rank in (0, 1) for slot in Team(rank, 2).image_slots([[1, 0, 1], [2, 3, 4]], 0, Counter())]
+    accumulated = Team(0, 1).image_slots([[1, 0, 1], [2, 3, 4]], 0, seen)
+    accumulated += Team(0, 1).image_slots([[1, 0, 1], [2, 3, 4]], 1, seen)
+    assert sorted(one) == sorted(split) == sorted(accumulated) == [(0, 0), (1, 0), (1, 1), (2, 0), (3, 0), (4, 0)]
+    # A process's slots count the images of the processes before it in the same step.
+    assert Team(1, 2).image_slots([[1, 0], [1, 2]], 0, Counter()) == [(1, 1), (2, 0)]
