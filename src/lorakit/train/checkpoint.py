@@ -5,6 +5,7 @@ Each save is a folder ``state/step-00000012/`` holding::
     network.safetensors    the adapter weights (kohya layout)
     optimizer.safetensors  every optimizer tensor      optimizer.json  the rest (param groups, scalars)
     rng.safetensors        torch (and CUDA) RNG states rng.json        python and numpy RNG states
+    rng-rank1.safetensors  rng-rank1.json  ...          the same for each other process of a multi-process run
     progress.json          step, epoch, batch position in the epoch, scheduler state, loss history
 
 ``state/latest.json`` names the newest complete folder and is replaced atomically only after that
@@ -92,6 +93,33 @@ def set_rng_states(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def state_folder(state_dir: str | Path, step: int) -> Path:
+    """The folder of the state saved at ``step``."""
+    return Path(state_dir) / f"step-{int(step):08d}"
+
+
+def save_rank_rng(state_dir: str | Path, step: int, rank: int) -> None:
+    """Write this process's RNG states into the state of ``step`` (before the main process commits it)."""
+    folder = state_folder(state_dir, step)
+    folder.mkdir(parents=True, exist_ok=True)
+    _save_split(folder, f"rng-rank{rank}", rng_states())
+
+
+def load_rank_rng(folder: str | Path, rank: int) -> dict[str, Any] | None:
+    """The RNG states process ``rank`` saved in a state ``folder``; None when it has none (older states)."""
+    folder = Path(folder)
+    if not (folder / f"rng-rank{rank}.json").exists():
+        return None
+    try:
+        return _load_split(folder, f"rng-rank{rank}")
+    except (OSError, ValueError, KeyError) as error:
+        raise TrainingError(
+            f"The saved state {folder} is damaged ({error}).",
+            "Resume from an earlier save: point state/latest.json at another step-* folder there, or delete"
+            " state/ and start the run again.",
+        ) from error
+
+
 def _optimizer_json_safe(state: dict[str, Any]) -> dict[str, Any]:
     # Param groups hold tuples (betas) and sometimes None; JSON keeps both as lists/null, which torch accepts.
     return {"state": state["state"], "param_groups": state["param_groups"]}
@@ -118,7 +146,7 @@ def save_state(
     from safetensors.torch import save
 
     state_dir = Path(state_dir)
-    folder = state_dir / f"step-{int(progress['step']):08d}"
+    folder = state_folder(state_dir, progress["step"])
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "network.safetensors", save({k: v.contiguous() for k, v in network_tensors.items()}))
     _save_split(folder, "optimizer", _optimizer_json_safe(optimizer.state_dict()))

@@ -10,7 +10,9 @@ would hide the model's config from the family protocol).
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +25,12 @@ COMMAND_NAMES = (STOP, SAVE, SAMPLE_NOW, CANCEL)
 def launched_rank() -> int:
     """This process's rank as torchrun/accelerate set it (0 when not launched by them)."""
     return int(os.environ.get("RANK", "0"))
+
+
+def image_seed(seed: int, step: int, slot: tuple[int, int]) -> int:
+    """The noise seed of one image in one optimizer step: depends on the image, never on batch or process."""
+    digest = hashlib.sha256(f"{seed}:{step}:{slot[0]}:{slot[1]}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1  # torch seeds are below 2**63
 
 
 def launched_world() -> int:
@@ -55,6 +63,24 @@ class Team:
         padded = batches + batches[: (-len(batches)) % self.world]
         return padded[self.rank :: self.world]
 
+    def image_slots(self, batches: list[list[int]], position: int, seen: Counter[int]) -> list[tuple[int, int]]:
+        """Each image of this process's batch at ``position`` as (example index, occurrence in the step).
+
+        ``batches`` are the whole epoch's (unsharded); the processes' batches at ``position`` together make
+        one micro-step. ``seen`` counts the images already met in this optimizer step (all processes'; the
+        caller clears it at each step) and is updated here, so an image shown twice in a step (repeats) is
+        told apart, and the slots of a step are the same however its images are split into batches,
+        accumulated micro-batches or processes.
+        """
+        padded = batches + batches[: (-len(batches)) % self.world]
+        mine: list[tuple[int, int]] = []
+        for rank, batch in enumerate(padded[position * self.world : (position + 1) * self.world]):
+            for index in batch:
+                if rank == self.rank:
+                    mine.append((index, seen[index]))
+                seen[index] += 1
+        return mine
+
     def same_start(self, params: list[torch.nn.Parameter]) -> None:
         """Copy the main process's weights to all (random LoRA init must match everywhere)."""
         if self.active:
@@ -74,6 +100,11 @@ class Team:
             n = g.numel()
             p.grad = flat[offset : offset + n].view_as(g).to(g.dtype)
             offset += n
+
+    def wait(self) -> None:
+        """Wait until every process gets here."""
+        if self.active:
+            torch.distributed.barrier()
 
     def mean(self, value: float) -> float:
         if not self.active:

@@ -113,6 +113,7 @@ class Run:
             self.warn(*unmasked)
         self.total_steps, self.total_epochs = self.plan.total_steps, self.plan.epochs
         self._epoch_batches = epoch_batches
+        self._batches_of: tuple[int, list[list[int]]] = (-1, [])
 
         device = torch.device(self.accelerator.device)
         self.status("starting", "Loading the base model")
@@ -157,6 +158,11 @@ class Run:
         from lorakit.train.validation import Validator
 
         self.validator = Validator.for_run(self)
+        if self.team.world > 1:
+            # Setup drew the same in every process (the LoRA init, the latents sampled for the cache); from
+            # here each process has its own stream, so dropout differs between processes as between the
+            # images of one batch (and a resume restores each process's own, see save_state).
+            set_seed(self.seed + self.team.rank)
 
     def _encode_prompts(self, captions: list[str]) -> dict[str, torch.Tensor]:
         from lorakit.train.step import encode_captions
@@ -193,9 +199,19 @@ class Run:
     # -- during the loop ---------------------------------------------------------------------------
     def batches_for(self, epoch: int) -> list[list[int]]:
         """This process's batches of ``epoch`` (all of them when training alone)."""
-        return self.team.shard(
-            self._epoch_batches(self.examples, self.cfg.schedule.train_batch_size, self.seed, epoch)
-        )
+        return self.team.shard(self._all_batches(epoch))
+
+    def _all_batches(self, epoch: int) -> list[list[int]]:
+        """Every batch of ``epoch`` (all processes'), remembered for the epoch under way."""
+        if self._batches_of[0] != epoch:
+            batches = self._epoch_batches(self.examples, self.cfg.schedule.train_batch_size, self.seed, epoch)
+            self._batches_of = (epoch, batches)
+        return self._batches_of[1]
+
+    def image_slots(self, epoch: int, position: int, seen) -> list[tuple[int, int]]:
+        """(example index, occurrence in the step) of each image of this process's batch at ``position``."""
+        batches = self._all_batches(epoch) if self.team.world > 1 else self.batches_for(epoch)
+        return self.team.image_slots(batches, position, seen)
 
     def status(self, state: str, message: str = "") -> None:
         self.emitter.emit(ev.STATUS, state=state, message=message)
@@ -227,6 +243,7 @@ class Run:
     def save_checkpoint(self, kind: str) -> Path | None:
         """An intermediate LoRA file plus the resume state; old ones pruned to ``save_last_n_epochs``."""
         if not self.team.is_main:
+            self.save_state()  # (only this process's random state)
             return None
         p, name = self.progress, self.cfg.output.output_name
         filename = checkpoint_name(name, epoch=p.epoch) if kind == "epoch" else checkpoint_name(name, step=p.step)
@@ -259,7 +276,14 @@ class Run:
         finally:
             optimizer_mode(raw_optimizer, training=True)
 
-    def save_state(self) -> Path:
+    def save_state(self) -> Path | None:
+        """The resume state (every process calls it: each adds its own random state, the main one the rest)."""
+        state_dir = self.run_dir / "state"
+        if not self.team.is_main:
+            self._write(lambda: ckpt.save_rank_rng(state_dir, self.progress.step, self.team.rank))
+            self.team.wait()  # written before the main process commits the state
+            return None
+        self.team.wait()
         progress = self.progress.to_dict()
         scheduler = self.lr_scheduler.state_dict()
         progress["scheduler"] = {k: scheduler[k] for k in _SCHEDULER_KEYS if k in scheduler}
@@ -267,7 +291,7 @@ class Run:
         progress["started_at"] = self.started_at
         folder = self._write(
             lambda: ckpt.save_state(
-                self.run_dir / "state",
+                state_dir,
                 network_tensors=self.network.kohya_state_dict(torch.float32),
                 optimizer=self.optimizer,
                 progress=progress,
@@ -292,7 +316,10 @@ class Run:
         if own:  # another run's files and start time stay with that run
             self.saved_files = list(saved.progress.get("saved_files", []))
             self.started_at = saved.progress.get("started_at", self.started_at)
-        ckpt.set_rng_states(saved.rng)
+        # Each process continues with its own random state (dropout draws differ between processes); a state
+        # saved without one for this process gives it the main process's.
+        own_rng = ckpt.load_rank_rng(saved.folder, self.team.rank) if not self.team.is_main else None
+        ckpt.set_rng_states(own_rng or saved.rng)
         self.status("running", f"Resumed at step {self.progress.step} of {self.total_steps}")
 
     def render_samples(self) -> None:
@@ -325,6 +352,8 @@ class Run:
 
     def save_final(self) -> Path | None:
         if not self.team.is_main:
+            if self.cfg.output.save_state:
+                self.save_state()
             return None
         final = self.run_dir / f"{self.cfg.output.output_name}.safetensors"
         path = self._write(lambda: write_lora(final, self, epoch=self.progress.epoch, step=self.progress.step))

@@ -65,10 +65,37 @@ def encode_captions(family, captions: list[str], opts: StepOptions) -> dict[str,
     return family.encode_prompts(captions, opts.clip_skip, opts.max_token_length)
 
 
+def _draw(
+    latents: torch.Tensor, generator: torch.Generator, opts: StepOptions, num_train_timesteps: int, device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Noise, timesteps and the perturbed noise to add, for ``latents`` from one generator."""
+    noise = make_noise(
+        latents,
+        generator,
+        opts.noise_offset,
+        opts.noise_offset_random_strength,
+        opts.adaptive_noise_scale,
+        opts.multires_noise_iterations,
+        opts.multires_noise_discount,
+    )
+    timesteps = sample_timesteps(
+        latents.shape[0], num_train_timesteps, opts.min_timestep, opts.max_timestep, generator, device
+    )
+    noised_with = perturb_noise(noise, opts.ip_noise_gamma, opts.ip_noise_gamma_random_strength, generator)
+    return noise, timesteps, noised_with
+
+
 def training_step(
-    family, batch: Batch, opts: StepOptions, generator: torch.Generator, backward: Callable[[torch.Tensor], None]
+    family,
+    batch: Batch,
+    opts: StepOptions,
+    generator: torch.Generator | list[torch.Generator],
+    backward: Callable[[torch.Tensor], None],
 ) -> torch.Tensor:
-    """Run one step on ``batch`` and call ``backward(loss)``; returns the loss (detached)."""
+    """Run one step on ``batch`` and call ``backward(loss)``; returns the loss (detached).
+
+    ``generator`` is one generator for the whole batch, or a list with one per image (the trainer's way).
+    """
     scheduler = family.components.noise_scheduler
     unet = family.components.unet
     device, dtype = unet.device, unet.dtype
@@ -86,20 +113,18 @@ def training_step(
     cond = {k: v.to(device) for k, v in cond.items() if v is not None}
 
     # 2. Noise: what is added at which timestep (offset/multires/input perturbation per sd-scripts).
-    noise = make_noise(
-        latents,
-        generator,
-        opts.noise_offset,
-        opts.noise_offset_random_strength,
-        opts.adaptive_noise_scale,
-        opts.multires_noise_iterations,
-        opts.multires_noise_discount,
-    )
+    # One generator per image (a list) draws each image's noise and timestep on its own, so how the images
+    # are split into batches (or processes) does not change what each one sees.
+    per_image = isinstance(generator, list)
+    generators = generator if per_image else [generator]
+    parts = list(latents.split(1)) if per_image else [latents]
+    if len(parts) != len(generators):
+        raise ValueError(f"{len(generators)} generators for a batch of {latents.shape[0]} images")
     num_train_timesteps = scheduler.config.num_train_timesteps
-    timesteps = sample_timesteps(
-        latents.shape[0], num_train_timesteps, opts.min_timestep, opts.max_timestep, generator, device
-    )
-    noised_with = perturb_noise(noise, opts.ip_noise_gamma, opts.ip_noise_gamma_random_strength, generator)
+    drawn = [_draw(part, gen, opts, num_train_timesteps, device) for part, gen in zip(parts, generators, strict=True)]
+    noise = torch.cat([n for n, _, _ in drawn])
+    timesteps = torch.cat([t for _, t, _ in drawn])
+    noised_with = torch.cat([w for _, _, w in drawn])
     noisy = scheduler.add_noise(latents, noised_with, timesteps)
 
     # 3. Predict.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import torch
 
 from lorakit import events as ev
 from lorakit.errors import TrainingError
+from lorakit.train.distributed import image_seed
 from lorakit.train.max_norm import apply_max_norm
 from lorakit.train.step import training_step
 
@@ -129,6 +131,7 @@ class TrainingLoop:
         max_norm = run.cfg.network.scale_weight_norms
         started, first_step = time.time(), p.step
         pending = 0  # micro-batches whose gradients wait for the next optimizer step
+        seen: Counter[int] = Counter()  # images met in this optimizer step, by example index (noise seeds)
         if p.step == 0 and run.cfg.samples.sample_at_first:
             run.render_samples()
         while p.step < run.total_steps:
@@ -137,15 +140,21 @@ class TrainingLoop:
             visited = trained = 0  # batches looked at / with at least one readable image, in this pass
             while p.position < len(batches) and p.step < run.total_steps:
                 self._poll_commands()
-                batch = run.feed.batch(batches[p.position], p.epoch, p.position, p.step)
+                indices = batches[p.position]
+                slots = run.image_slots(p.epoch, p.position, seen)
+                batch = run.feed.batch(indices, p.epoch, p.position, p.step)
                 p.position += 1
                 visited += 1
                 if batch is None and not run.team.active:
                     continue  # every image of this batch was unreadable (already reported)
-                # Noise and timesteps come from a generator seeded per micro-step: a resumed run draws
-                # exactly what the uninterrupted run drew at the same point.
-                seed = run.seed * 1_000_003 + p.micro_step * run.team.world + run.team.rank
-                generator = torch.Generator().manual_seed(seed)
+                # Noise and timesteps come from one generator per image, seeded by (seed, step, image): a
+                # resumed run draws exactly what the uninterrupted run drew at the same point, and an image
+                # draws the same whether its step is one batch of 2B or two processes' batches of B.
+                generators = [
+                    torch.Generator().manual_seed(image_seed(run.seed, p.step, slot))
+                    for slot, index in zip(slots, indices, strict=True)
+                    if index not in run.feed.bad  # (the feed dropped the unreadable ones from the batch)
+                ]
                 p.micro_step += 1
                 pending += 1
                 loss = 0.0  # with several processes an unreadable batch still joins the gradient average
@@ -154,7 +163,7 @@ class TrainingLoop:
                     # The loop owns accumulation (the Accelerator is built without it, so it divides nothing):
                     # each micro-batch adds loss/accumulate, the mean over the accumulated batches.
                     backward = lambda x: accelerator.backward(x / accumulate)  # noqa: E731
-                    loss = float(training_step(run.family, batch, run.step_options, generator, backward))
+                    loss = float(training_step(run.family, batch, run.step_options, generators, backward))
                 loss = run.team.mean(loss)  # every process sees the same loss (and the same NaN)
                 if not math.isfinite(loss):
                     names = ", ".join(run.feed.examples[i].path.name for i in batches[p.position - 1])
@@ -167,6 +176,7 @@ class TrainingLoop:
                 if pending < accumulate and p.position < len(batches):
                     continue
                 pending = 0
+                seen.clear()
                 if fused is None:  # (fused: each parameter was clipped, stepped and freed during backward)
                     run.team.mean_gradients(params)
                     if run.cfg.optimizer.max_grad_norm:
