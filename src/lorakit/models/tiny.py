@@ -95,15 +95,19 @@ def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
     The weights come from a forked RNG: the caller's global torch RNG is left exactly as it was, so a run
     that builds the tiny model on first use trains the same as every later run (which finds it built).
     """
-    import torch
-
     if family not in TINY_FAMILIES:
         raise ConfigError(f"There is no tiny {family!r} model.", f"Use one of: {', '.join(TINY_FAMILIES)}.")
-    # The modules draw their initial weights from the global RNG (diffusers/transformers take no generator):
-    # fork it, seed the fork, and the global state is restored on exit.
+    return _seeded(seed, _build_pipeline, family)
+
+
+def _seeded(seed: int, build, *args):
+    """``build(*args)`` with the global torch RNG seeded inside a fork: the caller's RNG is left as it was."""
+    import torch
+
+    # The modules draw their initial weights from the global RNG (diffusers/transformers take no generator).
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _build_pipeline(family)
+        return build(*args)
 
 
 def _build_pipeline(family: str):
@@ -111,10 +115,9 @@ def _build_pipeline(family: str):
         AutoencoderKL,
         DDPMScheduler,
         StableDiffusionPipeline,
-        StableDiffusionXLPipeline,
         UNet2DConditionModel,
     )
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import CLIPTextModel
 
     tokenizer = _tokenizer()
     vae = AutoencoderKL(**_VAE)
@@ -142,23 +145,30 @@ def _build_pipeline(family: str):
             feature_extractor=None,
             requires_safety_checker=False,
         )
-    # SDXL: CLIP-L-like (hidden states only) + OpenCLIP-G-like (with projection: the pooled embedding);
-    # the UNet sees both hidden states concatenated (32 + 32) and "text_time" extra conditioning:
-    # pooled (32) + six size/crop numbers embedded at 8 dims each = 80.
+    return _sdxl_pipeline(tokenizer, vae, _TEXT)
+
+
+def _sdxl_pipeline(tokenizer, vae, text_2: dict):
+    """SDXL: CLIP-L-like (hidden states only) + OpenCLIP-G-like ``text_2`` (with projection: the pooled
+    embedding). The UNet sees both hidden states concatenated (32 + width of ``text_2``) and "text_time"
+    extra conditioning: the pooled embedding + six size/crop numbers embedded at 8 dims each."""
+    from diffusers import DDPMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+
     unet = UNet2DConditionModel(
         **_UNET_COMMON,
-        cross_attention_dim=64,
+        cross_attention_dim=_TEXT["hidden_size"] + text_2["hidden_size"],
         attention_head_dim=(2, 4),
         transformer_layers_per_block=(1, 2),
         use_linear_projection=True,
         addition_embed_type="text_time",
         addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=80,
+        projection_class_embeddings_input_dim=text_2["projection_dim"] + 6 * 8,
     )
     return StableDiffusionXLPipeline(
         vae=vae,
         text_encoder=CLIPTextModel(_text_config(tokenizer, "quick_gelu")),
-        text_encoder_2=CLIPTextModelWithProjection(_text_config(tokenizer, "gelu")),
+        text_encoder_2=CLIPTextModelWithProjection(_text_config(tokenizer, "gelu", text_2)),
         tokenizer=tokenizer,
         tokenizer_2=_tokenizer(),
         unet=unet,
@@ -195,29 +205,6 @@ _TEXT_SDXL_G = dict(_TEXT, hidden_size=48, intermediate_size=96, projection_dim=
 
 def build_tiny_sdxl_two_widths(seed: int = 0):
     """A tiny SDXL pipeline with text encoders 32 and 48 wide (see above), weights drawn from ``seed``."""
-    import torch
-    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTextModelWithProjection
+    from diffusers import AutoencoderKL
 
-    torch.manual_seed(seed)
-    tokenizer = _tokenizer()
-    vae = AutoencoderKL(**_VAE)
-    unet = UNet2DConditionModel(
-        **_UNET_COMMON,
-        cross_attention_dim=80,
-        attention_head_dim=(2, 4),
-        transformer_layers_per_block=(1, 2),
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=96,
-    )
-    return StableDiffusionXLPipeline(
-        vae=vae,
-        text_encoder=CLIPTextModel(_text_config(tokenizer, "quick_gelu")),
-        text_encoder_2=CLIPTextModelWithProjection(_text_config(tokenizer, "gelu", _TEXT_SDXL_G)),
-        tokenizer=tokenizer,
-        tokenizer_2=_tokenizer(),
-        unet=unet,
-        scheduler=DDPMScheduler(**_SCHEDULER, timestep_spacing="leading"),
-    )
+    return _seeded(seed, lambda: _sdxl_pipeline(_tokenizer(), AutoencoderKL(**_VAE), _TEXT_SDXL_G))
