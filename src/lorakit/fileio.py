@@ -235,7 +235,11 @@ def open_inside(
 
 def read_inside(path: str | os.PathLike, root: str | os.PathLike) -> bytes:
     """All bytes of a regular file inside ``root`` (see :func:`open_inside`)."""
-    fd = open_inside(path, root)
+    return read_fd(open_inside(path, root))
+
+
+def read_fd(fd: int) -> bytes:
+    """All bytes of an open file descriptor, which is closed after (os-level: no buffered file object)."""
     try:
         chunks = []
         while chunk := os.read(fd, 1 << 16):

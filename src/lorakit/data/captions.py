@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lorakit.errors import DatasetError
-from lorakit.fileio import atomic_write_bytes, open_inside
+from lorakit.fileio import atomic_write_bytes, open_inside, read_fd
 
 CAPTION_EXTENSION = ".txt"
 MISSING = "missing"
@@ -89,13 +89,7 @@ def read_bytes(path: str | os.PathLike, inside: str | os.PathLike | None = None)
         fd = os.open(path, os.O_RDONLY | _BINARY) if inside is None else open_inside(path, inside)
     except FileNotFoundError:
         return None
-    try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return read_fd(fd)
 
 
 def guess_encoding(data: bytes) -> str:

@@ -105,6 +105,14 @@ def save_rank_rng(state_dir: str | Path, step: int, rank: int) -> None:
     _save_split(folder, f"rng-rank{rank}", rng_states())
 
 
+def _damaged(folder: Path, error: Exception) -> TrainingError:
+    return TrainingError(
+        f"The saved state {folder} is damaged ({error}).",
+        "Resume from an earlier save: point state/latest.json at another step-* folder there, or delete"
+        " state/ and start the run again.",
+    )
+
+
 def load_rank_rng(folder: str | Path, rank: int) -> dict[str, Any] | None:
     """The RNG states process ``rank`` saved in a state ``folder``; None when it has none (older states)."""
     folder = Path(folder)
@@ -113,11 +121,7 @@ def load_rank_rng(folder: str | Path, rank: int) -> dict[str, Any] | None:
     try:
         return _load_split(folder, f"rng-rank{rank}")
     except (OSError, ValueError, KeyError) as error:
-        raise TrainingError(
-            f"The saved state {folder} is damaged ({error}).",
-            "Resume from an earlier save: point state/latest.json at another step-* folder there, or delete"
-            " state/ and start the run again.",
-        ) from error
+        raise _damaged(folder, error) from error
 
 
 def _optimizer_json_safe(state: dict[str, Any]) -> dict[str, Any]:
@@ -182,11 +186,7 @@ def load_state(state_dir: str | Path) -> SavedState:
             rng=_load_split(folder, "rng"),
         )
     except (OSError, ValueError, KeyError) as error:
-        raise TrainingError(
-            f"The saved state {folder} is damaged ({error}).",
-            "Resume from an earlier save: point state/latest.json at another step-* folder there, or delete"
-            " state/ and start the run again.",
-        ) from error
+        raise _damaged(folder, error) from error
 
 
 def restore_optimizer(optimizer: torch.optim.Optimizer, saved: dict[str, Any]) -> None:

@@ -73,7 +73,6 @@ class Run:
         from lorakit.data.plan import plan_for_config
         from lorakit.train import setup as su
         from lorakit.train.data import epoch_batches, examples_from_plan
-        from lorakit.train.feed import Feed
         from lorakit.train.speed import check_speed_settings
         from lorakit.train.trackers import check_trackers, start_trackers
 
@@ -144,16 +143,7 @@ class Run:
                 " low-VRAM preset.",
             )
         self.dataset_meta = dataset_metadata(self.plan, self.examples, resolution)
-        self.feed = Feed(
-            self.examples,
-            self.seed,
-            self.total_steps,
-            rank=self.team.rank,
-            encode_images=self.family.encode_images,
-            encode_prompts=self._encode_prompts,
-            warn=self.warn,
-            weighted_captions=cfg.captions.weighted_captions,
-        )
+        self.feed = self.feed_for(self.examples)
         self._setup_caches(cfg)
         from lorakit.train.validation import Validator
 
@@ -168,6 +158,21 @@ class Run:
         from lorakit.train.step import encode_captions
 
         return encode_captions(self.family, captions, self.step_options)
+
+    def feed_for(self, examples):
+        """The image and caption feed of ``examples`` for this run (training, or the held-out split)."""
+        from lorakit.train.feed import Feed
+
+        return Feed(
+            examples,
+            self.seed,
+            self.total_steps,
+            rank=self.team.rank,
+            encode_images=self.family.encode_images,
+            encode_prompts=self._encode_prompts,
+            warn=self.warn,
+            weighted_captions=self.cfg.captions.weighted_captions,
+        )
 
     def _setup_caches(self, cfg) -> None:
         from lorakit.train.cache import LatentCache, TextCache, module_identity

@@ -22,19 +22,8 @@ class Validator:
     """Measures the mean loss over the held-out images of a prepared run."""
 
     def __init__(self, run, examples):
-        from lorakit.train.feed import Feed
-
         self.run, self.examples = run, examples
-        self.feed = Feed(
-            examples,
-            run.seed,
-            run.total_steps,
-            encode_images=run.family.encode_images,
-            rank=run.team.rank,
-            encode_prompts=run._encode_prompts,
-            warn=run.warn,
-            weighted_captions=run.cfg.captions.weighted_captions,
-        )
+        self.feed = run.feed_for(examples)
         size = run.cfg.schedule.train_batch_size
         order = sorted(range(len(examples)), key=lambda i: (examples[i].bucket, str(examples[i].path)))
         # Same-bucket batches: images of different sizes cannot share a tensor.
