@@ -303,18 +303,7 @@ def upload(
     params = checked("UploadParams", values, "lora upload", {"lora": "FILE", "repo_id": "REPO", "images": "--image"})
     with _spinner(f"Uploading to {repo}"):
         result = upload_lora(
-            file,
-            params.repo_id,
-            token=token,
-            private=params.private,
-            images=images,
-            prompts=params.prompts,
-            title=params.title,
-            description=params.description,
-            base_model=params.base_model,
-            trigger_words=params.trigger_words,
-            license=params.license,
-            endpoint=endpoint,
+            file, params.repo_id, token=token, images=images, endpoint=endpoint, **params.card_options()
         )
     if as_json:
         _print_json(result.to_dict())

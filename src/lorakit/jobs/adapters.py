@@ -172,19 +172,7 @@ def upload(params: P.UploadParams, ctx: JobContext) -> dict[str, Any]:
 
     lora = ctx.workspace.resolve_inside(params.lora, must_exist=True)
     images = [(ctx.workspace.resolve_inside(p, must_exist=True), c) for p, c in params.images or []]
-    result = upload_lora(
-        lora,
-        params.repo_id,
-        private=params.private,
-        images=images or None,
-        title=params.title,
-        description=params.description,
-        trigger_words=params.trigger_words,
-        prompts=params.prompts,
-        base_model=params.base_model,
-        license=params.license,
-        emitter=_forward(ctx),
-    )
+    result = upload_lora(lora, params.repo_id, images=images or None, emitter=_forward(ctx), **params.card_options())
     return result.to_dict()
 
 

@@ -285,6 +285,11 @@ class UploadParams(JobParams):
     base_model: str | None = Field(None, max_length=200, description="Hub id of the base model (default: by family).")
     license: str | None = Field(None, max_length=100, description="License id for the card, e.g. openrail++.")
 
+    def card_options(self) -> dict[str, Any]:
+        """``upload_lora``'s repo and card keyword arguments (the paths, token and progress are the caller's)."""
+        names = ("private", "title", "description", "trigger_words", "prompts", "base_model", "license")
+        return {name: getattr(self, name) for name in names}
+
 
 def validate_params(model: type[JobParams], params: Any, workspace=None, *, prefix: str = "params") -> JobParams:
     """``params`` as ``model``, or a :class:`JobParamsError` naming every bad field (``params.config``).
