@@ -160,3 +160,21 @@ def single_file_checkpoint():
         return checkpoint
 
     return build
+
+
+@pytest.fixture
+def lorakit(monkeypatch, capsys):
+    """``lorakit(args)``: run the real CLI entry point (errors rendered as problem + fix, exit 2) and return
+    (exit code, output with whitespace collapsed, since rich wraps at the terminal width)."""
+    import sys
+
+    from lorakit.cli.main import run
+
+    def invoke(args: list[str]) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["lorakit", *args])
+        with pytest.raises(SystemExit) as ended:
+            run()
+        out = capsys.readouterr()
+        return ended.value.code or 0, " ".join((out.out + out.err).split())
+
+    return invoke

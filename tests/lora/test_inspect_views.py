@@ -3,26 +3,15 @@ dynamic-rank LoRA, readable training times; ``--to peft -o x.safetensors`` write
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import torch
 
-from lorakit.cli.main import run
 from lorakit.lora.convert import convert_lora
 from lorakit.lora.inspect import inspect_lora
 from lorakit.lora.modules import write_lora
 from lorakit.models.detect import detect
 
 MODULES = [f"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_{x}" for x in "qkv"]
-
-
-def lorakit(args: list[str], monkeypatch, capsys) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["lorakit", *args])
-    with pytest.raises(SystemExit) as ended:
-        run()
-    out = capsys.readouterr()
-    return ended.value.code or 0, " ".join((out.out + out.err).split())
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +31,9 @@ def _kohya(path, ranks, alpha=None, metadata=None):
     return path
 
 
-def test_peft_folder_and_its_weights_file_show_lora_alpha(tmp_path, monkeypatch, capsys):
+def test_peft_folder_and_its_weights_file_show_lora_alpha(tmp_path, lorakit):
     source = _kohya(tmp_path / "k.safetensors", [16, 16, 16], alpha=8)
-    code, out = lorakit(["lora", "convert", str(source), "--to", "peft", "-o", str(tmp_path / "x.safetensors")],
-                        monkeypatch, capsys)  # fmt: skip
+    code, out = lorakit(["lora", "convert", str(source), "--to", "peft", "-o", str(tmp_path / "x.safetensors")])
     assert code == 0, out
     assert "writing the folder" in out and not (tmp_path / "x.safetensors").exists()
     folder = tmp_path / "x"
@@ -55,23 +43,23 @@ def test_peft_folder_and_its_weights_file_show_lora_alpha(tmp_path, monkeypatch,
     for target in (folder, folder / "unet", weights):
         report = inspect_lora(target, full_hash=False)
         assert report.layout == "peft" and report.ranks == {16: 3} and report.alphas == {8.0: 3}, target
-    code, out = lorakit(["lora", "inspect", str(folder), "--no-hash"], monkeypatch, capsys)
+    code, out = lorakit(["lora", "inspect", str(folder), "--no-hash"])
     assert code == 0 and "8 ×3" in out and "layout: peft" in out
 
     info = detect(weights)
     assert (info.rank, info.alpha, info.alphas) == (16, 8.0, [8.0])
-    code, out = lorakit(["models", "inspect", str(weights)], monkeypatch, capsys)
+    code, out = lorakit(["models", "inspect", str(weights)])
     assert code == 0 and "16 / 8" in out and "?" not in out
 
 
-def test_dynamic_rank_lora_shows_the_range(tmp_path, monkeypatch, capsys):
+def test_dynamic_rank_lora_shows_the_range(tmp_path, lorakit):
     path = _kohya(tmp_path / "dyn.safetensors", [1, 4, 9], alpha=1)
     info = detect(path)
     assert info.ranks == [1, 4, 9] and info.alphas == [1.0]
-    code, out = lorakit(["models", "inspect", str(path)], monkeypatch, capsys)
+    code, out = lorakit(["models", "inspect", str(path)])
     assert code == 0 and "1–9 (varies by layer" in out and "/ 1" in out
     no_alpha = _kohya(tmp_path / "plain.safetensors", [4, 4, 4])
-    code, out = lorakit(["models", "inspect", str(no_alpha)], monkeypatch, capsys)
+    code, out = lorakit(["models", "inspect", str(no_alpha)])
     assert "4 / not stored, so alpha = rank" in out
 
 
@@ -90,8 +78,8 @@ def test_peft_conversion_to_a_folder_keeps_other_names(tmp_path):
     assert convert_lora(source, tmp_path / "c.safetensors", "comfyui") == tmp_path / "c.safetensors"
 
 
-def test_models_inspect_of_a_peft_folder_points_at_lora_inspect(tmp_path, monkeypatch, capsys):
+def test_models_inspect_of_a_peft_folder_points_at_lora_inspect(tmp_path, lorakit):
     source = _kohya(tmp_path / "k.safetensors", [4, 4, 4], alpha=2)
     folder = convert_lora(source, tmp_path / "adapter", "peft")
-    code, out = lorakit(["models", "inspect", str(folder)], monkeypatch, capsys)
+    code, out = lorakit(["models", "inspect", str(folder)])
     assert code == 2 and "is a peft LoRA adapter folder" in out and "lorakit lora inspect" in out

@@ -3,24 +3,12 @@ no folder behind, and ``--resume`` of a finished run says it is done instead of 
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import torch
 
-from lorakit.cli.main import run
 from lorakit.config.io import save_config
 from lorakit.config.validate import validate
 from lorakit.errors import TrainingError
-
-
-def lorakit(args: list[str], monkeypatch, capsys) -> tuple[int, str]:
-    """The real entry point: errors rendered as problem + fix (exit 2); returns (exit code, output)."""
-    monkeypatch.setattr(sys, "argv", ["lorakit", *args])
-    with pytest.raises(SystemExit) as ended:
-        run()
-    out = capsys.readouterr()
-    return ended.value.code or 0, " ".join((out.out + out.err).split())
 
 
 @pytest.fixture
@@ -46,16 +34,16 @@ def test_missing_optimizer_package_is_a_validation_problem(tiny_config, monkeypa
     assert "needs prodigyopt, which is not installed" in report.problems[0].problem
 
 
-def test_train_refuses_before_making_a_run_folder(tmp_path, tiny_config, no_gpu, monkeypatch, capsys):
+def test_train_refuses_before_making_a_run_folder(tmp_path, tiny_config, no_gpu, lorakit):
     cfg = tiny_config(optimizer__optimizer_type="AdamW8bit")
     path = save_config(cfg, tmp_path / "gpu.toml")
-    code, out = lorakit(["train", str(path)], monkeypatch, capsys)
+    code, out = lorakit(["train", str(path)])
     assert code == 2
     assert out.count("needs an NVIDIA GPU with bitsandbytes") == 1  # said once
     assert not (tmp_path / "out").exists()
 
 
-def test_a_failed_start_leaves_no_run_folder(tmp_path, tiny_config, monkeypatch, capsys):
+def test_a_failed_start_leaves_no_run_folder(tmp_path, tiny_config, monkeypatch, lorakit):
     from lorakit.train import run as train_run
 
     def broken_setup(self):
@@ -64,21 +52,21 @@ def test_a_failed_start_leaves_no_run_folder(tmp_path, tiny_config, monkeypatch,
     monkeypatch.setattr(train_run.Run, "setup", broken_setup)
     path = save_config(tiny_config(), tmp_path / "tiny.toml")
     for _ in range(2):
-        code, out = lorakit(["train", str(path)], monkeypatch, capsys)
+        code, out = lorakit(["train", str(path)])
         assert code == 2 and out.count("The base model could not be loaded.") == 1
         assert not (tmp_path / "out" / "tiny").exists() and not (tmp_path / "out" / "tiny-2").exists()
 
 
 @pytest.mark.slow
-def test_resume_of_a_finished_run_says_it_is_done(tmp_path, tiny_config, monkeypatch, capsys):
+def test_resume_of_a_finished_run_says_it_is_done(tmp_path, tiny_config, lorakit):
     cfg = tiny_config(schedule__max_train_steps=1, schedule__max_train_epochs=None)
     path = save_config(cfg, tmp_path / "tiny.toml")
     run_dir = tmp_path / "run"
-    code, out = lorakit(["train", str(path), "--output", str(run_dir)], monkeypatch, capsys)
+    code, out = lorakit(["train", str(path), "--output", str(run_dir)])
     assert code == 0, out
     lora = run_dir / "tiny.safetensors"
     before = (lora.read_bytes(), lora.stat().st_mtime_ns, (run_dir / "events.jsonl").read_text())
-    code, out = lorakit(["train", "--resume", str(run_dir)], monkeypatch, capsys)
+    code, out = lorakit(["train", "--resume", str(run_dir)])
     assert code == 0
     assert "This run already finished" in out and str(lora) in out and "network.network_weights" in out
     assert (lora.read_bytes(), lora.stat().st_mtime_ns, (run_dir / "events.jsonl").read_text()) == before
