@@ -70,3 +70,9 @@ def test_resume_of_a_finished_run_says_it_is_done(tmp_path, tiny_config, lorakit
     assert code == 0
     assert "This run already finished" in out and str(lora) in out and "network.network_weights" in out
     assert (lora.read_bytes(), lora.stat().st_mtime_ns, (run_dir / "events.jsonl").read_text()) == before
+    # The core refuses it too (the notebook and any other caller of resume()), before anything is written.
+    from lorakit.train.run import resume
+
+    with pytest.raises(TrainingError, match="already finished"):
+        resume(run_dir)
+    assert (lora.read_bytes(), lora.stat().st_mtime_ns, (run_dir / "events.jsonl").read_text()) == before

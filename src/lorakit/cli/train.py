@@ -107,9 +107,10 @@ def train(
         _launch(gpus, config, resume, output)
         return
     if resume is not None:
+        from lorakit.train.run import finished_lora
         from lorakit.train.run import resume as resume_run
 
-        finished = _finished_lora(resume)
+        finished = finished_lora(resume)
         if finished is not None:
             typer.echo(f"This run already finished; its LoRA is {finished}. There is nothing to resume.")
             typer.echo(f'To train it further, start a new run with network.network_weights = "{finished}".')
@@ -134,22 +135,6 @@ def train(
         typer.echo(f"LoRA: {result['lora']}")
     else:
         typer.echo(f"Stopped. Continue with: lorakit train --resume {result['run_dir']}")
-
-
-def _finished_lora(run_dir: Path) -> Path | None:
-    """The final LoRA of a run that completed (its last status is 'completed' and the file is there), or None."""
-    from lorakit.config.io import load_config
-    from lorakit.errors import LorakitError
-    from lorakit.events import read_events
-    from lorakit.train.run import CONFIG_FILE, EVENTS_FILE
-
-    try:
-        name = load_config(run_dir / CONFIG_FILE).output.output_name
-    except LorakitError:
-        return None  # resume itself explains what is wrong with the folder
-    final = run_dir / f"{name}.safetensors"
-    states = [e.data.get("state") for e in read_events(run_dir / EVENTS_FILE) if e.type == "status"]
-    return final if final.is_file() and states and states[-1] == "completed" else None
 
 
 def _without_leftovers(run_dir: Path, work):

@@ -445,6 +445,20 @@ def train(
     return result
 
 
+def finished_lora(run_dir: str | Path) -> Path | None:
+    """The final LoRA of a run that completed (its last status is 'completed' and the file is there), or None."""
+    from lorakit.config.io import load_config
+
+    run_dir = Path(run_dir)
+    try:
+        name = load_config(run_dir / CONFIG_FILE).output.output_name
+    except LorakitError:
+        return None  # resume itself explains what is wrong with the folder
+    final = run_dir / f"{name}.safetensors"
+    states = [e.data.get("state") for e in ev.read_events(run_dir / EVENTS_FILE) if e.type == ev.STATUS]
+    return final if final.is_file() and states and states[-1] == "completed" else None
+
+
 def resume(run_dir: str | Path, emitter: ev.Emitter | None = None, commands: ev.Commands | None = None) -> dict:
     """Continue a run from its last saved state (after a stop, a crash or a kill -9)."""
     from lorakit.config.io import load_config
@@ -454,6 +468,12 @@ def resume(run_dir: str | Path, emitter: ev.Emitter | None = None, commands: ev.
         raise TrainingError(
             f"{run_dir} is not a training run folder (no {CONFIG_FILE}).",
             "Pass the folder a run was started in (it holds config.toml, events.jsonl and state/).",
+        )
+    finished = finished_lora(run_dir)
+    if finished is not None:  # training it again would overwrite the final LoRA
+        raise TrainingError(
+            f"This run already finished; its LoRA is {finished}. There is nothing to resume.",
+            f'To train it further, start a new run with network.network_weights = "{finished}".',
         )
     cfg = load_config(run_dir / CONFIG_FILE)
     return train(cfg, run_dir, emitter, commands, resume=True)
