@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from lorakit.errors import DownloadError
 from lorakit.fileio import open_inside
 from lorakit.jobs.params import DownloadParams
+from lorakit.jobs.store import Job
 from lorakit.models import library as _library  # noqa: F401 - an ImportError here leaves these routes out
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 from lorakit.web.errors import ApiError
@@ -91,8 +92,8 @@ def detect(workspace: WorkspaceDep, path: str = Query(..., max_length=4096)) -> 
     return _relative(workspace, library.detect(target).to_dict())
 
 
-@router.post("/download", status_code=201, summary="Download a model from a link (a job)")
-def download(body: DownloadBody, workspace: WorkspaceDep, runner: RunnerDep):
+@router.post("/download", status_code=201, response_model=Job, summary="Download a model from a link (a job)")
+def download(body: DownloadBody, workspace: WorkspaceDep, runner: RunnerDep) -> Job:
     from lorakit.models.links import parse_link
 
     try:
