@@ -84,8 +84,11 @@ test("a download from a link shows live progress, pauses, resumes, and lands in 
   await expect(item.getByRole("progressbar")).toBeVisible();
   await expect(item).toContainText(/of 3\.4 MB · \d+%/);
 
-  // Pause: the downloader hears it as soon as data flows again.
+  // Pause: the job has the command once the request is answered; the downloader hears it as soon as
+  // data flows again (it looks at most every 0.2 s, and the hold has lasted longer than that).
+  const sent = page.waitForResponse((r) => r.url().includes("/command") && r.request().method() === "POST");
   await item.getByRole("button", { name: "Pause" }).click();
+  expect((await sent).ok()).toBe(true);
   await page.request.get(sources.files.release);
   const paused = page.getByRole("listitem", { name: /Paused: .*e2e-style-lora/ });
   await expect(paused).toContainText("What arrived so far is kept");
