@@ -4,7 +4,7 @@ import { createTheme, type CSSVariablesResolver } from "@mantine/core";
 export const theme = createTheme({
   primaryColor: "blue",
   // Darker shades than Mantine's default keep text on filled buttons above 4.5:1 contrast.
-  primaryShade: { light: 7, dark: 8 },
+  primaryShade: { light: 8, dark: 8 },
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
   defaultRadius: "sm",
   respectReducedMotion: true,
@@ -19,6 +19,13 @@ export const cssVariablesResolver: CSSVariablesResolver = () => ({
   light: {
     "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
     ...Object.fromEntries(COLORS.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-9)`])),
+    // White text on filled red/green/orange buttons needs the darkest shade for 4.5:1.
+    ...Object.fromEntries(
+      ["red", "green", "orange", "teal"].flatMap((c) => [
+        [`--mantine-color-${c}-filled`, `var(--mantine-color-${c}-9)`],
+        [`--mantine-color-${c}-filled-hover`, `var(--mantine-color-${c}-9)`],
+      ]),
+    ),
   },
   dark: {
     "--mantine-color-dimmed": "var(--mantine-color-dark-1)",
