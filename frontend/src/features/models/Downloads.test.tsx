@@ -1,6 +1,8 @@
-import { screen, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { JobsSocketProvider } from "@/api/jobsSocketContext";
+import { fakeJobsSocket } from "@/test/fakeSocket";
 import { renderWithProviders } from "@/test/render";
 import type { Job } from "./api";
 import { Downloads } from "./Downloads";
@@ -16,12 +18,6 @@ vi.mock("@/api/client", async (importActual) => {
     GET: (path: string, options?: unknown) => {
       calls.push({ method: "GET", path, options });
       if (path === "/api/jobs") return answer(jobs);
-      if (path === "/api/jobs/{job_id}/events") {
-        return answer([
-          { seq: 1, type: "status", data: { state: "running", message: "Download a model" }, time: 0 },
-          { seq: 2, type: "progress", data: { done: 1_000_000, total: 3_436_256, unit: "B", rate: 2e6, eta_s: 1.2, file: "a.safetensors" }, time: 0 },
-        ]);
-      }
       if (path === "/api/models") return answer([]);
       throw new Error(`unexpected GET ${path}`);
     },
@@ -62,10 +58,24 @@ beforeEach(() => {
 });
 
 describe("Downloads", () => {
-  it("shows a running download's progress in words and as a bar, with Pause", async () => {
+  it("shows a running download's progress live from /ws, in words and as a bar, with Pause", async () => {
     jobs = [job({})];
-    renderWithProviders(<Downloads />);
+    const fake = fakeJobsSocket();
+    renderWithProviders(
+      <JobsSocketProvider socket={fake.socket}>
+        <Downloads />
+      </JobsSocketProvider>,
+    );
+    act(() => fake.last().open());
     const item = await screen.findByRole("listitem", { name: /^Downloading: https:\/\/civitai\.com/ });
+    await waitFor(() => expect(fake.last().sent).toContainEqual({ op: "subscribe", job_id: "j1", since: 0 }));
+    const progress = { done: 1_000_000, total: 3_436_256, unit: "B", rate: 2e6, eta_s: 1.2, file: "a.safetensors" };
+    act(() =>
+      fake.last().deliver([
+        { type: "event", job_id: "j1", event: { seq: 1, type: "status", data: { state: "running" }, time: 0 } },
+        { type: "event", job_id: "j1", event: { seq: 2, type: "progress", data: progress, time: 0 } },
+      ]),
+    );
     expect(await within(item).findByText("1.0 MB of 3.4 MB · 29% · 2.0 MB/s · about 1 s left")).toBeInTheDocument();
     expect(within(item).getByRole("progressbar")).toHaveAttribute("aria-valuenow", String((1_000_000 / 3_436_256) * 100));
     await userEvent.click(within(item).getByRole("button", { name: "Pause" }));
@@ -89,11 +99,11 @@ describe("Downloads", () => {
       }),
     ];
     renderWithProviders(
-      <>
+      <JobsSocketProvider socket={fakeJobsSocket().socket}>
         <Downloads />
         <label htmlFor={tokenInputId("civitai")}>Civitai token</label>
         <input id={tokenInputId("civitai")} />
-      </>,
+      </JobsSocketProvider>,
     );
     const item = await screen.findByRole("listitem", { name: /^Failed:/ });
     const alert = within(item).getByRole("alert");
@@ -117,7 +127,11 @@ describe("Downloads", () => {
       job({ id: "j2", state: "failed", retry_of: "j1", error: { code: "download", message: "The server has no file at this link (a.safetensors, HTTP 404).", fix: "Check the link." } }),
       job({ id: "j1", state: "stopped" }),
     ];
-    renderWithProviders(<Downloads />);
+    renderWithProviders(
+      <JobsSocketProvider socket={fakeJobsSocket().socket}>
+        <Downloads />
+      </JobsSocketProvider>,
+    );
     const item = await screen.findByRole("listitem", { name: /^Failed:/ });
     expect(within(item).getByRole("alert")).toHaveTextContent("HTTP 404).What to do: Check the link.");
     expect(screen.getAllByRole("listitem")).toHaveLength(1);

@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState } from "react";
 import { api, unwrap, type components } from "@/api/client";
+import { JOBS_KEY, useJobEvents } from "@/api/jobsSocketContext";
 
 export type LibraryEntry = components["schemas"]["LibraryEntryOut"];
 export type ModelInfo = components["schemas"]["ModelInfoOut"];
@@ -11,7 +12,8 @@ export type Service = "civitai" | "huggingface";
 
 export const keys = {
   library: ["models", "library"] as const,
-  downloads: ["models", "downloads"] as const,
+  // Under "jobs": the app refreshes it whenever a job changes state (and after the socket reconnects).
+  downloads: [...JOBS_KEY, "downloads"] as const,
   credentials: ["settings", "credentials"] as const,
 };
 
@@ -22,13 +24,12 @@ export function useLibrary() {
   return useQuery({ queryKey: keys.library, queryFn: () => unwrap(api.GET("/api/models")) });
 }
 
-/** The newest download jobs; refreshed every second while one of them is queued or running. */
+/** The newest download jobs (refreshed live: see keys.downloads). */
 export function useDownloads() {
   const client = useQueryClient();
   const query = useQuery({
     queryKey: keys.downloads,
     queryFn: () => unwrap(api.GET("/api/jobs", { params: { query: { kind: "download", limit: 8 } } })),
-    refetchInterval: (q) => (q.state.data?.some(isActive) ? 1000 : false),
   });
   // A download that just finished changes the library.
   const finished = (query.data ?? []).filter((job) => job.state === "completed").map((job) => job.id).join(",");
@@ -73,48 +74,25 @@ export interface Progress {
   message: string | null;
 }
 
-/** The latest progress of a running job, read from its events (only the new ones each time). */
+/** The latest progress of a running job, live from its events over /ws (the app's one socket). */
 export function useJobProgress(jobId: string, running: boolean): Progress | null {
   const [progress, setProgress] = useState<Progress | null>(null);
-  const since = useRef(0);
-  useEffect(() => {
-    if (!running) return undefined;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const events = await unwrap(
-          api.GET("/api/jobs/{job_id}/events", { params: { path: { job_id: jobId }, query: { since: since.current } } }),
-        );
-        if (stopped) return;
-        for (const event of events) {
-          since.current = Math.max(since.current, event.seq);
-          const data = event.data as Record<string, unknown>;
-          if (event.type === "progress" && typeof data.done === "number") {
-            setProgress({
-              done: data.done,
-              total: typeof data.total === "number" ? data.total : null,
-              rate: typeof data.rate === "number" ? data.rate : null,
-              etaS: typeof data.eta_s === "number" ? data.eta_s : null,
-              file: typeof data.file === "string" ? data.file : null,
-              message: null,
-            });
-          } else if (event.type === "status" && typeof data.message === "string") {
-            const message = data.message;
-            setProgress((p) => (p ? { ...p, message } : { done: 0, total: null, rate: null, etaS: null, file: null, message }));
-          }
-        }
-      } catch {
-        // The downloads list shows the server being away; try again on the next tick.
-      }
-      if (!stopped) timer = setTimeout(() => void poll(), 500);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    };
-  }, [jobId, running]);
+  useJobEvents(running ? jobId : null, (event) => {
+    const data = event.data;
+    if (event.type === "progress" && typeof data.done === "number") {
+      setProgress({
+        done: data.done,
+        total: typeof data.total === "number" ? data.total : null,
+        rate: typeof data.rate === "number" ? data.rate : null,
+        etaS: typeof data.eta_s === "number" ? data.eta_s : null,
+        file: typeof data.file === "string" ? data.file : null,
+        message: null,
+      });
+    } else if (event.type === "status" && typeof data.message === "string") {
+      const message = data.message;
+      setProgress((p) => (p ? { ...p, message } : { done: 0, total: null, rate: null, etaS: null, file: null, message }));
+    }
+  });
   return progress;
 }
 
