@@ -151,3 +151,22 @@ def test_gated_hugging_face_repo_without_a_token_says_so(client, runner, monkeyp
         assert "gated" in failed.error["message"]
     finally:
         hub.close()
+
+
+def test_the_page_and_the_server_agree_on_which_links_work():
+    """The Models page checks a link before sending it (frontend/src/features/models/links.ts); the same
+    examples, read by its tests too, must get the same answer from the server's parse_link."""
+    import json
+    from pathlib import Path
+
+    from lorakit.errors import DownloadError
+    from lorakit.models.links import parse_link
+
+    examples = json.loads(
+        (Path(__file__).parents[2] / "frontend/src/features/models/link-examples.json").read_text(encoding="utf-8")
+    )
+    for link, source in examples["accepted"].items():
+        assert parse_link(link).source == source, link
+    for link in examples["refused"]:
+        with pytest.raises(DownloadError):
+            parse_link(link)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import examples from "./link-examples.json";
 import { checkLink } from "./links";
 
 describe("checkLink", () => {
@@ -34,6 +35,15 @@ describe("checkLink", () => {
       expect(check.problem).toContain(words);
       expect(check.fix.length).toBeGreaterThan(10);
     }
+  });
+
+  // The same examples are checked against the server's parse_link (tests/web/test_models_api.py).
+  it.each(Object.entries(examples.accepted))("agrees with the server that %s is a %s link", (link, source) => {
+    expect(checkLink(link)).toMatchObject({ ok: true, source });
+  });
+
+  it.each(examples.refused)("agrees with the server that %j is refused", (link) => {
+    expect(checkLink(link).ok).toBe(false);
   });
 
   it("asks for a link when there is none", () => {
