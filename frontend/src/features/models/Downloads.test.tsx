@@ -122,6 +122,26 @@ describe("Downloads", () => {
     expect(calls).toContainEqual({ method: "POST", path: "/api/jobs/{job_id}/retry", options: { params: { path: { job_id: "j1" } } } });
   });
 
+  it("for a gated Hugging Face model, says to accept its licence as well as to add the token", async () => {
+    jobs = [
+      job({
+        state: "failed",
+        params: { link: "https://huggingface.co/org/gated" },
+        error: { code: "token_required", field: "huggingface", message: "org/gated is a gated model: Hugging Face needs you to accept its licence first.", fix: "…" },
+      }),
+    ];
+    renderWithProviders(
+      <JobsSocketProvider socket={fakeJobsSocket().socket}>
+        <Downloads />
+      </JobsSocketProvider>,
+    );
+    const alert = within(await screen.findByRole("listitem", { name: /^Failed:/ })).getByRole("alert");
+    expect(alert).toHaveTextContent("Hugging Face needs your access token for this file");
+    expect(alert).toHaveTextContent("accept its licence if it asks; then add your Hugging Face token under Access tokens");
+    expect(within(alert).getByRole("link", { name: "huggingface.co/settings/tokens" })).toBeInTheDocument();
+    expect(within(alert).getByRole("button", { name: "Set the Hugging Face token" })).toBeInTheDocument();
+  });
+
   it("shows other failures with the server's words, and a resumed download only as its newest try", async () => {
     jobs = [
       job({ id: "j2", state: "failed", retry_of: "j1", error: { code: "download", message: "The server has no file at this link (a.safetensors, HTTP 404).", fix: "Check the link." } }),

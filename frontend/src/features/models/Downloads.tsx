@@ -85,7 +85,10 @@ function TokenNeeded({ job, service }: { job: Job; service: Service }) {
         <Text span fw={600}>
           What to do:{" "}
         </Text>
-        add your {name} token under Access tokens (get one at{" "}
+        {service === "huggingface"
+          ? "open the model's page on Hugging Face while logged in and accept its licence if it asks; then "
+          : ""}
+        add your {name} token under Access tokens, or replace it if it is wrong or expired (get one at{" "}
         <Anchor href={page.url} target="_blank" rel="noreferrer noopener" className={classes.link}>
           {page.where}
         </Anchor>
