@@ -74,7 +74,7 @@ function KindTable({ kind, entries }: { kind: (typeof KINDS)[number]; entries: L
               {entries.map((entry) => (
                 <Table.Tr key={entry.path}>
                   <Table.Td>
-                    <Text size="sm" ff="monospace" style={{ overflowWrap: "anywhere" }}>
+                    <Text size="sm" ff="monospace" style={{ overflowWrap: "break-word" }}>
                       {nameOf(entry)}
                     </Text>
                     <Notes entry={entry} />
