@@ -2,7 +2,7 @@ import { Badge, Button, Group, Popover, Progress, Stack, Text, ThemeIcon } from 
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { IconCheck, IconClock, IconLoader2, IconPlugConnectedX, IconX } from "@tabler/icons-react";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { api, unwrap } from "@/api/client";
 import { asApiError } from "@/api/errors";
 import { formatEta, isActive, jobTitle, type Job, type Progress as JobProgress, progressFromEvent, STATE_WORDS } from "@/api/jobs";
@@ -21,8 +21,11 @@ export function JobTray() {
     refetchInterval: status === "open" ? false : 5_000,
   });
   const active = (jobs.data ?? []).filter(isActive);
+  const noted = useRef(new Set<string>());
   useJobUpdates((job) => {
-    if (isActive(job) || !active.some((a) => a.id === job.id)) return;
+    // Once per job: its end can reach us twice (the state feed, and a subscription's snapshot).
+    if (isActive(job) || !active.some((a) => a.id === job.id) || noted.current.has(job.id)) return;
+    noted.current.add(job.id);
     const ok = job.state === "completed";
     const problem = job.error && typeof job.error.message === "string" ? ` ${job.error.message}` : "";
     notifications.show({

@@ -2,6 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { JobsSocketProvider } from "@/api/jobsSocketContext";
+import { useShortcutHelp } from "@/hooks/shortcuts";
 import { fakeJobsSocket } from "@/test/fakeSocket";
 import { json, mockFetch, route } from "@/test/fetchMock";
 import { renderWithProviders } from "@/test/render";
@@ -38,6 +39,32 @@ describe("the shell", () => {
     expect(within(nav).getAllByRole("link")).toHaveLength(6);
     expect(screen.getByRole("button", { name: /^Use the (dark|light) theme$/ })).toBeInTheDocument();
     expect(await screen.findByRole("button", { name: /Jobs: No jobs running/ })).toBeInTheDocument();
+  });
+});
+
+describe("keyboard shortcuts", () => {
+  it("? lists the shortcuts, including a page's own, and g then a letter opens a page", async () => {
+    mockFetch(route("GET", "/api/jobs", () => json([])));
+    const { socket } = fakeJobsSocket();
+    function PageWithShortcuts() {
+      useShortcutHelp("Datasets", [{ keys: ["e"], description: "Edit the selected caption" }]);
+      return null;
+    }
+    const { router } = renderWithProviders(
+      <JobsSocketProvider socket={socket}>
+        <Layout />
+        <PageWithShortcuts />
+      </JobsSocketProvider>,
+      { route: "/files" },
+    );
+    await userEvent.keyboard("?");
+    const dialog = await screen.findByRole("dialog", { name: "Keyboard shortcuts" });
+    expect(dialog).toHaveTextContent("Go to Datasets");
+    expect(dialog).toHaveTextContent("Edit the selected caption");
+    await userEvent.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    await userEvent.keyboard("gm");
+    expect(router.state.location.pathname).toBe("/models");
   });
 });
 
