@@ -52,6 +52,13 @@ class DownloadError(LorakitError):
     code = "download"
 
 
+class TokenRequiredError(DownloadError):
+    """A download needs an access token (none set, or the one set was refused). ``field`` names the service
+    (``civitai`` or ``huggingface``), so a front end can point at the place where its token is set."""
+
+    code = "token_required"
+
+
 class TrainingError(LorakitError):
     """Training cannot start or had to stop (NaN loss, out of memory, ...)."""
 

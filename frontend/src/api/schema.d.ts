@@ -969,6 +969,11 @@ export interface components {
             /** Service */
             service: string;
             /**
+             * Set
+             * @description Whether lorakit has a token for this service (saved or from the environment).
+             */
+            set: boolean;
+            /**
              * Source
              * @description Where the token comes from ('settings file', '$HF_TOKEN') or null.
              */
@@ -1277,6 +1282,23 @@ export interface components {
             /** Resumable */
             resumable: boolean;
         };
+        /** LibraryEntryOut */
+        LibraryEntryOut: {
+            /**
+             * Folder
+             * @description checkpoints, vae, loras, embeddings or taggers
+             */
+            folder: string;
+            /** @description Null when the file could not be read (see problem) */
+            info: components["schemas"]["ModelInfoOut"] | null;
+            /**
+             * Path
+             * @description Workspace-relative
+             */
+            path: string;
+            /** Problem */
+            problem: string | null;
+        };
         /** Listing */
         Listing: {
             /** Entries */
@@ -1320,6 +1342,119 @@ export interface components {
              * @description The value for a dynamic method.
              */
             value?: number | null;
+        };
+        /**
+         * ModelInfoOut
+         * @description What detection says about a model (``lorakit.models.detect.ModelInfo``, with its ``label``).
+         */
+        ModelInfoOut: {
+            /** Alpha */
+            alpha?: number | null;
+            /**
+             * Alphas
+             * @default []
+             */
+            alphas: number[];
+            /**
+             * Base Source
+             * @description Adapters: how the base model was recognised
+             */
+            base_source?: string | null;
+            /**
+             * Components
+             * @default []
+             */
+            components: string[];
+            /**
+             * Dtypes
+             * @default {}
+             */
+            dtypes: {
+                [key: string]: number;
+            };
+            /**
+             * Family
+             * @description sd1, sd2, sdxl, sd3 or flux; for a LoRA, its base model's
+             */
+            family?: string | null;
+            /**
+             * File Size
+             * @description Bytes
+             * @default 0
+             */
+            file_size: number;
+            /**
+             * Format
+             * @description safetensors, diffusers, pickle, gguf or onnx
+             */
+            format: string;
+            /**
+             * Kind
+             * @description checkpoint, unet, transformer, vae, text_encoder, lora, embedding, diffusers, …
+             */
+            kind: string;
+            /**
+             * Label
+             * @description In users' words, e.g. 'SDXL LoRA'
+             */
+            label: string;
+            /**
+             * Metadata
+             * @default {}
+             */
+            metadata: {
+                [key: string]: string;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Network
+             * @description Adapters: lora, locon, loha, lokr, oft or dora
+             */
+            network?: string | null;
+            /** Network Source */
+            network_source?: string | null;
+            /**
+             * Notes
+             * @default []
+             */
+            notes: string[];
+            /**
+             * Parameters
+             * @default 0
+             */
+            parameters: number;
+            /** Path */
+            path: string;
+            /**
+             * Precision
+             * @description fp16, bf16, fp32, … (the most common)
+             */
+            precision?: string | null;
+            /** Prediction */
+            prediction?: string | null;
+            /** Prediction Source */
+            prediction_source?: string | null;
+            /** Rank */
+            rank?: number | null;
+            /**
+             * Ranks
+             * @default []
+             */
+            ranks: number[];
+            /**
+             * Safe
+             * @description False for pickle files (they could run code when loaded)
+             * @default true
+             */
+            safe: boolean;
+            /**
+             * Tensors
+             * @default 0
+             */
+            tensors: number;
+            /** Variant */
+            variant?: string | null;
         };
         /** MoveBody */
         MoveBody: {
@@ -3307,9 +3442,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    }[];
+                    "application/json": components["schemas"]["LibraryEntryOut"][];
                 };
             };
             /** @description Validation Error */
@@ -3340,9 +3473,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ModelInfoOut"];
                 };
             };
             /** @description Validation Error */
@@ -3375,7 +3506,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */

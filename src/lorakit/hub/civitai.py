@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from lorakit.credentials import redact
-from lorakit.errors import DownloadError
+from lorakit.errors import DownloadError, TokenRequiredError
 from lorakit.models.links import ModelLink, RemoteFile
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,12 @@ class CivitaiClient:
         if response.status_code == 404:
             raise DownloadError(f"Civitai has no {what}.", "Check the link: the model may have been removed.")
         if response.status_code == 401:
-            raise DownloadError(
+            raise TokenRequiredError(
                 f"Civitai refused access to {what}.",
                 TOKEN_FIX
                 if not self.token
                 else "Your Civitai token was refused: set a new one with `lorakit models token civitai`.",
+                field="civitai",
             )
         if response.status_code == 403:
             raise DownloadError(

@@ -7,6 +7,7 @@ in the core modules; nothing here trains or edits.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -115,16 +116,24 @@ def dedup(params: P.DedupParams, ctx: JobContext) -> dict[str, Any]:
 def download(params: P.DownloadParams, ctx: JobContext) -> dict[str, Any]:
     """Download a pasted link (Hugging Face, Civitai, https) into the model library (or the folder ``to``)."""
     from lorakit.models.download import download as fetch
+    from lorakit.models.transfer import Stopped
 
     to = ctx.workspace.resolve_inside(params.to) if params.to else None
-    result = fetch(
-        params.link,
-        ctx.workspace.models,
-        to=to,
-        name=params.name,
-        emitter=_forward(ctx),
-        commands=ctx.commands,
-    )
+    try:
+        result = fetch(
+            params.link,
+            ctx.workspace.models,
+            to=to,
+            name=params.name,
+            emitter=_forward(ctx),
+            commands=ctx.commands,
+            # The same service addresses as `lorakit models download` (a mirror, or a test's loopback server).
+            civitai_base_url=os.environ.get("LORAKIT_CIVITAI_URL"),
+            hf_endpoint=os.environ.get("HF_ENDPOINT"),
+        )
+    except Stopped as stopped:
+        # `stop` (or `cancel`) kept the .part file: the job ends stopped, and a retry goes on from there.
+        return {"stopped": True, "message": stopped.problem}
     return result.to_dict()
 
 

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from lorakit import credentials
-from lorakit.errors import DownloadError
+from lorakit.errors import DownloadError, TokenRequiredError
 from lorakit.events import PROGRESS, STATUS, Emitter
 from lorakit.models.download import DIFFUSERS_FILES, DOWNLOADS, VARIANT, DownloadResult, matches_any, safe_filename
 from lorakit.models.links import ModelLink
@@ -49,18 +49,19 @@ def _explain(error: Exception, repo_id: str, token: str | None) -> DownloadError
 
     text = credentials.redact(str(error).splitlines()[0] if str(error) else error.__class__.__name__, token)
     if isinstance(error, errors.GatedRepoError):
-        return DownloadError(
+        return TokenRequiredError(
             f"{repo_id} is a gated model: Hugging Face needs you to accept its licence first.",
             f"Open https://huggingface.co/{repo_id}, accept the terms, then set a token with"
             " `lorakit models token hf`.",
+            field="huggingface",
         )
     if isinstance(error, errors.RepositoryNotFoundError):
-        fix = (
-            "Check the spelling of the link."
-            if token
-            else "If it is private, set a token with `lorakit models token hf`."
+        problem = f"Hugging Face has no repository {repo_id} that you can see."
+        if token:
+            return DownloadError(problem, "Check the spelling of the link.")
+        return TokenRequiredError(
+            problem, "If it is private, set a token with `lorakit models token hf`.", field="huggingface"
         )
-        return DownloadError(f"Hugging Face has no repository {repo_id} that you can see.", fix)
     if isinstance(error, errors.RevisionNotFoundError):
         return DownloadError(f"{repo_id} has no such branch, tag or commit.", "Check the link (…/tree/main).")
     if isinstance(error, errors.EntryNotFoundError):

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from lorakit.credentials import redact
-from lorakit.errors import DownloadError
+from lorakit.errors import DownloadError, TokenRequiredError
 from lorakit.events import CANCEL, PROGRESS, STATUS, STOP, Commands, Emitter
 from lorakit.fileio import atomic_write_text
 from lorakit.hub.civitai import TOKEN_FIX
@@ -237,18 +237,23 @@ class Transfer(ParallelRanges):
         name = self.dest.name
         if status in (401, 403) and self.remote.auth == "civitai":
             if status == 401 and not self.token:
-                return DownloadError(f"Civitai refused to send {name} without a token.", TOKEN_FIX)
-            return DownloadError(
+                return TokenRequiredError(
+                    f"Civitai refused to send {name} without a token.", TOKEN_FIX, field="civitai"
+                )
+            return TokenRequiredError(
                 f"Civitai refused to send {name} (HTTP {status}).",
                 "Your token may be wrong or expired, or the model is early access: set a new token with"
                 " `lorakit models token civitai` and check the model page while logged in.",
+                field="civitai",
             )
         if status in (401, 403):
             service = "huggingface" if self.remote.auth == "huggingface" else "the site"
-            return DownloadError(
+            error = TokenRequiredError if self.remote.auth == "huggingface" else DownloadError
+            return error(
                 f"{service.capitalize()} refused to send {name} (HTTP {status}): it needs a login or permission.",
                 "For Hugging Face, accept the model's licence on its page and set a token with"
                 " `lorakit models token hf`.",
+                field="huggingface" if self.remote.auth == "huggingface" else None,
             )
         if status == 404:
             return DownloadError(f"The server has no file at this link ({name}, HTTP 404).", "Check the link.")

@@ -58,6 +58,7 @@ def change_settings(body: SettingsChange, workspace: WorkspaceDep) -> dict:
 
 class CredentialOut(BaseModel):
     service: str
+    set: bool = Field(description="Whether lorakit has a token for this service (saved or from the environment).")
     source: str | None = Field(description="Where the token comes from ('settings file', '$HF_TOKEN') or null.")
     masked: str | None = Field(description="Enough of the token to recognise it, never enough to use it.")
 
@@ -66,14 +67,19 @@ class TokenIn(BaseModel):
     token: str = Field(min_length=8, max_length=512)
 
 
+def _credential(service: str) -> dict:
+    from lorakit import credentials as creds
+
+    key = creds.service_name(service)
+    token = creds.get_token(key)
+    return {"service": key, "set": bool(token), "source": creds.token_source(key), "masked": creds.mask(token)}
+
+
 @router.get("/credentials", response_model=list[CredentialOut], summary="Service tokens (masked)")
 def credentials() -> list[dict]:
     from lorakit import credentials as creds
 
-    return [
-        {"service": s, "source": creds.token_source(s), "masked": creds.mask(creds.get_token(s))}
-        for s in creds.SERVICES
-    ]
+    return [_credential(s) for s in creds.SERVICES]
 
 
 @router.put("/credentials/{service}", response_model=CredentialOut, summary="Save a service token")
@@ -81,8 +87,7 @@ def set_credential(service: str, body: TokenIn) -> dict:
     from lorakit import credentials as creds
 
     creds.set_token(service, body.token.strip())
-    key = creds.service_name(service)
-    return {"service": key, "source": creds.token_source(key), "masked": creds.mask(creds.get_token(key))}
+    return _credential(service)
 
 
 @router.delete("/credentials/{service}", response_model=CredentialOut, summary="Forget a saved service token")
@@ -90,5 +95,4 @@ def delete_credential(service: str) -> dict:
     from lorakit import credentials as creds
 
     creds.delete_token(service)
-    key = creds.service_name(service)
-    return {"service": key, "source": creds.token_source(key), "masked": creds.mask(creds.get_token(key))}
+    return _credential(service)
