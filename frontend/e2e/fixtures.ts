@@ -62,6 +62,7 @@ export async function startServer(options: ServeOptions = {}): Promise<LorakitSe
   if (!existsSync(PYTHON)) throw new Error(`No Python at ${PYTHON}: set LORAKIT_PYTHON or run scripts/setup.sh.`);
   const workspace = options.workspace ?? mkdtempSync(join(tmpdir(), "lorakit-e2e-"));
   const ownWorkspace = options.workspace === undefined;
+  const home = mkdtempSync(join(tmpdir(), "lorakit-e2e-home-"));
   const token = options.token ?? null;
   const port = options.port ?? (await freePort());
   const baseURL = `http://127.0.0.1:${port}`;
@@ -72,7 +73,8 @@ export async function startServer(options: ServeOptions = {}): Promise<LorakitSe
     log = "";
     const args = ["-m", "lorakit.cli.main", "serve", "--host", "127.0.0.1", "--port", String(port), "--workspace", workspace];
     args.push(...(token ? ["--token", token] : ["--no-token"]));
-    const env: NodeJS.ProcessEnv = { ...process.env, LORAKIT_WORKSPACE: workspace };
+    // A home of its own: tokens a spec saves never reach the user's ~/.config/lorakit.
+    const env: NodeJS.ProcessEnv = { LORAKIT_HOME: home, ...process.env, LORAKIT_WORKSPACE: workspace };
     delete env.LORAKIT_SERVER_TOKEN;
     // The repository's sources first (a worktree tests its own code), then whatever PYTHONPATH was set.
     env.PYTHONPATH = [join(REPO, "src"), process.env.PYTHONPATH].filter(Boolean).join(delimiter);
@@ -113,6 +115,7 @@ export async function startServer(options: ServeOptions = {}): Promise<LorakitSe
     stop: async () => {
       await stop();
       if (ownWorkspace) rmSync(workspace, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
     },
   };
 }
