@@ -1,0 +1,113 @@
+/**
+ * The Datasets page's calls to the server. Each function is plain (no React) so components can take them as
+ * props and tests can pass fakes. Errors are DatasetApiError with the server's message and fix.
+ */
+import type {
+  Caption,
+  DatasetInfo,
+  HistoryEntry,
+  ImagePage,
+  Job,
+  JobEvent,
+  ModelEntry,
+  TagEditReport,
+  TrashEntry,
+} from "./types";
+
+/** An error as the API gives it: what happened (`message`) and what to do (`fix`). */
+export class DatasetApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fix: string | null = null,
+    readonly code: string | null = null,
+    readonly field: string | null = null,
+  ) {
+    super(message);
+    this.name = "DatasetApiError";
+  }
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof DatasetApiError && error.status === 409;
+}
+
+async function request<T>(url: string, init?: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, { credentials: "same-origin", ...init });
+  } catch {
+    throw new DatasetApiError(0, "The lorakit server cannot be reached.", "Check that `lorakit serve` is still running, then try again.");
+  }
+  if (!response.ok) {
+    let body: { error?: { message?: string; fix?: string | null; code?: string; field?: string | null } } = {};
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      /* not JSON: a proxy's page; the words below cover it */
+    }
+    const error = body.error;
+    throw new DatasetApiError(
+      response.status,
+      error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
+      error?.fix ?? "Try again; if it keeps happening, look at the server's log.",
+      error?.code ?? null,
+      error?.field ?? null,
+    );
+  }
+  return (await response.json()) as T;
+}
+
+function post<T>(url: string, body: unknown): Promise<T> {
+  return request<T>(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+const ds = (name: string) => `/api/datasets/${encodeURIComponent(name)}`;
+const q = (params: Record<string, string | number>) =>
+  new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+
+export const thumbnailUrl = (dataset: string, path: string) => `${ds(dataset)}/thumbnail?${q({ path })}`;
+
+export const datasetApi = {
+  list: () => request<DatasetInfo[]>("/api/datasets"),
+  images: (name: string, offset: number, limit: number) =>
+    request<ImagePage>(`${ds(name)}/images?${q({ offset, limit })}`),
+  loadCaption: (name: string, path: string) => request<Caption>(`${ds(name)}/caption?${q({ path })}`),
+  saveCaption: (name: string, path: string, text: string, version: string) =>
+    request<Caption>(`${ds(name)}/caption?${q({ path })}`, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text, version }),
+    }),
+  editTags: (name: string, body: Record<string, unknown>) => post<TagEditReport>(`${ds(name)}/tags`, body),
+  history: (name: string) => request<HistoryEntry[]>(`${ds(name)}/history`),
+  undo: (name: string, entry: string) => post<unknown[]>(`${ds(name)}/undo`, { count: 1, entry }),
+  health: (name: string, body: Record<string, unknown>) => post<Job>(`${ds(name)}/health`, body),
+  dedup: (name: string, body: Record<string, unknown>) => post<Job>(`${ds(name)}/dedup`, body),
+  tag: (name: string, body: Record<string, unknown>) => post<Job>(`${ds(name)}/tag`, body),
+  caption: (name: string, body: Record<string, unknown>) => post<Job>(`${ds(name)}/caption`, body),
+  taggers: () => request<ModelEntry[]>("/api/models?folder=taggers"),
+  jobs: (kind: string) => request<Job[]>(`/api/jobs?${q({ kind })}`),
+  job: (id: string) => request<Job>(`/api/jobs/${encodeURIComponent(id)}`),
+  jobEvents: (id: string, since: number) => request<JobEvent[]>(`/api/jobs/${encodeURIComponent(id)}/events?${q({ since })}`),
+  cancelJob: (id: string) => post<Job>(`/api/jobs/${encodeURIComponent(id)}/cancel`, {}),
+  trash: (paths: string[]) => post<TrashEntry[]>("/api/files/delete", { paths }),
+  restore: (id: string) => post<unknown>(`/api/files/trash/${encodeURIComponent(id)}/restore`, {}),
+  /** One file into the dataset, in chunks of up to 32 MiB (the server takes up to 64). */
+  upload: async (path: string, file: Blob, onBytes?: (sent: number) => void) => {
+    const chunk = 32 * 1024 * 1024;
+    let offset = 0;
+    do {
+      const part = file.slice(offset, offset + chunk);
+      await request(`/api/files/upload?${q({ path, offset, total: file.size })}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream" },
+        body: part,
+      });
+      offset += part.size;
+      onBytes?.(offset);
+    } while (offset < file.size);
+  },
+};
+
+export type DatasetApi = typeof datasetApi;

@@ -1,0 +1,123 @@
+/** Server state of the Datasets page (TanStack Query): the image list, loaded page by page, and job following. */
+import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from "@tanstack/react-query";
+import { useCallback, useEffect, useMemo, useState } from "react";
+
+import { datasetApi } from "./api";
+import { FINISHED_STATES, type ImageItem, type ImagePage, type Job, type JobEvent } from "./types";
+
+/** The first page is small so the first thumbnails come fast; the rest load behind it in larger pages. */
+export const FIRST_PAGE = 120;
+export const NEXT_PAGE = 1000;
+
+export const imagesKey = (name: string) => ["datasets", name, "images"] as const;
+
+export function useDatasets() {
+  return useQuery({ queryKey: ["datasets"], queryFn: datasetApi.list });
+}
+
+/** Every image of a dataset with its caption: the first page at once, the others in the background. */
+export function useDatasetImages(name: string | null) {
+  const query = useInfiniteQuery({
+    queryKey: imagesKey(name ?? ""),
+    enabled: !!name,
+    initialPageParam: 0,
+    queryFn: ({ pageParam }) => datasetApi.images(name!, pageParam, pageParam === 0 ? FIRST_PAGE : NEXT_PAGE),
+    getNextPageParam: (last: ImagePage) => {
+      const next = last.offset + last.items.length;
+      return next < last.total && last.items.length > 0 ? next : undefined;
+    },
+  });
+  const { hasNextPage, isFetchingNextPage, fetchNextPage, isError } = query;
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && !isError) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage, isError]);
+  const items = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
+  const total = query.data?.pages[0]?.total ?? 0;
+  return { ...query, items, total, complete: !!query.data && !hasNextPage };
+}
+
+/** Put a saved caption into the cached list without loading it again. */
+export function useUpdateCaptionInCache(name: string) {
+  const client = useQueryClient();
+  return useCallback(
+    (path: string, text: string, version: string) => {
+      client.setQueryData<InfiniteData<ImagePage>>(imagesKey(name), (data) =>
+        data
+          ? {
+              ...data,
+              pages: data.pages.map((page) => ({
+                ...page,
+                items: page.items.map((item: ImageItem) =>
+                  item.path === path ? { ...item, caption: text, version, caption_error: null } : item,
+                ),
+              })),
+            }
+          : data,
+      );
+    },
+    [client, name],
+  );
+}
+
+export interface FollowedJob {
+  job: Job | undefined;
+  /** The latest progress event's done / total (null while there is none). */
+  progress: { done: number; total: number; unit?: string } | null;
+  /** The latest log or warning line. */
+  message: string | null;
+  finished: boolean;
+  error: unknown;
+}
+
+/** Follow a job until it finishes: its state, and its progress from the events after the last one seen. */
+export function useFollowJob(id: string | null, onFinished?: (job: Job) => void): FollowedJob {
+  const jobQuery = useQuery({
+    queryKey: ["jobs", id],
+    enabled: !!id,
+    queryFn: () => datasetApi.job(id!),
+    refetchInterval: (q) => (q.state.data && FINISHED_STATES.has(q.state.data.state) ? false : 400),
+  });
+  const job = jobQuery.data;
+  const finished = !!job && FINISHED_STATES.has(job.state);
+  const [seen, setSeen] = useState<{ id: string | null; seq: number; progress: FollowedJob["progress"]; message: string | null }>(
+    { id: null, seq: 0, progress: null, message: null },
+  );
+  const current = seen.id === id ? seen : { id, seq: 0, progress: null, message: null };
+  const since = current.seq;
+  useEffect(() => {
+    if (!id) return;
+    let stop = false;
+    const read = async () => {
+      try {
+        const events: JobEvent[] = await datasetApi.jobEvents(id, since);
+        if (stop || events.length === 0) return;
+        setSeen((before) => {
+          const base = before.id === id ? before : { id, seq: 0, progress: null, message: null };
+          let { progress, message } = base;
+          for (const event of events) {
+            const d = event.data;
+            if (event.type === "progress" && typeof d.total === "number" && typeof d.done === "number") {
+              progress = { done: d.done, total: d.total, unit: typeof d.unit === "string" ? d.unit : undefined };
+            }
+            if ((event.type === "log" || event.type === "warning") && typeof d.message === "string") message = d.message;
+          }
+          return { id, seq: events[events.length - 1]!.seq, progress, message };
+        });
+      } catch {
+        /* the job's state query shows a lost server */
+      }
+    };
+    void read();
+    const timer = finished ? undefined : window.setInterval(() => void read(), 500);
+    return () => {
+      stop = true;
+      if (timer) window.clearInterval(timer);
+    };
+  }, [id, since, finished]);
+  useEffect(() => {
+    if (job && finished) onFinished?.(job);
+    // Only when the job becomes finished.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [job?.id, finished]);
+  return { job, progress: current.progress, message: current.message, finished, error: jobQuery.error };
+}
