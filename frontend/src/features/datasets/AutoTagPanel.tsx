@@ -7,7 +7,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { datasetApi } from "./api";
-import { ErrorText } from "./ErrorText";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import { imagesKey, useFollowJob } from "./hooks";
 import { JobStatus } from "./JobStatus";
 
@@ -174,7 +174,7 @@ export function AutoTagPanel({ dataset, selection }: { dataset: string; selectio
           Captions written. Undo it with the edit history, if you need to.
         </Text>
       )}
-      {error ? <ErrorText error={error} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
     </Stack>
   );
 }

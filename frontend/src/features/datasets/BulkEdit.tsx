@@ -3,11 +3,11 @@
  * replace, or put a trigger word first. Each edit is one entry in the dataset's edit journal, and the notice
  * after it has an Undo that puts every caption back as it was.
  */
-import { Alert, Button, Checkbox, Group, Radio, Select, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Checkbox, Group, Paper, Radio, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useState } from "react";
 
 import { datasetApi, type DatasetApi } from "./api";
-import { ErrorText } from "./ErrorText";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import { isFilterEmpty, parseTags, type TagFilter } from "./tags";
 import type { TagEditReport } from "./types";
 
@@ -141,11 +141,12 @@ export function BulkEdit({ dataset, selection, filter, shownCount, totalCount, o
       <Button onClick={() => void apply()} disabled={!ready} loading={busy && !done} size="xs">
         Apply to {count} {count === 1 ? "image" : "images"}
       </Button>
-      {error ? <ErrorText error={error} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
       {done && (
-        <Alert color={done.undone ? "gray" : "green"} variant="light" role="status" p="xs" title={done.undone ? "Undone" : "Done"}>
+        <Paper withBorder p="xs" role="status">
           <Group justify="space-between" gap="xs">
             <Text size="sm">
+              <span aria-hidden>{done.undone ? "↶" : "✓"}</span>{" "}
               {done.undone
                 ? `${done.words}: undone, every caption is as it was.`
                 : `${done.words} in ${done.report.changed.length} ${done.report.changed.length === 1 ? "caption" : "captions"}.`}
@@ -157,7 +158,7 @@ export function BulkEdit({ dataset, selection, filter, shownCount, totalCount, o
               </Button>
             )}
           </Group>
-        </Alert>
+        </Paper>
       )}
     </Stack>
   );

@@ -3,9 +3,9 @@ import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 
-import { DatasetApiError } from "./api";
+import { ApiError } from "@/api/client";
+import { renderWithProviders } from "@/test/render";
 import { CaptionEditor, type CaptionIo } from "./CaptionEditor";
-import { renderWithProviders } from "./testing";
 
 function Harness({ io, onSaved }: { io: CaptionIo; onSaved?: (text: string, version: string) => void }) {
   const [caption, setCaption] = useState({ text: "cat, sitting", version: "v1" });
@@ -23,7 +23,8 @@ function Harness({ io, onSaved }: { io: CaptionIo; onSaved?: (text: string, vers
   );
 }
 
-const conflict = () => new DatasetApiError(409, "The caption of a.png was changed elsewhere since you opened it.", "Reload it.", "conflict");
+const conflict = () =>
+  new ApiError(409, { code: "conflict", message: "The caption of a.png was changed elsewhere since you opened it.", fix: "Reload it." });
 
 describe("CaptionEditor", () => {
   it("edits in place and saves with the version it read", async () => {
@@ -98,7 +99,7 @@ describe("CaptionEditor", () => {
 
   it("shows another error with what to do, and keeps the text", async () => {
     const user = userEvent.setup();
-    const save = vi.fn().mockRejectedValue(new DatasetApiError(0, "The lorakit server cannot be reached.", "Check that it runs."));
+    const save = vi.fn().mockRejectedValue(new ApiError(0, { code: "offline", message: "The lorakit server cannot be reached.", fix: "Check that it runs." }));
     renderWithProviders(<Harness io={{ save, load: vi.fn() }} />);
     await user.click(screen.getByRole("button", { name: /Caption of a.png/ }));
     await user.type(screen.getByRole("textbox", { name: "Caption of a.png" }), ", kept");

@@ -8,7 +8,7 @@ import { Button, Group, Modal, Stack, Text, Textarea } from "@mantine/core";
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 
 import { isConflict } from "./api";
-import { ErrorText } from "./ErrorText";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import type { Caption } from "./types";
 
 export interface CaptionIo {
@@ -92,6 +92,7 @@ export function CaptionEditor({ imageName, caption, version, io, onSaved, lines 
       onClose={() => setConflict(null)}
       title={`The caption of ${imageName} was changed elsewhere`}
       size="xl"
+      className="lk-scope"
     >
       <Stack>
         <Text size="sm">
@@ -109,7 +110,7 @@ export function CaptionEditor({ imageName, caption, version, io, onSaved, lines 
           />
           <Textarea label="Saved version" description="What is in the file now" autosize minRows={3} value={conflict.text} readOnly />
         </Group>
-        {error ? <ErrorText error={error} /> : null}
+        {error ? <ErrorNotice error={error} /> : null}
         <Group justify="flex-end">
           <Button
             variant="default"
@@ -161,7 +162,7 @@ export function CaptionEditor({ imageName, caption, version, io, onSaved, lines 
       <Text id={hintId} size="xs" c="dimmed">
         Ctrl+Enter saves, Esc cancels.
       </Text>
-      {error && !conflict ? <ErrorText error={error} /> : null}
+      {error && !conflict ? <ErrorNotice error={error} /> : null}
       <Group gap={4} mt={2}>
         <Button size="compact-xs" loading={saving && !conflict} onClick={() => void save(draft, version)}>
           Save

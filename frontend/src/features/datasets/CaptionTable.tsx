@@ -4,7 +4,8 @@ import { memo, useRef, type CSSProperties } from "react";
 
 import { thumbnailUrl } from "./api";
 import { CaptionEditor } from "./CaptionEditor";
-import { baseName, type ImageViewProps } from "./ImageGrid";
+import type { ImageViewProps } from "./ImageGrid";
+import { baseName } from "./paths";
 import type { ImageItem } from "./types";
 
 const ROW = 76;

@@ -1,5 +1,5 @@
 /** The datasets of the workspace with how many images each has and what its last health check said. */
-import { Badge, NavLink, Stack, Text } from "@mantine/core";
+import { NavLink, Stack, Text } from "@mantine/core";
 
 import { healthSummary } from "./health";
 import type { DatasetInfo, HealthReport, Job } from "./types";
@@ -26,15 +26,16 @@ export function DatasetList({ datasets, health, selected, onSelect }: DatasetLis
         return (
           <NavLink
             key={d.name}
+            component="button"
             active={d.name === selected}
             aria-current={d.name === selected ? "page" : undefined}
             label={d.name}
             description={`${d.images} ${d.images === 1 ? "image" : "images"}`}
             onClick={() => onSelect(d.name)}
             rightSection={
-              <Badge size="xs" variant="light" color={summary.color} leftSection={<span aria-hidden>{summary.icon}</span>}>
-                {summary.words}
-              </Badge>
+              <Text size="xs" span className="lk-health" data-health={summary.color}>
+                <span aria-hidden>{summary.icon}</span> {summary.words}
+              </Text>
             }
           />
         );

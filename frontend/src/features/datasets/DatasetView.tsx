@@ -1,5 +1,5 @@
 /** One dataset: its images (grid or caption table) with selection and the tag filter, and the side panels. */
-import { Button, Grid, Group, SegmentedControl, Tabs, Text } from "@mantine/core";
+import { Button, Group, SegmentedControl, Tabs, Text } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useRef, useState } from "react";
 
@@ -8,10 +8,10 @@ import { BulkEdit } from "./BulkEdit";
 import { datasetApi } from "./api";
 import { CaptionTable } from "./CaptionTable";
 import { DuplicatesPanel } from "./DuplicatesPanel";
-import { ErrorText } from "./ErrorText";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import { HealthPanel } from "./HealthPanel";
-import { HistoryPanel, historyKey } from "./HistoryPanel";
-import { imagesKey, useDatasetImages, useUpdateCaptionInCache } from "./hooks";
+import { HistoryPanel } from "./HistoryPanel";
+import { historyKey, imagesKey, useDatasetImages, useUpdateCaptionInCache } from "./hooks";
 import { ImageDrop } from "./ImageDrop";
 import { ImageGrid } from "./ImageGrid";
 import { TagPanel } from "./TagPanel";
@@ -94,8 +94,8 @@ export function DatasetView({ name, health }: DatasetViewProps) {
   const View = view === "grid" ? ImageGrid : CaptionTable;
 
   return (
-    <Grid gutter="md">
-      <Grid.Col span={{ base: 12, lg: 8 }}>
+    <div className="lk-view">
+      <div className="lk-view-images">
         <Group justify="space-between" mb="xs" gap="xs">
           <Text size="sm" role="status">
             <strong>{name}</strong>: {total} images, {captions} with captions
@@ -121,7 +121,7 @@ export function DatasetView({ name, health }: DatasetViewProps) {
             />
           </Group>
         </Group>
-        {images.error ? <ErrorText error={images.error} title="The images could not be loaded" /> : null}
+        {images.error ? <ErrorNotice error={images.error} title="The images could not be loaded" /> : null}
         <ImageDrop dataset={name}>
           <View
             dataset={name}
@@ -133,8 +133,8 @@ export function DatasetView({ name, health }: DatasetViewProps) {
             onCaptionSaved={onCaptionSaved}
           />
         </ImageDrop>
-      </Grid.Col>
-      <Grid.Col span={{ base: 12, lg: 4 }}>
+      </div>
+      <div className="lk-view-side">
         <Tabs defaultValue="tags">
           <Tabs.List>
             <Tabs.Tab value="tags">Tags</Tabs.Tab>
@@ -170,7 +170,7 @@ export function DatasetView({ name, health }: DatasetViewProps) {
             <HistoryPanel dataset={name} />
           </Tabs.Panel>
         </Tabs>
-      </Grid.Col>
-    </Grid>
+      </div>
+    </div>
   );
 }

@@ -7,10 +7,10 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { datasetApi, thumbnailUrl } from "./api";
-import { ErrorText } from "./ErrorText";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import { inDataset } from "./health";
 import { imagesKey, useFollowJob } from "./hooks";
-import { baseName } from "./ImageGrid";
+import { baseName } from "./paths";
 import { JobStatus } from "./JobStatus";
 import { captionPathFor } from "./tags";
 import type { DedupReport, TrashEntry } from "./types";
@@ -100,7 +100,7 @@ export function DuplicatesPanel({ dataset, hasCaption }: DuplicatesPanelProps) {
         </Button>
       </Group>
       {jobId && <JobStatus followed={followed} label="Duplicate search" />}
-      {error ? <ErrorText error={error} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
       {report && (
         <Text size="sm" fw={600} role="status">
           {report.groups.length === 0

@@ -8,7 +8,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { datasetApi } from "./api";
-import { ErrorText } from "./ErrorText";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import { FIX_LABELS, SEVERITY, inDataset, sortedFindings } from "./health";
 import { imagesKey, useFollowJob } from "./hooks";
 import { JobStatus } from "./JobStatus";
@@ -109,7 +109,7 @@ export function HealthPanel({ dataset, latest }: HealthPanelProps) {
         </Button>
       </Group>
       {jobId && <JobStatus followed={followed} label={fixing ? `Fix (${FIX_LABELS[fixing] ?? fixing})` : "Health check"} />}
-      {error ? <ErrorText error={error} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
       {fixes.map((fix) => (
         <Paper key={fix.fix_id} withBorder p="xs" role="status">
           <Group justify="space-between" gap="xs">
@@ -138,10 +138,10 @@ export function HealthPanel({ dataset, latest }: HealthPanelProps) {
               const severity = SEVERITY[finding.severity];
               return (
                 <li key={finding.kind}>
-                  <Paper withBorder p="xs">
+                  <Paper withBorder p="xs" className="lk-finding" data-severity={finding.severity}>
                     <Stack gap={4}>
                       <Group gap="xs" wrap="nowrap" align="flex-start">
-                        <Badge color={severity.color} variant="light" leftSection={<span aria-hidden>{severity.icon}</span>}>
+                        <Badge variant="default" leftSection={<span aria-hidden>{severity.icon}</span>}>
                           {severity.word}
                         </Badge>
                         <Text size="sm" fw={500}>

@@ -4,10 +4,8 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 
 import { datasetApi } from "./api";
-import { ErrorText } from "./ErrorText";
-import { imagesKey } from "./hooks";
-
-export const historyKey = (dataset: string) => ["datasets", dataset, "history"] as const;
+import { ErrorNotice } from "@/components/ErrorNotice";
+import { historyKey, imagesKey } from "./hooks";
 
 export function HistoryPanel({ dataset }: { dataset: string }) {
   const client = useQueryClient();
@@ -37,7 +35,7 @@ export function HistoryPanel({ dataset }: { dataset: string }) {
       <Text size="sm" c="dimmed">
         Every change to the captions is recorded first, so it can be undone exactly, newest first.
       </Text>
-      {history.error ? <ErrorText error={history.error} /> : null}
+      {history.error ? <ErrorNotice error={history.error} /> : null}
       {entries.length === 0 && !history.isLoading && <Text size="sm">No edits yet.</Text>}
       {entries.length > 0 && (
         <Group>
@@ -46,7 +44,7 @@ export function HistoryPanel({ dataset }: { dataset: string }) {
           </Button>
         </Group>
       )}
-      {error ? <ErrorText error={error} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
       <ol className="lk-history">
         {entries.slice(0, 50).map((entry) => (
           <li key={entry.id}>

@@ -7,28 +7,17 @@ import { Button, Group, Progress, Stack, Text } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useRef, useState, type DragEvent, type ReactNode } from "react";
 
-import { DatasetApiError, datasetApi } from "./api";
-import { imagesKey } from "./hooks";
+import { asApiError } from "@/api/client";
 
-const IMAGE = /\.(png|jpe?g|webp|gif|bmp|avif|heic|heif|tiff?)$/i;
-const CAPTION = /\.(txt|caption)$/i;
+import { datasetApi } from "./api";
+import { imagesKey } from "./hooks";
+import { splitDropped } from "./paths";
 
 interface Outcome {
   done: number;
   total: number;
   skipped: string[];
   failed: { name: string; why: string }[];
-}
-
-export function splitDropped(files: File[]): { accepted: File[]; skipped: string[] } {
-  const accepted: File[] = [];
-  const skipped: string[] = [];
-  for (const file of files) {
-    if (file.name.startsWith(".")) skipped.push(`${file.name} (hidden file)`);
-    else if (IMAGE.test(file.name) || CAPTION.test(file.name)) accepted.push(file);
-    else skipped.push(`${file.name} (not an image or caption)`);
-  }
-  return { accepted, skipped };
 }
 
 export function ImageDrop({ dataset, children }: { dataset: string; children: ReactNode }) {
@@ -46,7 +35,7 @@ export function ImageDrop({ dataset, children }: { dataset: string; children: Re
       try {
         await datasetApi.upload(`datasets/${dataset}/${file.name}`, file);
       } catch (e) {
-        state.failed.push({ name: file.name, why: e instanceof DatasetApiError ? e.message : String(e) });
+        state.failed.push({ name: file.name, why: asApiError(e).message });
       }
       state.done += 1;
       setOutcome({ ...state, failed: [...state.failed] });

@@ -8,6 +8,7 @@ import { memo, useEffect, useRef, useState, type MouseEvent } from "react";
 
 import { thumbnailUrl } from "./api";
 import { CaptionEditor, type CaptionIo } from "./CaptionEditor";
+import { baseName } from "./paths";
 import type { ImageItem } from "./types";
 
 export const CELL_WIDTH = 184;
@@ -22,10 +23,6 @@ export interface ImageViewProps {
   onToggle: (path: string, index: number, range: boolean) => void;
   captionIo: (path: string) => CaptionIo;
   onCaptionSaved: (path: string, text: string, version: string) => void;
-}
-
-export function baseName(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
 }
 
 function useWidth(ref: React.RefObject<HTMLElement | null>): number {

@@ -2,8 +2,10 @@
 import { Button, Group, Progress, Stack, Text } from "@mantine/core";
 import { useState } from "react";
 
-import { DatasetApiError, datasetApi } from "./api";
-import { ErrorText } from "./ErrorText";
+import { ApiError } from "@/api/client";
+
+import { datasetApi } from "./api";
+import { ErrorNotice } from "@/components/ErrorNotice";
 import type { FollowedJob } from "./hooks";
 
 const WORDS: Record<string, [string, string]> = {
@@ -19,7 +21,7 @@ const WORDS: Record<string, [string, string]> = {
 export function JobStatus({ followed, label }: { followed: FollowedJob; label: string }) {
   const { job, progress, message, finished } = followed;
   const [cancelError, setCancelError] = useState<unknown>(null);
-  if (!job) return followed.error ? <ErrorText error={followed.error} /> : null;
+  if (!job) return followed.error ? <ErrorNotice error={followed.error} /> : null;
   const [icon, words] = WORDS[job.state] ?? ["·", job.state];
   const percent = progress && progress.total > 0 ? Math.round((100 * progress.done) / progress.total) : null;
   return (
@@ -49,8 +51,8 @@ export function JobStatus({ followed, label }: { followed: FollowedJob; label: s
           {message}
         </Text>
       ) : null}
-      {job.error ? <ErrorText title={`${label} failed`} error={new DatasetApiError(0, job.error.message, job.error.fix ?? null)} /> : null}
-      {cancelError ? <ErrorText error={cancelError} /> : null}
+      {job.error ? <ErrorNotice title={`${label} failed`} error={new ApiError(0, { code: job.error.code ?? "job", message: job.error.message, fix: job.error.fix ?? null })} /> : null}
+      {cancelError ? <ErrorNotice error={cancelError} /> : null}
     </Stack>
   );
 }

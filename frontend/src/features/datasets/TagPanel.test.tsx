@@ -3,9 +3,10 @@ import userEvent from "@testing-library/user-event";
 import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 
+import { renderWithProviders } from "@/test/render";
+
 import { TagPanel } from "./TagPanel";
 import { matchesFilter, NO_FILTER, tagFrequencies, type TagFilter } from "./tags";
-import { renderWithProviders } from "./testing";
 
 const CAPTIONS = ["cat, smile, outdoors", "cat, sitting", "dog, smile", "cat, long_hair", null];
 

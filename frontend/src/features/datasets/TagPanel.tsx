@@ -47,7 +47,7 @@ export function TagPanel({ tags, captions, filter, onFilterChange, loadingNote }
             </Badge>
           ))}
           {filter.notHaving.map((key) => (
-            <Badge key={`n-${key}`} variant="outline" color="orange" rightSection={<CloseButton size="xs" aria-label={`Stop excluding ${label(key)}`} onClick={() => onFilterChange(withTag(filter, key, null))} />}>
+            <Badge key={`n-${key}`} variant="default" rightSection={<CloseButton size="xs" aria-label={`Stop excluding ${label(key)}`} onClick={() => onFilterChange(withTag(filter, key, null))} />}>
               without: {label(key)}
             </Badge>
           ))}
@@ -92,7 +92,6 @@ export function TagPanel({ tags, captions, filter, onFilterChange, loadingNote }
                   <Button
                     size="compact-xs"
                     variant={notHaving ? "filled" : "default"}
-                    color={notHaving ? "orange" : undefined}
                     aria-pressed={notHaving}
                     aria-label={`Must not have ${t.tag}`}
                     onClick={() => onFilterChange(withTag(filter, t.key, notHaving ? null : "notHaving"))}

@@ -1,7 +1,9 @@
 /**
  * The Datasets page's calls to the server. Each function is plain (no React) so components can take them as
- * props and tests can pass fakes. Errors are DatasetApiError with the server's message and fix.
+ * props and tests can pass fakes. Plain fetch rather than the typed client: these routes answer with the core's
+ * report dicts, which the OpenAPI schema leaves untyped; the shapes are in ./types.
  */
+import { ApiError, notifyUnauthorized, toApiError } from "@/api/client";
 import type {
   Caption,
   DatasetInfo,
@@ -14,46 +16,28 @@ import type {
   TrashEntry,
 } from "./types";
 
-/** An error as the API gives it: what happened (`message`) and what to do (`fix`). */
-export class DatasetApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly fix: string | null = null,
-    readonly code: string | null = null,
-    readonly field: string | null = null,
-  ) {
-    super(message);
-    this.name = "DatasetApiError";
-  }
-}
-
 export function isConflict(error: unknown): boolean {
-  return error instanceof DatasetApiError && error.status === 409;
+  return error instanceof ApiError && error.status === 409;
 }
 
+/** A JSON call; a failure is the shell's ApiError with the server's message and fix (401 opens the token page). */
 async function request<T>(url: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, { credentials: "same-origin", ...init });
   } catch {
-    throw new DatasetApiError(0, "The lorakit server cannot be reached.", "Check that `lorakit serve` is still running, then try again.");
+    throw toApiError(0, null);
   }
   if (!response.ok) {
-    let body: { error?: { message?: string; fix?: string | null; code?: string; field?: string | null } } = {};
+    let body: unknown = null;
     try {
-      body = (await response.json()) as typeof body;
+      body = await response.json();
     } catch {
-      /* not JSON: a proxy's page; the words below cover it */
+      /* not JSON: toApiError says it in plain words */
     }
-    const error = body.error;
-    throw new DatasetApiError(
-      response.status,
-      error?.message ?? `The server answered ${response.status} ${response.statusText}.`,
-      error?.fix ?? "Try again; if it keeps happening, look at the server's log.",
-      error?.code ?? null,
-      error?.field ?? null,
-    );
+    const error = toApiError(response.status, body);
+    if (error.needsToken) notifyUnauthorized(error);
+    throw error;
   }
   return (await response.json()) as T;
 }

@@ -10,6 +10,7 @@ export const FIRST_PAGE = 120;
 export const NEXT_PAGE = 1000;
 
 export const imagesKey = (name: string) => ["datasets", name, "images"] as const;
+export const historyKey = (name: string) => ["datasets", name, "history"] as const;
 
 export function useDatasets() {
   return useQuery({ queryKey: ["datasets"], queryFn: datasetApi.list });
