@@ -137,6 +137,56 @@ test("a dataset: grid, caption edit with a conflict, trigger word and undo, heal
   await expectNoSeriousA11y(page);
 });
 
+// The tiny WD14-shaped tagger the Python tests build (tests/tagging/conftest.py), put in the model library.
+const TAGGER = `
+import sys
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from conftest import build_tagger
+build_tagger(Path(sys.argv[1]))
+`;
+
+test("WD14 tagging with its settings, live to the end; images added by picking files", async ({ page, workspace }) => {
+  test.setTimeout(180_000);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const root = join(workspace, "datasets", "e2e-tagged");
+  execFileSync(PYTHON, ["-c", MAKE, root]);
+  execFileSync(PYTHON, ["-c", TAGGER, join(workspace, "models", "taggers", "tiny"), join(REPO, "tests", "tagging")]);
+
+  await page.goto("/datasets/e2e-tagged");
+  const grid = page.getByTestId("image-grid");
+  await expect(grid.getByRole("img")).toHaveCount(5);
+
+  // Adding images: a picked PNG arrives in the grid; a file that is not an image is skipped and named.
+  const png = readFileSync(join(root, "b.png"));
+  await page.getByLabel("Images to add").setInputFiles([
+    { name: "new.png", mimeType: "image/png", buffer: png },
+    { name: "notes.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4") },
+  ]);
+  await expect(page.getByText("Added 1 of 1 files.")).toBeVisible();
+  await expect(page.getByText(/Skipped: notes\.pdf \(not an image or caption\)/)).toBeVisible();
+  await expect(grid.getByRole("img", { name: "new.png" })).toBeVisible();
+  expect(existsSync(join(root, "new.png"))).toBe(true);
+
+  await page.getByRole("tab", { name: "Auto-tag" }).click();
+  await expect(page.getByRole("textbox", { name: "Tagger" })).toHaveValue(/tiny/);
+  await page.getByRole("textbox", { name: "Tag threshold" }).fill("0.5");
+  const never = page.getByRole("textbox", { name: "Tags never to write" });
+  await never.fill("solo");
+  await never.press("Enter");
+  await page.getByRole("textbox", { name: "Images that already have a caption" }).click();
+  await page.getByRole("option", { name: "Replace them" }).click();
+  await page.getByRole("button", { name: "Start tagging" }).click();
+  await expect(page.getByText("Captions written.", { exact: false })).toBeVisible({ timeout: 90_000 });
+  const tagged = readFileSync(join(root, "a.txt"), "utf8");
+  expect(tagged).toContain("1girl");
+  expect(tagged).toContain("white shirt"); // 0.60 >= 0.5
+  expect(tagged).not.toContain("long hair"); // 0.40 < 0.5
+  expect(tagged).not.toContain("solo"); // left out on purpose
+  await expect(grid.getByRole("button", { name: /Caption of a\.png: .*1girl/ })).toBeVisible();
+  await expectNoSeriousA11y(page);
+});
+
 test("screenshots in both themes pass axe", async ({ page, workspace }) => {
   const root = join(workspace, "datasets", NAME);
   if (!existsSync(root)) execFileSync(PYTHON, ["-c", MAKE, root]);

@@ -46,7 +46,9 @@ export function AutoTagPanel({ dataset, selection }: { dataset: string; selectio
     void client.invalidateQueries({ queryKey: imagesKey(dataset) });
   });
   const running = !!jobId && !followed.finished;
-  const options = (taggers.data ?? []).map((m) => ({ value: m.path, label: m.name ?? m.path }));
+  // The library lists a tagger by its model.onnx; the tag job takes the folder holding it (and its tags CSV).
+  const folders = [...new Set((taggers.data ?? []).map((m) => m.path.replace(/\/[^/]+\.onnx$/, "")))];
+  const options = folders.map((folder) => ({ value: folder, label: folder.replace(/^models\/taggers\//, "") }));
   const chosen = model ?? options[0]?.value ?? null;
   const images = onlySelected && selection.length ? selection : undefined;
 
@@ -106,7 +108,7 @@ export function AutoTagPanel({ dataset, selection }: { dataset: string; selectio
       )}
       <Group grow gap="xs" align="flex-start">
         <NumberInput
-          label="Threshold"
+          label="Tag threshold"
           description="How sure the model must be (0-1). Empty: the model's own default."
           min={0}
           max={1}

@@ -47,7 +47,7 @@ const Row = memo(function Row({
         />
       </div>
       <div role="cell">
-        <img className="lk-tthumb" src={thumbnailUrl(dataset, item.path)} alt="" loading="lazy" width={64} height={64} />
+        <img className="lk-tthumb" src={thumbnailUrl(dataset, item.path)} alt="" decoding="async" width={64} height={64} />
       </div>
       <div role="cell" className="lk-cell-name" title={item.path}>
         {item.path}

@@ -67,7 +67,7 @@ const Cell = memo(function Cell({ dataset, item, index, selected, onToggle, capt
           {name}
         </span>
       </label>
-      <img className="lk-thumb" src={thumbnailUrl(dataset, item.path)} alt={name} loading="lazy" decoding="async" width={168} height={150} draggable={false} />
+      <img className="lk-thumb" src={thumbnailUrl(dataset, item.path)} alt={name} decoding="async" width={168} height={150} draggable={false} />
       {item.caption_error ? (
         <span className="lk-caption-missing" role="note">
           Caption unreadable: {item.caption_error}
