@@ -109,3 +109,24 @@ describe("CaptionEditor", () => {
     expect(screen.getByRole("textbox", { name: "Caption of a.png" })).toHaveValue("cat, sitting, kept");
   });
 });
+
+describe("CaptionEditor drafts", () => {
+  it("an open editor that leaves the page (scrolled away) comes back with its unsaved text", async () => {
+    const user = userEvent.setup();
+    const store = new Map<string, string>();
+    const io = {
+      save: vi.fn(),
+      load: vi.fn(),
+      draft: { get: () => store.get("a"), set: (t: string | undefined) => (t === undefined ? store.delete("a") : store.set("a", t)) },
+    };
+    const view = renderWithProviders(<Harness io={io} />);
+    await user.click(screen.getByRole("button", { name: /Caption of a.png/ }));
+    await user.type(screen.getByRole("textbox", { name: "Caption of a.png" }), ", half typed");
+    view.unmount();
+    renderWithProviders(<Harness io={io} />);
+    expect(screen.getByRole("textbox", { name: "Caption of a.png" })).toHaveValue("cat, sitting, half typed");
+    await user.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(store.size).toBe(0);
+    expect(io.save).not.toHaveBeenCalled();
+  });
+});

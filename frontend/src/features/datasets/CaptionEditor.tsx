@@ -14,6 +14,8 @@ import type { Caption } from "./types";
 export interface CaptionIo {
   save: (text: string, version: string) => Promise<Caption>;
   load: () => Promise<Caption>;
+  /** Where an unsaved draft survives the editor leaving the page (a virtualized row scrolled away). */
+  draft?: { get: () => string | undefined; set: (text: string | undefined) => void };
 }
 
 export interface CaptionEditorProps {
@@ -29,8 +31,13 @@ export interface CaptionEditorProps {
 }
 
 export function CaptionEditor({ imageName, caption, version, io, onSaved, lines = 3 }: CaptionEditorProps) {
-  const [editing, setEditing] = useState(false);
-  const [draft, setDraft] = useState(caption ?? "");
+  const kept = io.draft?.get();
+  const [editing, setEditing] = useState(kept !== undefined);
+  const [draft, setDraftState] = useState(kept ?? caption ?? "");
+  const setDraft = (text: string) => {
+    setDraftState(text);
+    io.draft?.set(text);
+  };
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [conflict, setConflict] = useState<Caption | null>(null);
@@ -38,16 +45,19 @@ export function CaptionEditor({ imageName, caption, version, io, onSaved, lines 
   const showButton = useRef<HTMLButtonElement>(null);
   const hintId = useId();
 
+  const focusOnOpen = useRef(false); // not when a kept draft reopens as its row scrolls back in
   useEffect(() => {
-    if (editing) area.current?.focus();
+    if (editing && focusOnOpen.current) area.current?.focus();
   }, [editing]);
 
   const start = () => {
+    focusOnOpen.current = true;
     setDraft(caption ?? "");
     setError(null);
     setEditing(true);
   };
   const close = () => {
+    io.draft?.set(undefined);
     setEditing(false);
     setError(null);
     requestAnimationFrame(() => showButton.current?.focus());

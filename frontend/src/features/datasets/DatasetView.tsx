@@ -69,10 +69,19 @@ export function DatasetView({ name, health }: DatasetViewProps) {
     [itemAt],
   );
 
+  // Unsaved caption drafts by image, so scrolling an open editor out of the virtualized view loses nothing.
+  const drafts = useRef(new Map<string, string>());
   const captionIo = useCallback(
     (path: string) => ({
       save: (text: string, version: string) => datasetApi.saveCaption(name, path, text, version),
       load: () => datasetApi.loadCaption(name, path),
+      draft: {
+        get: () => drafts.current.get(path),
+        set: (text: string | undefined) => {
+          if (text === undefined) drafts.current.delete(path);
+          else drafts.current.set(path, text);
+        },
+      },
     }),
     [name],
   );
