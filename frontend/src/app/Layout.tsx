@@ -2,7 +2,9 @@ import { AppShell, Burger, Group, Loader, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Outlet, useNavigation } from "react-router-dom";
 import { ColorSchemeToggle } from "./ColorSchemeToggle";
+import { JobTray } from "./JobTray";
 import { Nav } from "./Nav";
+import { Shortcuts } from "./Shortcuts";
 
 /** The shell, the same on every page: header (name, theme), navigation, the page. */
 export function Layout() {
@@ -10,6 +12,7 @@ export function Layout() {
   const navigation = useNavigation();
   return (
     <>
+      <Shortcuts />
       <a className="skip-link" href="#main">
         Skip to the page
       </a>
@@ -34,6 +37,7 @@ export function Layout() {
               {navigation.state === "loading" ? <Loader size="xs" aria-label="Loading the page" /> : null}
             </Group>
             <Group gap="xs" wrap="nowrap">
+              <JobTray />
               <ColorSchemeToggle />
             </Group>
           </Group>
