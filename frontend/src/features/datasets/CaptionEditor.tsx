@@ -102,7 +102,6 @@ export function CaptionEditor({ imageName, caption, version, io, onSaved, lines 
       onClose={() => setConflict(null)}
       title={`The caption of ${imageName} was changed elsewhere`}
       size="xl"
-      className="lk-scope"
     >
       <Stack>
         <Text size="sm">

@@ -3,6 +3,8 @@ import { Button, Group, SegmentedControl, Tabs, Text } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo, useRef, useState } from "react";
 
+import { useShortcutHelp } from "@/hooks/shortcuts";
+
 import { AutoTagPanel } from "./AutoTagPanel";
 import { BulkEdit } from "./BulkEdit";
 import { datasetApi } from "./api";
@@ -18,6 +20,14 @@ import { TagPanel } from "./TagPanel";
 import { NO_FILTER, isFilterEmpty, matchesFilter, tagFrequencies, type TagFilter } from "./tags";
 import type { HealthReport, Job } from "./types";
 
+const SHORTCUTS = [
+  { keys: ["Enter"], description: "Edit the focused caption (Tab moves between images)" },
+  { keys: ["Ctrl+Enter"], description: "Save the caption being edited" },
+  { keys: ["Esc"], description: "Stop editing without saving" },
+  { keys: ["Space"], description: "Select or unselect the focused image" },
+  { keys: ["Shift+click"], description: "Select every image between the last one and this one" },
+];
+
 export interface DatasetViewProps {
   name: string;
   health: { job: Job; report: HealthReport } | undefined;
@@ -31,6 +41,7 @@ export function DatasetView({ name, health }: DatasetViewProps) {
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [view, setView] = useState<"grid" | "table">("grid");
   const lastToggled = useRef<number | null>(null);
+  useShortcutHelp("Datasets", SHORTCUTS);
 
   const { items, total } = images;
   const tags = useMemo(() => tagFrequencies(items.map((i) => i.caption)), [items]);

@@ -23,13 +23,13 @@ export function JobStatus({ followed, label }: { followed: FollowedJob; label: s
   const [cancelError, setCancelError] = useState<unknown>(null);
   if (!job) return followed.error ? <ErrorNotice error={followed.error} /> : null;
   const [icon, words] = WORDS[job.state] ?? ["·", job.state];
-  const percent = progress && progress.total > 0 ? Math.round((100 * progress.done) / progress.total) : null;
+  const percent = progress && progress.fraction !== null ? Math.round(100 * progress.fraction) : null;
   return (
     <Stack gap={4} role="status" aria-live="polite">
       <Group justify="space-between" gap="xs">
         <Text size="sm">
           <span aria-hidden>{icon}</span> {label}: {words}
-          {percent !== null && !finished ? ` — ${progress!.done} of ${progress!.total}${progress!.unit ? ` ${progress!.unit}` : ""}` : ""}
+          {progress && !finished ? ` — ${progress.label}` : ""}
         </Text>
         {!finished && (
           <Button

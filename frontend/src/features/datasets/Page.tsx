@@ -28,7 +28,7 @@ export default function DatasetsPage() {
   const selected = fromUrl ?? (list.length === 1 ? list[0]!.name : null);
 
   return (
-    <Stack gap={0} className="lk-scope">
+    <Stack gap={0}>
       <PageHeader title="Datasets" purpose="See your datasets, check their health and edit the captions of their images." />
       {datasets.error ? <ErrorNotice error={datasets.error} title="The datasets could not be listed" /> : null}
       <div className="lk-page">

@@ -2,8 +2,11 @@
 import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
 
+import { progressFromEvent, type Progress } from "@/api/jobs";
+import { useJobEvents } from "@/api/jobsSocketContext";
+
 import { datasetApi } from "./api";
-import { FINISHED_STATES, type ImageItem, type ImagePage, type Job, type JobEvent } from "./types";
+import { FINISHED_STATES, type ImageItem, type ImagePage, type Job } from "./types";
 
 /** The first page is small so the first thumbnails come fast; the rest load behind it in larger pages. */
 export const FIRST_PAGE = 120;
@@ -62,59 +65,43 @@ export function useUpdateCaptionInCache(name: string) {
 
 export interface FollowedJob {
   job: Job | undefined;
-  /** The latest progress event's done / total (null while there is none). */
-  progress: { done: number; total: number; unit?: string } | null;
+  /** From the latest progress event (null while there is none). */
+  progress: Progress | null;
   /** The latest log or warning line. */
   message: string | null;
   finished: boolean;
   error: unknown;
 }
 
-/** Follow a job until it finishes: its state, and its progress from the events after the last one seen. */
+/**
+ * Follow a job until it finishes: its events live over the app's WebSocket (progress, messages), its state
+ * from the job query, which the socket refreshes on every state change (a slow poll covers a lost socket).
+ */
 export function useFollowJob(id: string | null, onFinished?: (job: Job) => void): FollowedJob {
   const jobQuery = useQuery({
     queryKey: ["jobs", id],
     enabled: !!id,
     queryFn: () => datasetApi.job(id!),
-    refetchInterval: (q) => (q.state.data && FINISHED_STATES.has(q.state.data.state) ? false : 400),
+    refetchInterval: (q) => (q.state.data && FINISHED_STATES.has(q.state.data.state) ? false : 2000),
   });
   const job = jobQuery.data;
   const finished = !!job && FINISHED_STATES.has(job.state);
-  const [seen, setSeen] = useState<{ id: string | null; seq: number; progress: FollowedJob["progress"]; message: string | null }>(
-    { id: null, seq: 0, progress: null, message: null },
-  );
-  const current = seen.id === id ? seen : { id, seq: 0, progress: null, message: null };
-  const since = current.seq;
-  useEffect(() => {
-    if (!id) return;
-    let stop = false;
-    const read = async () => {
-      try {
-        const events: JobEvent[] = await datasetApi.jobEvents(id, since);
-        if (stop || events.length === 0) return;
-        setSeen((before) => {
-          const base = before.id === id ? before : { id, seq: 0, progress: null, message: null };
-          let { progress, message } = base;
-          for (const event of events) {
-            const d = event.data;
-            if (event.type === "progress" && typeof d.total === "number" && typeof d.done === "number") {
-              progress = { done: d.done, total: d.total, unit: typeof d.unit === "string" ? d.unit : undefined };
-            }
-            if ((event.type === "log" || event.type === "warning") && typeof d.message === "string") message = d.message;
-          }
-          return { id, seq: events[events.length - 1]!.seq, progress, message };
-        });
-      } catch {
-        /* the job's state query shows a lost server */
-      }
-    };
-    void read();
-    const timer = finished ? undefined : window.setInterval(() => void read(), 500);
-    return () => {
-      stop = true;
-      if (timer) window.clearInterval(timer);
-    };
-  }, [id, since, finished]);
+  const [live, setLive] = useState<{ id: string | null; progress: Progress | null; message: string | null }>({
+    id: null,
+    progress: null,
+    message: null,
+  });
+  useJobEvents(id, (event) => {
+    const progress = progressFromEvent(event);
+    const text = event.data.message;
+    const message = (event.type === "log" || event.type === "warning") && typeof text === "string" ? text : null;
+    if (!progress && !message) return;
+    setLive((before) => {
+      const base = before.id === id ? before : { id, progress: null, message: null };
+      return { id, progress: progress ?? base.progress, message: message ?? base.message };
+    });
+  });
+  const current = live.id === id ? live : { progress: null, message: null };
   useEffect(() => {
     if (job && finished) onFinished?.(job);
     // Only when the job becomes finished.
