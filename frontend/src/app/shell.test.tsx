@@ -94,9 +94,16 @@ describe("JobTray", () => {
       }),
     );
     expect(row).toHaveTextContent("3 / 10 steps");
-    await userEvent.click(within(row).getByRole("button", { name: "Cancel Import cats" }));
+    // Closing and opening the tray keeps the progress and the one subscription (no replay).
+    await userEvent.click(button);
+    await waitFor(() => expect(screen.queryByRole("group", { name: "Import cats" })).not.toBeInTheDocument());
+    await userEvent.click(button);
+    const again = await screen.findByRole("group", { name: "Import cats" });
+    expect(again).toHaveTextContent("3 / 10 steps");
+    expect(fake.last().sent.filter((m) => m.op === "subscribe")).toHaveLength(1);
+    await userEvent.click(within(again).getByRole("button", { name: "Cancel Import cats" }));
     await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/jobs/job1/cancel"))).toBe(true));
-    expect(await within(row).findByRole("button", { name: "Cancel Import cats" })).toHaveTextContent("Cancelling…");
+    expect(await within(again).findByRole("button", { name: "Cancel Import cats" })).toHaveTextContent("Cancelling…");
   });
 
   it("says when the connection is lost, in words", async () => {
