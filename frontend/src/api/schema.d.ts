@@ -1120,6 +1120,11 @@ export interface components {
              */
             epochs?: number | null;
             /**
+             * Fixes
+             * @description Safe fixes to apply after the check (a finding's fix_id); the dataset is checked again after.
+             */
+            fixes?: ("trash-unreadable" | "to-rgb" | "rename-duplicate-stems" | "create-empty-captions" | "captions-to-utf8" | "add-trigger-word" | "trash-duplicates")[] | null;
+            /**
              * Max Token Length
              * @description Caption length limit in tokens.
              */
@@ -1716,6 +1721,11 @@ export interface components {
              * @default 1
              */
             count: number;
+            /**
+             * Entry
+             * @description The journal_id of the edit to undo: refused (409) unless it is the latest (count must be 1).
+             */
+            entry?: string | null;
             /**
              * Force
              * @description Undo even captions changed since the edit.

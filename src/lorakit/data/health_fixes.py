@@ -53,8 +53,11 @@ def apply_fix(
     report: HealthReport | None = None,
     trigger_word: str | None = None,
     empty_caption_text: str = "",
+    trash: Trash | None = None,
 ) -> FixResult:
-    """Carry out one safe fix named by a finding's ``fix_id`` (checks the dataset first unless given a report)."""
+    """Carry out one safe fix named by a finding's ``fix_id`` (checks the dataset first unless given a report).
+
+    Trashed files go to ``trash``, by default the dataset's own (:func:`dataset_trash`)."""
     if fix_id not in FIX_IDS:
         raise DatasetError(f"There is no fix called {fix_id!r}.", f"Use one of: {', '.join(FIX_IDS)}.")
     root = Path(folder).expanduser()
@@ -74,7 +77,7 @@ def apply_fix(
     if not files:
         result.message = "Nothing to fix."
         return result
-    trash = dataset_trash(root)
+    trash = trash if trash is not None else dataset_trash(root)
     journal = Journal(root)
     if fix_id == "trash-unreadable":
         result.trashed = [trash.move(p).id for p in files if p.exists()]

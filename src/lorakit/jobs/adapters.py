@@ -191,8 +191,21 @@ def health(params: P.HealthParams, ctx: JobContext) -> dict[str, Any]:
 
     root = ctx.workspace.resolve_inside(params.dataset, must_exist=True)
     ctx.set_run_dir(root)
-    options = params.model_dump(exclude={"dataset"}, exclude_none=True)
-    return check_dataset(root, emitter=_forward(ctx), **options).to_dict()
+    options = params.model_dump(exclude={"dataset", "fixes"}, exclude_none=True)
+    report = check_dataset(root, emitter=_forward(ctx), **options)
+    if not params.fixes:
+        return report.to_dict()
+    from lorakit.data.health_fixes import apply_fix
+    from lorakit.trash import Trash
+
+    # Like `lorakit dataset check --fix`: fix from this check's findings, then check again. Trashed files go
+    # to the workspace's trash, where the Files page lists and restores them.
+    trash = Trash(ctx.workspace.trash, ctx.workspace.root)
+    fixes = [
+        apply_fix(root, fix_id, report=report, trigger_word=params.trigger_word, trash=trash).to_dict()
+        for fix_id in params.fixes
+    ]
+    return {**check_dataset(root, emitter=_forward(ctx), **options).to_dict(), "fixes": fixes}
 
 
 def convert(params: P.ConvertParams, ctx: JobContext) -> dict[str, Any]:

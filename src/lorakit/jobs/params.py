@@ -114,12 +114,29 @@ class DedupOptions(JobParams):
     remove: bool = Field(False, description="Move all but one of each group (and their captions) to the trash.")
 
 
+# The ids of lorakit.data.health_fixes.FIX_IDS (a test keeps the two the same; importing it here would load PIL).
+HealthFixId = Literal[
+    "trash-unreadable",
+    "to-rgb",
+    "rename-duplicate-stems",
+    "create-empty-captions",
+    "captions-to-utf8",
+    "add-trigger-word",
+    "trash-duplicates",
+]
+
+
 class HealthOptions(JobParams):
     resolution: int | None = Field(None, ge=64, le=4096, description="Training resolution (512 SD1.5, 1024 SDXL).")
     trigger_word: str | None = Field(None, max_length=200, description="Your trigger word: checked in every caption.")
     batch_size: int | None = Field(None, ge=1, le=4096, description="Batch size, for the step count and buckets.")
     epochs: int | None = Field(None, ge=1, le=100_000, description="Epochs, for the step count.")
     max_token_length: Literal[75, 150, 225] | None = Field(None, description="Caption length limit in tokens.")
+    fixes: list[HealthFixId] | None = Field(
+        None,
+        max_length=7,
+        description="Safe fixes to apply after the check (a finding's fix_id); the dataset is checked again after.",
+    )
 
 
 class TagParams(TagOptions, DatasetJob):

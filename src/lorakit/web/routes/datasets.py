@@ -73,6 +73,11 @@ class TagEditIn(BaseModel):
 class UndoIn(BaseModel):
     count: int = Field(1, ge=1, le=100)
     force: bool = Field(False, description="Undo even captions changed since the edit.")
+    entry: str | None = Field(
+        None,
+        max_length=100,
+        description="The journal_id of the edit to undo: refused (409) unless it is the latest (count must be 1).",
+    )
 
 
 def _dataset(workspace, name: str):
@@ -231,7 +236,17 @@ def undo(name: str, body: UndoIn, workspace: WorkspaceDep) -> list[dict[str, Any
     from lorakit.data.journal import Journal
 
     root = _dataset(workspace, name)
-    results = Journal(root).undo(body.count, force=body.force)
+    journal = Journal(root)
+    if body.entry is not None:
+        latest = journal.entries()[:1]
+        if body.count != 1 or not latest or latest[0].id != body.entry:
+            raise ApiError(
+                "conflict",
+                "That edit is no longer the latest one (it was undone, or captions were edited since).",
+                "Open the edit history and undo the newer edits first.",
+                field="entry",
+            )
+    results = journal.undo(body.count, force=body.force)
     return [
         _relative_report({"entry": r.entry.summary(), "restored": r.restored, "conflicts": r.conflicts}, root)
         for r in results
