@@ -106,7 +106,7 @@ def _libc():
 
 def _copy(slot: _Slot) -> None:
     old = slot.tensor
-    new = torch.empty_strided(old.shape, old.stride(), dtype=old.dtype, device="cpu")
+    new = torch.empty_like(old, memory_format=torch.preserve_format)  # same strides when dense, else contiguous
     new.copy_(old)
     for module, name, is_param in slot.places:
         if is_param:
