@@ -93,15 +93,22 @@ def main() -> None:
     parser.add_argument("--sd-python", required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lorakit-vs-sd-scripts"))
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--standin", type=Path, default=None, help="folder holding a torchvision stand-in")
+    parser.add_argument("--standin", type=Path, default=None, help="where the torchvision stand-in is written")
     parser.add_argument("--only", default="folder,single", help="folder, single or both")
     args = parser.parse_args()
     work = args.work.resolve()
     model = args.model or random_sd15.build(work / "sd15-random")
     standin = args.standin or work / "standin"
+    if not (standin / "torchvision").is_dir():
+        from bench_vs_sd_scripts import TORCHVISION_STANDIN
+
+        for name, text in TORCHVISION_STANDIN.items():
+            (standin / "torchvision" / name).parent.mkdir(parents=True, exist_ok=True)
+            (standin / "torchvision" / name).write_text(text, encoding="utf-8")
     base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"HF_HUB_OFFLINE": "1"}
     ours = base | {"PYTHONPATH": str(ROOT / "src")}
-    theirs = base | {"PYTHONPATH": str(standin)}
+    has_tv = subprocess.run([args.sd_python, "-c", "import torchvision"], capture_output=True).returncode == 0
+    theirs = base | {"PYTHONPATH": "" if has_tv else str(standin)}  # the stand-in only where torchvision fails
     single = work / "sd15-random.safetensors"
     sources = {"folder": str(model), "single": str(single)}
     if "single" in args.only and not single.is_file():
