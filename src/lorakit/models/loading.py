@@ -225,6 +225,7 @@ def load_model(
     device: str | torch.device = "cpu",
     allow_pickle: bool = False,
     v_prediction: bool | None = None,
+    in_memory: bool = True,
 ) -> ModelFamily:
     """Load a base model and wrap it in its family.
 
@@ -235,7 +236,8 @@ def load_model(
     a single file is read with: a diffusers folder of the same model or a built-in name (``sd1``, ``sd2``,
     ``sd2-v``, ``sdxl``; default: chosen from the weights, see :mod:`lorakit.models.single_file`); ``vae`` replaces
     the model's VAE (a diffusers folder or a single ``.safetensors``); ``v_prediction`` overrides the
-    scheduler's prediction type (SD2 768-v models shipped without a config).
+    scheduler's prediction type (SD2 768-v models shipped without a config). On the CPU the weights end up in
+    ordinary memory, not as views of the mapped files (``in_memory``; see :mod:`lorakit.models.in_memory`).
     """
     path = from_hub_cache(source) or Path(source).expanduser()
     _check_source(path, allow_pickle)
@@ -293,7 +295,12 @@ def load_model(
     if v_prediction is not None:
         prediction = "v_prediction" if v_prediction else "epsilon"
         components.noise_scheduler.register_to_config(prediction_type=prediction)
-    for module in (components.unet, components.vae, *components.text_encoders):
+    modules = (components.unet, components.vae, *components.text_encoders)
+    if in_memory and torch.device(device).type == "cpu":
+        from lorakit.models.in_memory import into_memory
+
+        into_memory(modules)  # a GPU gets its own copy from .to(device)
+    for module in modules:
         module.to(device)
     return family_cls(components)
 
