@@ -145,6 +145,20 @@ def test_fp8_base_is_refused_on_a_cpu(tiny_config, monkeypatch):
         _train(tiny_config, monkeypatch, **{"memory.mixed_precision": "bf16", "memory.fp8_base": True})
 
 
+def test_config_validation_reports_fp8_without_an_fp8_gpu():
+    from lorakit.config.presets import new_config
+    from lorakit.config.validate import check_machine
+    from lorakit.train.precision import fp8_refusal
+
+    if torch.cuda.is_available() and fp8_refusal(torch.device("cuda")) is None:
+        pytest.skip("this machine has an fp8-capable GPU")
+    cfg = new_config("tiny-demo", {"memory.mixed_precision": "bf16", "memory.fp8_base": True})
+    problems = check_machine(cfg).problems
+    assert [p.field for p in problems] == ["memory.fp8_base"]
+    assert "fp8" in problems[0].problem and "Turn off memory.fp8_base" in problems[0].fix
+    assert check_machine(new_config("tiny-demo", {"memory.mixed_precision": "bf16"})).problems == []
+
+
 def test_fp8_base_needs_mixed_precision(tiny_config, monkeypatch):
     with pytest.raises(ConfigError, match="needs mixed precision"):
         _train(tiny_config, monkeypatch, **{"memory.fp8_base": True})

@@ -84,25 +84,33 @@ def fp8_refusal(device: torch.device) -> str | None:
     return None
 
 
-def check_precision(cfg, device: torch.device) -> None:
-    """Refuse the precision settings this machine cannot honour, before the model loads."""
+def precision_problem(cfg, device: torch.device) -> ConfigError | None:
+    """Why this machine (``device``) cannot honour the precision settings, or None."""
     mem = cfg.memory
     if not mem.fp8_base:
-        return
+        return None
     if str(mem.mixed_precision) == "no":
-        raise ConfigError(
+        return ConfigError(
             "memory.fp8_base needs mixed precision: fp8 weights are cast up to fp16 or bf16 for each operation.",
             "Set memory.mixed_precision = 'bf16' (or 'fp16'), or turn off fp8_base.",
             field="memory.fp8_base",
         )
     why = fp8_refusal(device)
     if why is not None:
-        raise ConfigError(
+        return ConfigError(
             f"memory.fp8_base is on, but {why}.",
             "Turn off memory.fp8_base (bf16 base weights, the default, need about twice the UNet's memory), or"
             " train on an RTX 40xx / L4 / L40 / H100-class GPU.",
             field="memory.fp8_base",
         )
+    return None
+
+
+def check_precision(cfg, device: torch.device) -> None:
+    """Refuse the precision settings this machine cannot honour, before the model loads."""
+    problem = precision_problem(cfg, device)
+    if problem is not None:
+        raise problem
 
 
 def store_fp8(module: torch.nn.Module) -> int:
