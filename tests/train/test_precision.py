@@ -110,6 +110,20 @@ def test_no_half_vae_keeps_the_vae_in_fp32(tiny_config, monkeypatch):
     assert run.family.components.unet.conv_in.weight.dtype == torch.bfloat16
 
 
+def test_samples_render_with_a_half_unet_and_an_fp32_vae(tiny_config, monkeypatch):
+    # diffusers' SD1 pipeline hands the VAE the UNet's bf16 latents as they are (precision.vae_in_own_format).
+    settings = {
+        "memory.mixed_precision": "bf16",
+        "memory.no_half_vae": True,
+        "samples.sample_prompts": ["kitbot --w 64 --h 64 --s 2"],
+        "samples.sample_at_first": True,
+        "schedule.max_train_steps": 1,
+    }
+    run, _ = _train(tiny_config, monkeypatch, **settings)
+    assert len(list((run.run_dir / "samples").glob("*.png"))) == 1
+    assert "decode" not in vars(run.family.components.vae)  # the VAE's own decode again
+
+
 def test_loss_scaler_skips_an_overflowed_step_and_lowers_the_scale():
     weight = torch.nn.Parameter(torch.ones(3, dtype=torch.float16))
     optimizer = torch.optim.SGD([weight], lr=0.1)

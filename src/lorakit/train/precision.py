@@ -19,6 +19,7 @@ the UNet's memory again, on GPUs with fp8 support (compute capability 8.9 and ne
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -143,6 +144,22 @@ def autocast_forward(module: torch.nn.Module, device_type: str, dtype: torch.dty
         return
     module.forward = torch.autocast(device_type, dtype=dtype)(module.forward)
     module._lorakit_autocast = dtype
+
+
+@contextmanager
+def vae_in_own_format(vae: torch.nn.Module):
+    """Within the block the VAE decodes latents of any format in its own (diffusers' SD1/SD2 pipelines hand it
+    the UNet's bf16/fp16 latents as they are, which an fp32 VAE, no_half_vae, cannot take)."""
+    original = vae.decode
+
+    def decode(latents, *args, **kwargs):
+        return original(latents.to(vae.dtype), *args, **kwargs)
+
+    vae.decode = decode
+    try:
+        yield vae
+    finally:
+        del vae.decode  # the class's method again
 
 
 class LossScaler:
