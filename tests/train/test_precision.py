@@ -264,3 +264,30 @@ def test_precision_table():
     )
     p = precision_for(new_config("tiny-demo", {}))
     assert (p.base, p.lora, p.compute) == (torch.float32, torch.float32, None)
+
+
+def test_fp16_stop_and_resume_trains_the_uninterrupted_lora(tiny_config, tmp_path):
+    """The loss scale is part of the resume state, and a resumed fp16 run ends where the uninterrupted one does."""
+    import json
+
+    from lorakit.events import Commands, Emitter
+    from lorakit.lora.kohya import load_lora_file
+    from lorakit.train.run import resume, train
+
+    fp16 = {**STEPS, "schedule.max_train_steps": 4, "memory.mixed_precision": "fp16"}
+    cfg = tiny_config(**{k.replace(".", "__"): v for k, v in fp16.items()})
+    whole = train(cfg, tmp_path / "whole")
+    commands = Commands()
+
+    def stop_at_2(event):
+        if event.type == "step" and event.data["step"] == 2:
+            commands.request("stop")
+
+    stopped = train(cfg, tmp_path / "stopped", Emitter(callbacks=[stop_at_2]), commands)
+    assert stopped["stopped"] and stopped["steps"] == 2
+    saved = [json.loads(p.read_text()) for p in (tmp_path / "stopped" / "state").rglob("*.json")]
+    scales = [s["loss_scaler"]["scale"] for s in saved if isinstance(s, dict) and "loss_scaler" in s]
+    assert scales == [65536.0]
+    resumed = resume(tmp_path / "stopped")
+    a, b = load_lora_file(whole["lora"]).tensors, load_lora_file(resumed["lora"]).tensors
+    assert all(torch.allclose(a[k].float(), b[k].float(), rtol=1e-5, atol=1e-7) for k in a)
