@@ -142,6 +142,14 @@ def test_loss_scaler_skips_an_overflowed_step_and_lowers_the_scale():
     assert torch.allclose(weight.data.float(), torch.full((3,), 0.9), atol=1e-3)
 
 
+def test_a_step_without_gradients_passes_the_loss_scaler():
+    weight = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.SGD([weight], lr=0.5)
+    scaler = LossScaler("cpu", enabled=True)
+    scaler.unscale(optimizer)  # torch's GradScaler.step would assert: no inf checks recorded
+    assert scaler.step(optimizer) is True and torch.equal(weight.data, torch.ones(2))
+
+
 def test_a_disabled_loss_scaler_is_transparent():
     weight = torch.nn.Parameter(torch.ones(2))
     optimizer = torch.optim.SGD([weight], lr=0.5)

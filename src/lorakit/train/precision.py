@@ -174,13 +174,13 @@ class LossScaler:
         return self.scaler.scale(loss) if self.scaler is not None else loss
 
     def unscale(self, optimizer) -> None:
-        if self.scaler is not None:
+        if self.scaler is not None and _has_gradients(optimizer):
             self.scaler.unscale_(optimizer)
 
     def step(self, optimizer) -> bool:
         """Step ``optimizer`` unless the gradients overflowed; returns whether it stepped."""
-        if self.scaler is None:
-            optimizer.step()
+        if self.scaler is None or not _has_gradients(optimizer):
+            optimizer.step()  # (no gradients at all: nothing to scale, and GradScaler would refuse the step)
             return True
         before = self.scaler.get_scale()
         self.scaler.step(optimizer)
@@ -197,6 +197,10 @@ class LossScaler:
     def load_state_dict(self, state: dict) -> None:
         if self.scaler is not None and state:
             self.scaler.load_state_dict(state)
+
+
+def _has_gradients(optimizer) -> bool:
+    return any(p.grad is not None for group in optimizer.param_groups for p in group["params"])
 
 
 class _Fp16GradScaler(torch.amp.GradScaler):
