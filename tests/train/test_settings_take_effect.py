@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import torch
 
 from .effect_probe import (
     Probe,
@@ -71,6 +72,11 @@ def REFUSED(a: Probe, b: Probe) -> bool:  # a marker: the changed run must be re
 
 def _processors(run) -> set[str]:
     return {type(p).__name__ for p in run.family.components.unet.attn_processors.values()}
+
+
+def _channels_last(run) -> bool:
+    conv = run.family.components.unet.conv_in.weight
+    return conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
 
 
 def _compiled(run) -> bool:
@@ -282,10 +288,18 @@ ROWS: list[Any] = [
     Row("noise.huber_schedule", "constant", HUBER),
     Row("noise.huber_c", 0.5, HUBER),
     # -- memory --
-    Row("memory.mixed_precision", "bf16", only_if="cuda"),
-    Row("memory.full_fp16", True, {"memory.mixed_precision": "fp16"}, only_if="cuda"),
-    Row("memory.full_bf16", True, {"memory.mixed_precision": "bf16"}, only_if="cuda"),
-    Row("memory.no_half_vae", True, {"memory.mixed_precision": "fp16"}, only_if="cuda"),
+    # Mixed precision acts on a CPU too (autocast, and fp16 loss scaling): tests/train/test_precision.py.
+    Row("memory.mixed_precision", "bf16"),
+    Row("memory.full_fp16", True, {"memory.mixed_precision": "fp16"}),
+    Row("memory.full_bf16", True, {"memory.mixed_precision": "bf16"}),
+    Row("memory.no_half_vae", True, {"memory.mixed_precision": "bf16"}),
+    # fp8 base weights need an fp8-capable GPU; elsewhere they are refused (tests/train/test_precision.py).
+    Row("memory.fp8_base", True, {"memory.mixed_precision": "bf16"}, only_if="fp8"),
+    Row(
+        "memory.channels_last",
+        True,
+        differs=run_check(lambda a, b: _channels_last(a) != _channels_last(b), "memory_format_differs"),
+    ),
     Row(
         "memory.gradient_checkpointing",
         True,
@@ -425,10 +439,14 @@ def probes(tmp_path_factory, tiny_sd1, tiny_sdxl, single_file_checkpoint):
 @pytest.mark.parametrize("row", [p if hasattr(p, "values") else pytest.param(p, id=p.id) for p in ALL_ROWS])
 def test_setting_changes_what_the_trainer_computes(row: Row, probes: Probes, monkeypatch):
     if row.only_if == "cuda":
-        import torch
-
         if not torch.cuda.is_available():
-            pytest.skip("this setting acts on the GPU path only (mixed precision); run on a CUDA machine")
+            pytest.skip("this setting acts on the GPU path only; run on a CUDA machine")
+    elif row.only_if == "fp8":
+        from lorakit.train.precision import fp8_refusal
+
+        why = fp8_refusal(torch.device("cuda")) if torch.cuda.is_available() else "no CUDA GPU"
+        if why:
+            pytest.skip(f"fp8 base weights need an fp8-capable CUDA GPU ({why}); run on one")
     elif row.only_if:
         pytest.importorskip(row.only_if)
         monkeypatch.setenv("WANDB_MODE", "offline")

@@ -69,15 +69,23 @@ def validate(
 
 
 def check_machine(cfg: TrainConfig, report: ValidationReport | None = None) -> ValidationReport:
-    """Problems for what this machine cannot run: an optimizer whose package is missing, or an 8-bit
-    (bitsandbytes) optimizer without a CUDA GPU. Without torch installed nothing can train here; the
-    trainer says so itself, so this check stays quiet."""
+    """Problems for what this machine cannot run: an optimizer whose package is missing, an 8-bit
+    (bitsandbytes) optimizer without a CUDA GPU, or fp8 base weights without an fp8-capable GPU. Without
+    torch installed nothing can train here; the trainer says so itself, so this check stays quiet."""
     report = report if report is not None else ValidationReport()
     try:
         from lorakit.train.optimizers import cannot_run_here
     except ImportError:
         return report
+    import torch
+
+    from lorakit.train.precision import precision_problem
+
     problem = cannot_run_here(cfg.optimizer.optimizer_type)
+    if problem is not None:
+        report.problems.append(problem)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    problem = precision_problem(cfg, device)  # fp8 base weights without an fp8-capable GPU
     if problem is not None:
         report.problems.append(problem)
     return report

@@ -10,6 +10,11 @@ Public functions (stable names):
   training steps and ``eval()`` before sampling or saving; a no-op for the others.
 - ``is_schedule_free(optimizer) -> bool`` and ``OPTIMIZERS`` (the names accepted, in the user's spelling).
 
+torch's AdamW (and Adam) use the fused kernel on a CUDA GPU, and anywhere with fp16/bf16 LoRA weights
+(full_fp16/full_bf16: its fp32 arithmetic avoids a 0/0), unless ``optimizer_args`` sets ``fused`` or
+``foreach`` (``fused=False`` gives torch's default, the multi-tensor ``foreach`` step on a GPU); otherwise
+on a CPU torch's default applies unless ``optimizer_args`` asks for ``foreach=True`` or ``fused=True``.
+
 ``betas``/``eps`` left as ``None`` use each optimizer's own defaults (they differ: Lion, CAME, Adafactor).
 ``args`` (sd-scripts' ``optimizer_args``) are passed last and win.
 """
@@ -194,12 +199,26 @@ def build_optimizer(
             field="optimizer_args",
         )
     groups = _as_groups(param_groups)
+    if _fusable(cls, module, kwargs, groups):
+        kwargs["fused"] = True  # torch's fused AdamW kernel: one launch per step instead of one per tensor
     try:
         return cls(groups, **kwargs)
     except (ValueError, TypeError) as exc:
         raise ConfigError(
             f"The optimizer {name} rejected its settings: {exc}", "Check learning_rate and optimizer_args."
         ) from None
+
+
+def _fusable(cls: type, module: str, kwargs: dict[str, Any], groups: list[dict[str, Any]]) -> bool:
+    """torch's Adam/AdamW when optimizer_args leaves ``fused`` and ``foreach`` unset, on a CUDA GPU (faster) or
+    with half-precision LoRA weights (full_fp16/full_bf16) anywhere: the fused step does its arithmetic in fp32,
+    where the others add eps = 1e-8 in fp16 (where it is 0) and divide 0 by 0 on a weight with no gradient yet."""
+    if module != "torch.optim" or cls.__name__ not in ("AdamW", "Adam") or {"fused", "foreach"} & set(kwargs):
+        return False
+    params = [p for g in groups for p in g["params"]]
+    if not params or not all(p.is_floating_point() for p in params):
+        return False
+    return all(p.is_cuda for p in params) or any(p.dtype in (torch.float16, torch.bfloat16) for p in params)
 
 
 def loraplus_groups(

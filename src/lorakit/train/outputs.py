@@ -99,19 +99,19 @@ def training_settings(cfg, plan, optimizer) -> dict[str, Any]:
     }
 
 
-def save_precision(cfg, accelerator) -> str:
+def save_precision(cfg, precision) -> str:
     """The saved LoRA's number format: ``output.save_precision``, or when empty the run's training precision
-    (the mixed precision it really ran in: fp16 or bf16 on a GPU, float on a CPU)."""
+    (``precision.mixed_precision``, the run's :class:`~lorakit.train.precision.Precision`: fp16, bf16 or float)."""
     if cfg.output.save_precision:
         return str(cfg.output.save_precision)
-    trained = str(getattr(accelerator, "mixed_precision", "no"))
+    trained = str(getattr(precision, "mixed_precision", "no"))
     return {"fp16": "fp16", "bf16": "bf16"}.get(trained, "float")
 
 
 def write_lora(path: Path, run, *, epoch: int, step: int) -> Path:
     """Save the current adapter as a kohya LoRA with full metadata (atomically)."""
     cfg = run.cfg
-    dtype = SAVE_DTYPES.get(save_precision(cfg, run.accelerator), None)
+    dtype = SAVE_DTYPES.get(save_precision(cfg, run.precision), None)
     tensors = run.network.kohya_state_dict(dtype)
     metadata = {}
     if not cfg.output.no_metadata:

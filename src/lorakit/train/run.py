@@ -124,13 +124,24 @@ class Run:
         self.optimizer, self.lr_scheduler = su.build_optimizer_and_schedule(
             cfg, self.network, self.total_steps * self.team.world, self.plan.warmup_steps, self.team.world
         )
-        precision = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(str(self.accelerator.mixed_precision))
+        from lorakit.train.precision import LossScaler, autocast_forward, precision_for
+
+        self.precision = precision_for(cfg)
         for module in self.network.components.values():
             module.train()
-            if precision is not None:
-                # Mixed precision: the trained modules compute in half precision, the LoRA weights stay fp32.
-                # (No DDP wrapper: gradients are averaged by Team, so the family keeps the plain modules.)
-                module.forward = torch.autocast(device.type, dtype=precision)(module.forward)
+        if self.precision.compute is not None:
+            # Mixed precision: the UNet and text encoders compute under autocast (the UNet always, as fp8 base
+            # weights need the casts), the LoRA weights stay fp32 unless full_fp16/full_bf16.
+            # (No DDP wrapper: gradients are averaged by Team, so the family keeps the plain modules.)
+            c = self.family.components
+            for module in {id(m): m for m in (c.unet, *c.text_encoders, *self.network.components.values())}.values():
+                autocast_forward(module, device.type, self.precision.compute)
+        self.scaler = LossScaler(device.type, self.precision.scaled)  # fp16: loss scaling
+        if device.type == "cpu" and self.precision.mixed == "fp16":
+            self.warn(
+                "fp16 mixed precision on a CPU is slow (few CPUs compute in fp16).",
+                "Set memory.mixed_precision = 'bf16' or 'no' when training on a CPU.",
+            )
         self.optimizer = self.accelerator.prepare_optimizer(self.optimizer)
         self.team.same_start(self.network.parameters())
         resolution = cfg.dataset.resolution_wh[0]
@@ -293,6 +304,7 @@ class Run:
         scheduler = self.lr_scheduler.state_dict()
         progress["scheduler"] = {k: scheduler[k] for k in _SCHEDULER_KEYS if k in scheduler}
         progress["saved_files"] = list(self.saved_files)
+        progress["loss_scaler"] = self.scaler.state_dict()  # fp16: the loss scale reached (else empty)
         progress["started_at"] = self.started_at
         folder = self._write(
             lambda: ckpt.save_state(
@@ -318,6 +330,7 @@ class Run:
         state.update(saved.progress["scheduler"])
         self.lr_scheduler.load_state_dict(state)
         self.progress = Progress.from_dict(saved.progress)
+        self.scaler.load_state_dict(saved.progress.get("loss_scaler", {}))
         if own:  # another run's files and start time stay with that run
             self.saved_files = list(saved.progress.get("saved_files", []))
             self.started_at = saved.progress.get("started_at", self.started_at)

@@ -35,6 +35,8 @@ def render_samples(
     zero_terminal_snr: bool = False,
 ) -> list[tuple[Path, str]]:
     """Render every prompt with the current weights; returns the written paths with their prompts."""
+    from lorakit.train.precision import vae_in_own_format
+
     folder.mkdir(parents=True, exist_ok=True)
     c = family.components
     training = {m: m.training for m in (c.unet, *c.text_encoders)}
@@ -46,7 +48,7 @@ def render_samples(
             scheduler = make_sampler(p.sampler or sampler, c.noise_scheduler, zero_terminal_snr=zero_terminal_snr)
             pipe = family.pipeline(scheduler)
             generator = torch.Generator().manual_seed(p.seed if p.seed is not None else seed + index)
-            with torch.no_grad():
+            with torch.no_grad(), vae_in_own_format(c.vae):
                 image = pipe(
                     p.prompt,
                     negative_prompt=p.negative_prompt or None,

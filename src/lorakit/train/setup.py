@@ -21,8 +21,6 @@ from lorakit.train.step import StepOptions
 
 log = logging.getLogger(__name__)
 
-DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "no": torch.float32}
-
 
 def resolve_model_source(source: str | None, cache_root: Path) -> tuple[Path, str | None]:
     """A model path, or ``tiny:sd1`` / ``tiny:sdxl`` (the built-in tiny models, built on first use)."""
@@ -96,15 +94,17 @@ def step_options(cfg, family, settings: NetworkSettings) -> StepOptions:
 
 
 def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork]:
-    """Load the base model (frozen weights in the mixed-precision dtype) and inject the network (fp32)."""
+    """Load the base model (frozen weights in the mixed-precision dtype) and inject the network (fp32).
+
+    The number formats are :func:`lorakit.train.precision.precision_for`'s, on a GPU and a CPU alike."""
     from lorakit.models.loading import load_model
+    from lorakit.train.precision import check_precision, precision_for, store_fp8
 
     source, tiny_family = resolve_model_source(cfg.model.pretrained_model_name_or_path, tiny_cache_root())
     family_name = None if str(cfg.model.family) in ("auto", "None") else str(cfg.model.family)
     mem = cfg.memory
-    weight_dtype = DTYPES.get(str(mem.mixed_precision), torch.float32)
-    if device.type == "cpu":
-        weight_dtype = torch.float32  # CPU kernels for half weights are slow or missing
+    check_precision(cfg, device)  # fp8 on a machine without fp8 support is refused before loading
+    precision = precision_for(cfg)
     v_prediction = cfg.model.v_parameterization
     if family_name == "sd2-v" and v_prediction is None:
         v_prediction = True  # "sd2-v" names the 768-v models, whose files often carry no scheduler config
@@ -119,12 +119,11 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         family=tiny_family or family_name,
         vae=cfg.model.vae,
         config=cfg.model.architecture_config,
-        dtype=weight_dtype,
+        dtype=precision.base,
         device=device,
         v_prediction=v_prediction,
     )
-    if mem.no_half_vae or device.type == "cpu":
-        family.components.vae.to(torch.float32)
+    family.components.vae.to(precision.vae)  # fp32 with no_half_vae
     if cfg.noise.zero_terminal_snr:
         from lorakit.train.noise import apply_zero_terminal_snr
 
@@ -142,10 +141,11 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
     settings = network_settings(cfg, sdxl=family.name == "sdxl")
     specs = family.lora_targets(settings.train_unet, settings.train_text_encoder)
     network = build_network(family.trainable_parts(), specs, settings)
-    full = mem.full_bf16 or mem.full_fp16
     for param in network.parameters():
         # LoRA weights stay fp32 (stable updates) unless the user asked for full bf16/fp16 training.
-        param.data = param.data.to(weight_dtype if full else torch.float32)
+        param.data = param.data.to(precision.lora)
+    if precision.fp8_base:  # after the network is built, so the LoRA's own weights never pass through fp8
+        store_fp8(family.components.unet)
     if cfg.network.network_weights:
         from lorakit.lora.kohya import load_lora_file
 
@@ -155,7 +155,7 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         family.components.unet.enable_gradient_checkpointing()
     from lorakit.train.speed import apply_speed_settings
 
-    apply_speed_settings(cfg, family)  # attention implementation, torch.compile
+    apply_speed_settings(cfg, family)  # attention implementation, channels-last, torch.compile
     return family, network
 
 

@@ -14,6 +14,7 @@ import torch
 
 from lorakit.train.loss import huber_c_for, loss_weights, per_sample_loss, prior_weights, target_for
 from lorakit.train.noise import make_noise, perturb_noise, sample_timesteps
+from lorakit.train.precision import input_dtype
 
 
 @dataclass
@@ -98,7 +99,7 @@ def training_step(
     """
     scheduler = family.components.noise_scheduler
     unet = family.components.unet
-    device, dtype = unet.device, unet.dtype
+    device, dtype = unet.device, input_dtype(unet)
 
     # 1. Encode: images to latents (the VAE is never trained), captions to text conditioning.
     latents = batch.latents

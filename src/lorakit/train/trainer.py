@@ -125,7 +125,7 @@ class TrainingLoop:
 
     def _loop(self, fused) -> None:
         run, p = self.run, self.run.progress
-        accelerator, optimizer, scheduler = run.accelerator, run.optimizer, run.lr_scheduler
+        accelerator, optimizer, scheduler, scaler = run.accelerator, run.optimizer, run.lr_scheduler, run.scaler
         params = run.network.parameters()
         accumulate = run.cfg.schedule.gradient_accumulation_steps
         max_norm = run.cfg.network.scale_weight_norms
@@ -162,7 +162,8 @@ class TrainingLoop:
                     trained += 1
                     # The loop owns accumulation (the Accelerator is built without it, so it divides nothing):
                     # each micro-batch adds loss/accumulate, the mean over the accumulated batches.
-                    backward = lambda x: accelerator.backward(x / accumulate)  # noqa: E731
+                    # fp16: the scaled loss (LossScaler), divided back before clipping and the step.
+                    backward = lambda x: accelerator.backward(scaler.scale(x / accumulate))  # noqa: E731
                     loss = float(training_step(run.family, batch, run.step_options, generators, backward))
                 loss = run.team.mean(loss)  # every process sees the same loss (and the same NaN)
                 if not math.isfinite(loss):
@@ -179,11 +180,13 @@ class TrainingLoop:
                 seen.clear()
                 if fused is None:  # (fused: each parameter was clipped, stepped and freed during backward)
                     run.team.mean_gradients(params)
+                    scaler.unscale(optimizer)  # after the average, so every process sees the same overflow
                     if run.cfg.optimizer.max_grad_norm:
                         accelerator.clip_grad_norm_(params, run.cfg.optimizer.max_grad_norm)
                 # Fused, every gradient is None by now and step() updates nothing; it still counts the step, as
-                # torch's LR scheduler expects an optimizer step before each of its own.
-                optimizer.step()
+                # torch's LR scheduler expects an optimizer step before each of its own. fp16: a step whose
+                # gradients overflowed is skipped and the loss scale lowered (torch's GradScaler).
+                scaler.step(optimizer)
                 optimizer.zero_grad(set_to_none=True)
                 for _ in range(run.team.world):  # the schedule counts every process's steps (see Run.setup)
                     scheduler.step()
@@ -224,7 +227,7 @@ def _mean(values: list[float]) -> float | None:
 
 
 def accelerator_for(cfg, run_dir=None) -> Any:
-    """An accelerate ``Accelerator`` for the run's precision (CPU when no GPU).
+    """An accelerate ``Accelerator`` for the run (CPU when no GPU), always at mixed_precision "no".
 
     Gradient accumulation is done by :class:`TrainingLoop` (it divides each micro-batch's loss by the
     accumulation count and steps the optimizer itself); an Accelerator built with
@@ -235,9 +238,11 @@ def accelerator_for(cfg, run_dir=None) -> Any:
     from lorakit.train.trackers import accelerator_kwargs
 
     cuda = torch.cuda.is_available()
-    precision = str(cfg.memory.mixed_precision) if cuda else "no"
+    # Mixed precision is lorakit's own (train/precision.py: autocast on the model, LossScaler for fp16), on a GPU
+    # and a CPU alike; accelerate's would only cover prepared models, and its process-wide state cannot change
+    # precision between two runs of one process.
     return Accelerator(
-        mixed_precision=precision,
+        mixed_precision="no",
         cpu=not cuda,
         **(accelerator_kwargs(cfg, run_dir) if run_dir is not None else {}),
     )
