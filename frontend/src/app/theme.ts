@@ -1,0 +1,27 @@
+import { createTheme, type CSSVariablesResolver } from "@mantine/core";
+
+/** One theme for both colour schemes; the scheme follows the system unless the user picks one. */
+export const theme = createTheme({
+  primaryColor: "blue",
+  // Darker shades than Mantine's default keep text on filled buttons above 4.5:1 contrast.
+  primaryShade: { light: 7, dark: 8 },
+  fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+  defaultRadius: "sm",
+  respectReducedMotion: true,
+  focusRing: "auto",
+});
+
+// Mantine's defaults put some text (dimmed, "light" variants) under the 4.5:1 contrast WCAG AA asks for.
+const COLORS = ["blue", "red", "green", "yellow", "orange", "grape", "teal", "violet", "cyan", "gray", "pink", "indigo", "lime"];
+
+export const cssVariablesResolver: CSSVariablesResolver = () => ({
+  variables: {},
+  light: {
+    "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    ...Object.fromEntries(COLORS.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-9)`])),
+  },
+  dark: {
+    "--mantine-color-dimmed": "var(--mantine-color-dark-1)",
+    ...Object.fromEntries(COLORS.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-2)`])),
+  },
+});
