@@ -4,7 +4,7 @@ import { createTheme, type CSSVariablesResolver } from "@mantine/core";
 export const theme = createTheme({
   primaryColor: "blue",
   // Darker shades than Mantine's default keep text on filled buttons above 4.5:1 contrast.
-  primaryShade: { light: 7, dark: 8 },
+  primaryShade: { light: 8, dark: 8 },
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
   defaultRadius: "sm",
   respectReducedMotion: true,
@@ -18,6 +18,7 @@ export const cssVariablesResolver: CSSVariablesResolver = () => ({
   variables: {},
   light: {
     "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
+    "--mantine-color-error": "var(--mantine-color-red-8)",
     ...Object.fromEntries(COLORS.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-9)`])),
   },
   dark: {

@@ -1,4 +1,4 @@
-import { Alert, Badge, Button, Group, Loader, Paper, Stack, Tabs, Text } from "@mantine/core";
+import { Badge, Button, CloseButton, Group, Loader, Paper, Stack, Tabs, Text } from "@mantine/core";
 import { IconArchive, IconCheck, IconFolderPlus, IconFolderSymlink, IconFolderUp, IconRestore, IconTrash, IconUpload } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type DragEvent } from "react";
@@ -164,6 +164,7 @@ export function FilesView({ api, queue }: FilesViewProps) {
       <input
         ref={folderInput}
         type="file"
+        multiple
         hidden
         aria-label="Folder to upload"
         {...{ webkitdirectory: "", directory: "" }}
@@ -174,16 +175,22 @@ export function FilesView({ api, queue }: FilesViewProps) {
       />
       <UploadPanel snapshot={snapshot} queue={queue} skipped={skipped} onDismissSkipped={() => setSkipped([])} />
       {notice ? (
-        <Alert role="status" color="blue" variant="light" icon={<IconCheck aria-hidden="true" />} mb="md" withCloseButton closeButtonLabel="Dismiss" onClose={() => setNotice(null)}>
-          <Group justify="space-between">
-            <Text size="sm">{notice.message}</Text>
-            {notice.undo ? (
-              <Button size="xs" variant="default" onClick={() => undo(notice)} disabled={busy}>
-                Undo
-              </Button>
-            ) : null}
+        <Paper role="status" withBorder p="xs" px="md" mb="md" bg="var(--mantine-color-blue-light)">
+          <Group justify="space-between" wrap="nowrap">
+            <Group gap="xs" wrap="nowrap">
+              <IconCheck size={18} aria-hidden="true" />
+              <Text size="sm">{notice.message}</Text>
+            </Group>
+            <Group gap="xs" wrap="nowrap">
+              {notice.undo ? (
+                <Button size="xs" variant="default" onClick={() => undo(notice)} disabled={busy}>
+                  Undo
+                </Button>
+              ) : null}
+              <CloseButton size="sm" aria-label="Dismiss this message" onClick={() => setNotice(null)} />
+            </Group>
           </Group>
-        </Alert>
+        </Paper>
       ) : null}
       {actionError ? (
         <div style={{ marginBottom: "var(--mantine-spacing-md)" }}>

@@ -143,7 +143,7 @@ export function ImportDialog({ api, queue, folder, source, onClose }: ImportDial
   }
 
   return (
-    <Modal opened onClose={onClose} title="Import a ZIP as a dataset" centered size="lg">
+    <Modal opened onClose={onClose} title="Import a ZIP as a dataset" centered size="lg" closeButtonProps={{ "aria-label": "Close the dialog" }}>
       <form onSubmit={submit} noValidate>
         <Stack>
           <Text size="sm">

@@ -64,7 +64,7 @@ function UploadRow({ item, queue }: { item: UploadItem; queue: UploadQueue }) {
           aria-label={`Upload of ${item.path}`}
         />
         {item.problem ? (
-          <Text size="sm" c="red">
+          <Text size="sm" c="var(--mantine-color-error)">
             {item.problem.message}
             {item.exists
               ? " Choose “Replace it” to put this file in its place, or rename the one that is there first."

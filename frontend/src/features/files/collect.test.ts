@@ -67,12 +67,12 @@ describe("collecting a drop", () => {
     ]);
     const { upload, skipped } = sortOut(picked);
     expect(upload.map((p) => targetPath("datasets", p.relativePath))).toEqual([
-      "datasets/cats/a.png",
-      "datasets/cats/a.txt",
       "datasets/cats/10_cat/b.jpg",
       "datasets/cats/10_cat/b.txt",
+      "datasets/cats/a.png",
+      "datasets/cats/a.txt",
     ]);
-    expect(skipped.map((s) => s.relativePath)).toEqual(["cats/.DS_Store", "cats/10_cat/notes.pdf"]);
+    expect(skipped.map((s) => s.relativePath)).toEqual(["cats/.DS_Store", "cats/10_cat/notes.pdf"]); // sorted by path
   });
 
   it("takes the files of a drop without the entries API, and a folder picker's relative paths", async () => {

@@ -40,7 +40,8 @@ export function skipReason(relativePath: string): string | null {
 export function sortOut(picked: PickedFile[]): { upload: PickedFile[]; skipped: Skipped[] } {
   const upload: PickedFile[] = [];
   const skipped: Skipped[] = [];
-  for (const item of picked) {
+  const sorted = [...picked].sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  for (const item of sorted) {
     const reason = skipReason(item.relativePath);
     if (reason) skipped.push({ relativePath: item.relativePath, reason });
     else upload.push(item);

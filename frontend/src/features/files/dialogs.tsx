@@ -43,7 +43,7 @@ export function TextDialog({ title, label, description, initial, submitLabel, on
   }
 
   return (
-    <Modal opened onClose={onClose} title={title} centered>
+    <Modal opened onClose={onClose} title={title} centered closeButtonProps={{ "aria-label": "Close the dialog" }}>
       <form onSubmit={submit} noValidate>
         <Stack>
           <TextInput
