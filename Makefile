@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup run test quality format bench serve clean
+.PHONY: setup run test quality frontend-test format bench serve clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,7 +17,12 @@ quality: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: setup quality
+# The web app (frontend/): API client drift, type check, lint, unit and end-to-end tests (skipped without Node,
+# except in CI).
+frontend-test: setup
+	@bash scripts/frontend_test.sh
+
+test: setup quality frontend-test
 	$(PY) -m pytest -q
 
 format: setup

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up .venv with lorakit and everything its tests need. Idempotent: a second run with an
-# unchanged pyproject.toml only checks a stamp and returns.
+# Sets up .venv with lorakit and everything its tests need, then builds the web app when Node >= 18 is
+# present (scripts/setup_frontend.sh). Idempotent: a second run with an unchanged pyproject.toml and
+# frontend/ only checks stamps and returns.
 #
 # Torch is the one dependency we install by hand, before the rest: a plain `torch` requirement on a
 # machine without torch pulls a multi-GB CUDA build. So:
@@ -19,6 +20,8 @@ STAMP=$VENV/.lorakit-setup
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16) $EXTRAS"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x "$VENV/bin/lorakit" ]; then
+  # Python is set up; the web app has its own stamps (built when Node >= 18 is present).
+  bash scripts/setup_frontend.sh
   exit 0
 fi
 
@@ -51,3 +54,4 @@ echo "setup: installing lorakit[$EXTRAS]"
 $PIP install -e ".[$EXTRAS]"
 echo "$want" > "$STAMP"
 echo "setup: done ($VENV)"
+bash scripts/setup_frontend.sh

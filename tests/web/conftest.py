@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from lorakit.jobs.runner import JobRunner
 from lorakit.web.app import create_app
+from lorakit.web.routes import spa
 from lorakit.workspace import Workspace
 
 
@@ -31,7 +32,11 @@ def runner(workspace):
 
 @pytest.fixture(scope="module")
 def app(workspace, runner):
-    return create_app(workspace, runner=runner)
+    # As if the web app were not built (frontend/dist exists once `make setup` built it): the tests of `/`, `/docs`
+    # and unknown paths see the API alone. tests/web/test_settings_spa.py and test_app_token_page.py give a dist.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spa, "default_dist", lambda: None)
+        return create_app(workspace, runner=runner)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 from websockets.sync.client import connect
 
 from lorakit.web.log_config import RedactFilter, redact
+from lorakit.web.routes.spa import default_dist
 from tests.web.conftest import free_port
 
 TOKEN = "tok-Zq81xV3secretVALUE_do-not-log"
@@ -78,9 +79,10 @@ def test_token_absent_from_server_output(tmp_path, level):
     stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "ws").rglob("*.log"))
     # The start-up link is the one place the token is shown (like Jupyter's).
-    assert stdout.count(TOKEN) == 1 and f"/docs?token={TOKEN}" in stdout
+    link = f"/?token={TOKEN}" if default_dist() else f"/docs?token={TOKEN}"  # the web app's once it is built
+    assert stdout.count(TOKEN) == 1 and link in stdout
     assert TOKEN not in stderr and TOKEN not in logs
-    rest = stdout.replace(f"/docs?token={TOKEN}", "")
+    rest = stdout.replace(link, "")
     assert TOKEN not in rest
     # The requests were logged (redacted), so the check above looked at real log lines.
     assert "WebSocket /ws?token=***" in stderr

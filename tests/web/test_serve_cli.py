@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from lorakit.web.routes.spa import default_dist
+
 
 @pytest.fixture
 def served(monkeypatch):
@@ -34,8 +36,11 @@ def test_loopback_by_default_without_token(served, tmp_path):
     web_app, kwargs = served[0]
     assert kwargs["host"] == "127.0.0.1" and kwargs["port"] == 8000 and kwargs["access_log"] is False
     assert _guard(web_app)["token"] is None and "token=" not in result.output
-    # No web app built yet: the link printed is the API documentation's, which answers (see test_api_docs).
-    assert "Open the API documentation: http://127.0.0.1:8000/docs" in result.output
+    # Until the web app is built, the link printed is the API documentation's, which answers (see test_api_docs).
+    if default_dist():
+        assert "Open the web app: http://127.0.0.1:8000/\n" in result.output
+    else:
+        assert "Open the API documentation: http://127.0.0.1:8000/docs" in result.output
     assert kwargs["log_config"]["handlers"]["default"]["filters"] == ["redact"]
     web_app.state.runner.close()
 
@@ -49,5 +54,6 @@ def test_other_address_requires_a_token_printed_once(served, tmp_path):
     assert kwargs["host"] == "0.0.0.0" and kwargs["port"] == 9123
     token = _guard(web_app)["token"]
     assert token and len(token) >= 32 and result.output.count(token) == 1
-    assert f"http://127.0.0.1:9123/docs?token={token}" in result.output
+    page = "" if default_dist() else "docs"
+    assert f"http://127.0.0.1:9123/{page}?token={token}" in result.output
     web_app.state.runner.close()

@@ -36,7 +36,12 @@ const throwOnError: Middleware = {
 };
 
 /** Same-origin client; cookies carry the token once the token page (or a ?token= link) set it. */
-export const api = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+export const api = createClient<paths>({
+  baseUrl: typeof window === "undefined" ? "" : window.location.origin,
+  credentials: "same-origin",
+  // Looked up at each call (not captured once), so tests can stub the global fetch.
+  fetch: (request) => globalThis.fetch(request),
+});
 api.use(throwOnError);
 
 /** The data of an openapi-fetch result (errors were already thrown by the middleware). */

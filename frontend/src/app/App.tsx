@@ -1,7 +1,9 @@
 import { useState } from "react";
 import { createBrowserRouter, RouterProvider } from "react-router-dom";
+import { JobsSocketProvider } from "@/api/jobsSocketContext";
 import { Providers } from "./providers";
 import { makeQueryClient } from "./queryClient";
+import { TokenGate } from "./TokenGate";
 import { routes } from "./routes";
 
 const router = createBrowserRouter(routes, {
@@ -12,7 +14,11 @@ export function App() {
   const [client] = useState(makeQueryClient);
   return (
     <Providers client={client}>
-      <RouterProvider router={router} future={{ v7_startTransition: true }} />
+      <TokenGate>
+        <JobsSocketProvider>
+          <RouterProvider router={router} future={{ v7_startTransition: true }} />
+        </JobsSocketProvider>
+      </TokenGate>
     </Providers>
   );
 }

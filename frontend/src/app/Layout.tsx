@@ -2,6 +2,7 @@ import { AppShell, Burger, Group, Loader, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { Outlet, useNavigation } from "react-router-dom";
 import { ColorSchemeToggle } from "./ColorSchemeToggle";
+import { JobTray } from "./JobTray";
 import { Nav } from "./Nav";
 
 /** The shell, the same on every page: header (name, theme), navigation, the page. */
@@ -34,6 +35,7 @@ export function Layout() {
               {navigation.state === "loading" ? <Loader size="xs" aria-label="Loading the page" /> : null}
             </Group>
             <Group gap="xs" wrap="nowrap">
+              <JobTray />
               <ColorSchemeToggle />
             </Group>
           </Group>

@@ -20,6 +20,13 @@ export const cssVariablesResolver: CSSVariablesResolver = () => ({
     "--mantine-color-dimmed": "var(--mantine-color-gray-7)",
     "--mantine-color-error": "var(--mantine-color-red-8)",
     ...Object.fromEntries(COLORS.map((c) => [`--mantine-color-${c}-light-color`, `var(--mantine-color-${c}-9)`])),
+    // White text on filled red/green/orange buttons needs the darkest shade for 4.5:1.
+    ...Object.fromEntries(
+      ["red", "green", "orange", "teal"].flatMap((c) => [
+        [`--mantine-color-${c}-filled`, `var(--mantine-color-${c}-9)`],
+        [`--mantine-color-${c}-filled-hover`, `var(--mantine-color-${c}-9)`],
+      ]),
+    ),
   },
   dark: {
     "--mantine-color-dimmed": "var(--mantine-color-dark-1)",

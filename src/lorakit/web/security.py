@@ -6,6 +6,9 @@
   ``lorakit_token`` cookie, or ``?token=`` once (a GET with it sets the cookie, like Jupyter's link).
 - Requests that change things (POST/PUT/PATCH/DELETE) and WebSockets coming from a browser page must
   come from this server's own origin or one listed in the settings.
+- The web app's own files (GET/HEAD of anything but ``/api/``, ``/ws``, ``/docs`` and ``/openapi.json``) load
+  without the token: they are the same public build for everyone and hold no workspace data. The app then
+  meets the 401 of the API and shows its token page, which opens ``?token=`` like the printed link.
 The token is compared in constant time and never logged or returned.
 """
 
@@ -25,12 +28,22 @@ COOKIE = "lorakit_token"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 OPEN_PATHS = {"/api/health"}
+# Paths that are never the web app's static files: the API, the WebSocket, the API documentation.
+PROTECTED_PREFIXES = ("/api/", "/api", "/ws", "/docs", "/openapi.json")
 
 
 def _host_name(host: str) -> str:
     if host.startswith("["):
         return host[: host.find("]") + 1]
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_app_file(scope: Scope) -> bool:
+    """A GET/HEAD of the web app's static files or client routes (served without the token)."""
+    if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
+        return False
+    path = scope["path"]
+    return not any(path == p or path.startswith(p if p.endswith("/") else p + "/") for p in PROTECTED_PREFIXES)
 
 
 class Guard:
@@ -60,7 +73,7 @@ class Guard:
             return
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         page = scope["type"] == "http" and scope.get("method") == "GET" and not scope["path"].startswith("/api/")
-        if self.token and page and "token" in query:
+        if self.token and page and self._query_token_ok(query):
             # Jupyter-style link: remember the token in a cookie and drop it from the address bar.
             rest = {k: v for k, v in query.items() if k != "token"}
             target = scope["path"] + (f"?{urlencode(rest, doseq=True)}" if rest else "")
@@ -88,7 +101,12 @@ class Guard:
                 f"Requests from the page at {origin} are not allowed to change things here.",
                 "Use the lorakit web app itself, or add that origin to allowed_origins in the settings.",
             )
-        if self.token and scope["path"] not in OPEN_PATHS and not self._token_ok(scope, headers):
+        if (
+            self.token
+            and scope["path"] not in OPEN_PATHS
+            and not _is_app_file(scope)
+            and not self._token_ok(scope, headers)
+        ):
             return (
                 401,
                 "auth",
@@ -103,6 +121,11 @@ class Guard:
             return True
         scheme = "https" if scope.get("scheme") in ("https", "wss") else "http"
         return origin in (f"{scheme}://{host}", f"http://{host}", f"https://{host}")
+
+    def _query_token_ok(self, query: dict[str, list[str]]) -> bool:
+        """A ``?token=`` that is the right one (only that sets the cookie; a wrong one is left to the app)."""
+        assert self.token
+        return any(secrets.compare_digest(c.encode(), self.token.encode()) for c in query.get("token", []))
 
     def _token_ok(self, scope: Scope, headers: Headers) -> bool:
         assert self.token
