@@ -109,6 +109,14 @@ test("upload a folder of images with captions, rename, trash with undo, restore 
   await expect(row(page, "b.png")).toBeVisible();
   expect(existsSync(join(workspace, "datasets", "cats", "b.png"))).toBe(true);
 
+  // Download from a file's menu.
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Actions for a.txt" }).click();
+  await page.getByRole("menuitem", { name: "Download" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe("a.txt");
+  expect(readFileSync(await download.path(), "utf8")).toBe("a cat, sitting");
+
   // Back up with the breadcrumbs.
   await page.getByRole("navigation", { name: "Folder path" }).getByRole("link", { name: "datasets" }).click();
   await expect(table(page).getByRole("link", { name: "cats" })).toBeVisible();
