@@ -162,6 +162,23 @@ test("a ZIP with path escapes is refused in plain words; a clean ZIP becomes a d
   await expect(table(page).getByRole("link", { name: "10_dog" })).toBeVisible();
 });
 
+test("files dropped onto the listing are uploaded into the folder; hidden ones are skipped and listed", async ({ page, workspace }) => {
+  await page.goto("/files/outputs");
+  await expect(page.getByText("This folder is empty.", { exact: false })).toBeVisible();
+  // A drop as the browser makes it (the e2e project has no DOM types, so the page builds it from source text).
+  const dataTransfer = await page.evaluateHandle(`(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["a note"], "notes.md", { type: "text/markdown" }));
+    data.items.add(new File(["junk"], ".hidden-file"));
+    return data;
+  })()`);
+  await page.getByRole("region", { name: "Contents of outputs" }).dispatchEvent("drop", { dataTransfer });
+  await expect(page.getByText("Uploads finished: 1 of 1 file uploaded")).toBeVisible();
+  await expect(page.getByRole("list", { name: "Skipped files" })).toContainText(".hidden-file: a hidden file");
+  await expect(row(page, "notes.md")).toBeVisible();
+  expect(readFileSync(join(workspace, "outputs", "notes.md"), "utf8")).toBe("a note");
+});
+
 test("a duplicate trashed by a dataset job, and a file set aside by a health fix, are restored from the Files page", async ({
   page,
   workspace,

@@ -1,4 +1,4 @@
-import { ActionIcon, Anchor, Checkbox, Group, Menu, Table, Text, VisuallyHidden } from "@mantine/core";
+import { ActionIcon, Anchor, Button, Checkbox, Group, Menu, Table, Text, VisuallyHidden } from "@mantine/core";
 import {
   IconArchive,
   IconDots,
@@ -11,9 +11,12 @@ import {
   IconPhoto,
   IconTrash,
 } from "@tabler/icons-react";
+import { useState } from "react";
 import { Link } from "react-router-dom";
 import { downloadUrl, type Entry } from "./api";
 import { folderHref, formatBytes, formatTime } from "./format";
+
+const PAGE = 300; // rows drawn at once: a dataset folder may hold 10,000 images
 
 const KIND_ICON = { folder: IconFolder, image: IconPhoto, text: IconFileText, archive: IconArchive } as const;
 const KIND_WORDS: Record<string, string> = {
@@ -37,9 +40,11 @@ export interface FileTableProps {
   onMove: (entries: Entry[]) => void;
   onTrash: (entries: Entry[]) => void;
   onImport: (entry: Entry) => void;
+  /** Rows drawn at first, and added by "Show more". */
+  pageSize?: number;
 }
 
-function RowMenu({ entry, fixed, ...props }: { entry: Entry; fixed: boolean } & Omit<FileTableProps, "entries" | "selected" | "onToggle" | "onToggleAll" | "fixed">) {
+function RowMenu({ entry, fixed, ...props }: { entry: Entry; fixed: boolean } & Omit<FileTableProps, "entries" | "selected" | "onToggle" | "onToggleAll" | "fixed" | "pageSize">) {
   return (
     <Menu position="bottom-end" withinPortal>
       <Menu.Target>
@@ -73,76 +78,89 @@ function RowMenu({ entry, fixed, ...props }: { entry: Entry; fixed: boolean } & 
 }
 
 /** The folder's contents: select rows for batch actions; each row has its own actions menu. */
-export function FileTable({ entries, selected, onToggle, onToggleAll, fixed, ...actions }: FileTableProps) {
+export function FileTable({ entries, selected, onToggle, onToggleAll, fixed, pageSize = PAGE, ...actions }: FileTableProps) {
   const selectable = entries.filter((e) => !fixed(e));
   const all = selectable.length > 0 && selectable.every((e) => selected.has(e.path));
   const some = selectable.some((e) => selected.has(e.path));
+  const [shown, setShown] = useState(pageSize);
   return (
-    <Table highlightOnHover verticalSpacing="xs" aria-label="Files and folders">
-      <Table.Thead>
-        <Table.Tr>
-          <Table.Th w={40}>
-            <Checkbox
-              aria-label="Select all"
-              checked={all}
-              indeterminate={some && !all}
-              disabled={selectable.length === 0}
-              onChange={onToggleAll}
-            />
-          </Table.Th>
-          <Table.Th>Name</Table.Th>
-          <Table.Th>Kind</Table.Th>
-          <Table.Th ta="right">Size</Table.Th>
-          <Table.Th>Changed</Table.Th>
-          <Table.Th w={60}>
-            <VisuallyHidden>Actions</VisuallyHidden>
-          </Table.Th>
-        </Table.Tr>
-      </Table.Thead>
-      <Table.Tbody>
-        {entries.map((entry) => {
-          const Icon = KIND_ICON[entry.kind as keyof typeof KIND_ICON] ?? IconFile;
-          const isFixed = fixed(entry);
-          return (
-            <Table.Tr key={entry.path} aria-selected={selected.has(entry.path)}>
-              <Table.Td>
-                <Checkbox
-                  aria-label={`Select ${entry.name}`}
-                  checked={selected.has(entry.path)}
-                  disabled={isFixed}
-                  onChange={() => onToggle(entry.path)}
-                />
-              </Table.Td>
-              <Table.Td>
-                <Group gap={6} wrap="nowrap">
-                  <Icon size={18} aria-hidden="true" />
-                  {entry.is_dir ? (
-                    <Anchor component={Link} to={folderHref(entry.path)}>
-                      {entry.name}
-                    </Anchor>
-                  ) : (
-                    <Text size="sm" style={{ wordBreak: "break-all" }}>
-                      {entry.name}
-                    </Text>
-                  )}
-                </Group>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm">{KIND_WORDS[entry.kind] ?? "File"}</Text>
-              </Table.Td>
-              <Table.Td ta="right">
-                <Text size="sm">{entry.is_dir ? "" : formatBytes(entry.size)}</Text>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm">{formatTime(entry.modified)}</Text>
-              </Table.Td>
-              <Table.Td>
-                <RowMenu entry={entry} fixed={isFixed} {...actions} />
-              </Table.Td>
-            </Table.Tr>
-          );
-        })}
-      </Table.Tbody>
-    </Table>
+    <>
+      <Table highlightOnHover verticalSpacing="xs" aria-label="Files and folders">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th w={40}>
+              <Checkbox
+                aria-label="Select all"
+                checked={all}
+                indeterminate={some && !all}
+                disabled={selectable.length === 0}
+                onChange={onToggleAll}
+              />
+            </Table.Th>
+            <Table.Th>Name</Table.Th>
+            <Table.Th>Kind</Table.Th>
+            <Table.Th ta="right">Size</Table.Th>
+            <Table.Th>Changed</Table.Th>
+            <Table.Th w={60}>
+              <VisuallyHidden>Actions</VisuallyHidden>
+            </Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {entries.slice(0, shown).map((entry) => {
+            const Icon = KIND_ICON[entry.kind as keyof typeof KIND_ICON] ?? IconFile;
+            const isFixed = fixed(entry);
+            return (
+              <Table.Tr key={entry.path} aria-selected={selected.has(entry.path)}>
+                <Table.Td>
+                  <Checkbox
+                    aria-label={`Select ${entry.name}`}
+                    checked={selected.has(entry.path)}
+                    disabled={isFixed}
+                    onChange={() => onToggle(entry.path)}
+                  />
+                </Table.Td>
+                <Table.Td>
+                  <Group gap={6} wrap="nowrap">
+                    <Icon size={18} aria-hidden="true" />
+                    {entry.is_dir ? (
+                      <Anchor component={Link} to={folderHref(entry.path)}>
+                        {entry.name}
+                      </Anchor>
+                    ) : (
+                      <Text size="sm" style={{ wordBreak: "break-all" }}>
+                        {entry.name}
+                      </Text>
+                    )}
+                  </Group>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm">{KIND_WORDS[entry.kind] ?? "File"}</Text>
+                </Table.Td>
+                <Table.Td ta="right">
+                  <Text size="sm">{entry.is_dir ? "" : formatBytes(entry.size)}</Text>
+                </Table.Td>
+                <Table.Td>
+                  <Text size="sm">{formatTime(entry.modified)}</Text>
+                </Table.Td>
+                <Table.Td>
+                  <RowMenu entry={entry} fixed={isFixed} {...actions} />
+                </Table.Td>
+              </Table.Tr>
+            );
+          })}
+        </Table.Tbody>
+      </Table>
+      {entries.length > shown ? (
+        <Group p="sm" gap="sm">
+          <Text size="sm">
+            Showing {shown} of {entries.length}. “Select all” selects all {selectable.length}.
+          </Text>
+          <Button size="xs" variant="default" onClick={() => setShown(shown + pageSize)}>
+            Show {Math.min(pageSize, entries.length - shown)} more
+          </Button>
+        </Group>
+      ) : null}
+    </>
   );
 }

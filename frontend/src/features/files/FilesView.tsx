@@ -270,6 +270,7 @@ export function FilesView({ api, queue }: FilesViewProps) {
                 </Text>
               ) : (
                 <FileTable
+                  key={path}
                   entries={entries}
                   selected={selected}
                   fixed={fixed}

@@ -3,6 +3,7 @@ import { FakeServerError, FakeUploadServer, patternFile, readBlob } from "./fake
 import { isServerAway, UploadQueue, type QueueSnapshot } from "./uploadQueue";
 
 const noWait = () => Promise.resolve();
+const now = { publishMs: 0 }; // every change heard at once
 
 function bytesOf(server: FakeUploadServer, path: string): number[] {
   return Array.from(server.files.get(path) ?? []);
@@ -15,7 +16,7 @@ function expected(size: number): number[] {
 describe("UploadQueue", () => {
   it("sends a file in chunks of the chosen size, in order, and reports progress", async () => {
     const server = new FakeUploadServer();
-    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait, ...now });
     const seen: number[] = [];
     queue.subscribe(() => seen.push(queue.getSnapshot().sentBytes));
     queue.add([{ file: patternFile("a.png", 250), path: "datasets/cats/a.png" }]);
@@ -38,7 +39,7 @@ describe("UploadQueue", () => {
     const file = patternFile("big.png", 1000);
     // An earlier session got 300 bytes up before the tab was closed.
     server.parts.set("datasets/big.png", await readBlob(file.slice(0, 300)));
-    const queue = new UploadQueue(server, { chunkSize: 400, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 400, sleep: noWait, ...now });
     queue.add([{ file, path: "datasets/big.png" }]);
     await queue.idle();
 
@@ -59,6 +60,7 @@ describe("UploadQueue", () => {
         pauses += 1;
         if (pauses === 3) server.down = false;
       },
+      ...now,
     });
     queue.subscribe(() => snapshots.push(queue.getSnapshot()));
     // The second chunk's request dies with the server, which then stays down for a while.
@@ -89,7 +91,7 @@ describe("UploadQueue", () => {
       if (calls === 2) throw new TypeError("Failed to fetch"); // stored, but the answer never came
       return answer;
     };
-    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait, ...now });
     queue.add([{ file: patternFile("a.png", 200), path: "datasets/a.png" }]);
     await queue.idle();
     expect(calls).toBe(2);
@@ -98,7 +100,7 @@ describe("UploadQueue", () => {
 
   it("shows the server's refusal, and a retry after the failure goes on from the server's offset", async () => {
     const server = new FakeUploadServer();
-    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait, ...now });
     // The first chunk goes through, then the server refuses (disk full: not "away", a real failure).
     const realSend = server.send.bind(server);
     let calls = 0;
@@ -125,7 +127,7 @@ describe("UploadQueue", () => {
   it("refuses to overwrite a file that is there until the user chooses to replace it", async () => {
     const server = new FakeUploadServer();
     server.files.set("datasets/a.png", new Uint8Array([1, 2, 3]));
-    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait, ...now });
     queue.add([{ file: patternFile("a.png", 150), path: "datasets/a.png" }]);
     await queue.idle();
     const item = queue.getSnapshot().items[0]!;
@@ -142,7 +144,7 @@ describe("UploadQueue", () => {
   it("asks for the offset again when the server's differs, runs files side by side, and sends empty files", async () => {
     const server = new FakeUploadServer();
     server.failNext(1, () => new FakeServerError(409, "The upload has 0 bytes so far, not 100.", "Send from offset 0."));
-    const queue = new UploadQueue(server, { chunkSize: 100, concurrency: 2, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 100, concurrency: 2, sleep: noWait, ...now });
     queue.add([
       { file: patternFile("a.png", 120), path: "datasets/x/a.png" },
       { file: patternFile("a.txt", 0), path: "datasets/x/a.txt" },
@@ -154,9 +156,29 @@ describe("UploadQueue", () => {
     expect(server.files.get("datasets/x/a.txt")?.length).toBe(0);
   });
 
+  it("sends a file that fits in one chunk with one request, and never takes a same-sized file there as its own", async () => {
+    const server = new FakeUploadServer();
+    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait, ...now });
+    queue.add([{ file: patternFile("small.png", 60), path: "datasets/small.png" }]);
+    await queue.idle();
+    expect(server.statusCalls).toBe(0);
+    expect(server.sends).toHaveLength(1);
+
+    server.files.set("datasets/same.png", new Uint8Array(150)); // someone else's file, our size
+    for (const size of [150, 60]) {
+      queue.add([{ file: patternFile("same.png", size), path: "datasets/same.png" }]);
+      await queue.idle();
+      const item = queue.getSnapshot().items.at(-1)!;
+      queue.retry(item.id); // the retry asks the server, which says a complete file of the same size is there
+      await queue.idle();
+      expect(queue.getSnapshot().items.at(-1)).toMatchObject({ status: "failed", exists: true });
+    }
+    expect(Array.from(server.files.get("datasets/same.png")!)).toEqual(new Array(150).fill(0));
+  });
+
   it("cancels an upload, leaving what arrived for a later retry", async () => {
     const server = new FakeUploadServer();
-    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait });
+    const queue = new UploadQueue(server, { chunkSize: 100, sleep: noWait, ...now });
     const realSend = server.send.bind(server);
     server.send = async (chunk) => {
       const answer = await realSend(chunk);

@@ -64,6 +64,8 @@ export interface QueueOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Called when a file has arrived whole (the page refreshes its listing). */
   onFileDone?: (item: UploadItem) => void;
+  /** Listeners hear of changes at most this often (ms); 0: at once. A folder of 10,000 images changes often. */
+  publishMs?: number;
 }
 
 export const DEFAULT_CHUNK = 8 * 1024 * 1024;
@@ -117,6 +119,8 @@ interface Entry {
   started: boolean;
   /** The user chose to replace a file that is already there. */
   overwrite: boolean;
+  /** The server was asked (or skipped asking) where to start: later tries always ask. */
+  asked: boolean;
 }
 
 export class UploadQueue {
@@ -131,6 +135,8 @@ export class UploadQueue {
   private readonly backoff: number[];
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onFileDone?: (item: UploadItem) => void;
+  private readonly publishMs: number;
+  private publishTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly transport: UploadTransport,
@@ -141,6 +147,7 @@ export class UploadQueue {
     this.backoff = options.backoff ?? [500, 1000, 2000, 4000, 5000];
     this.sleep = options.sleep ?? abortable;
     this.onFileDone = options.onFileDone;
+    this.publishMs = options.publishMs ?? 100;
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -164,7 +171,7 @@ export class UploadQueue {
         resumedFrom: 0,
         exists: false,
       };
-      this.entries.push({ item, file, controller: new AbortController(), started: false, overwrite: false });
+      this.entries.push({ item, file, controller: new AbortController(), started: false, overwrite: false, asked: false });
       return item;
     });
     this.publish();
@@ -209,10 +216,10 @@ export class UploadQueue {
 
   /** Resolves when nothing is queued, uploading or waiting. */
   async idle(): Promise<void> {
-    while (this.snapshot.active) {
+    while (this.snapshot.active || this.publishTimer !== null) {
       await new Promise<void>((resolve) => {
         const stop = this.subscribe(() => {
-          if (!this.snapshot.active) {
+          if (!this.snapshot.active && this.publishTimer === null) {
             stop();
             resolve();
           }
@@ -284,6 +291,8 @@ export class UploadQueue {
             conflicts += 1; // another tab or an earlier try moved the server's offset: ask again
             continue;
           }
+          // A refusal because the name is taken means nothing of ours is there: a later "complete" is not ours.
+          if (isExists(error)) entry.started = false;
           this.update(entry, { status: "failed", problem: asProblem(error), exists: isExists(error) });
           return;
         }
@@ -296,6 +305,12 @@ export class UploadQueue {
 
   /** Where to go on from: the server's offset (null when the file already arrived through this queue). */
   private async startingOffset(entry: Entry, signal: AbortSignal): Promise<number | null> {
+    // A file that fits in one chunk has nothing to resume on its first try: one request instead of two.
+    if (!entry.started && !entry.asked && entry.item.size <= this.chunkSize) {
+      entry.asked = true;
+      return 0;
+    }
+    entry.asked = true;
     const state = await this.transport.status(entry.item.path, signal);
     if (state.complete) {
       // Our last chunk arrived but its answer was lost: the file is there, with our size.
@@ -323,6 +338,14 @@ export class UploadQueue {
   }
 
   private publish(): void {
+    if (this.publishMs <= 0) return this.flush();
+    this.publishTimer ??= setTimeout(() => {
+      this.publishTimer = null;
+      this.flush();
+    }, this.publishMs);
+  }
+
+  private flush(): void {
     const items = this.entries.map((e) => e.item);
     const counted = items.filter((i) => i.status !== "cancelled");
     this.snapshot = {
