@@ -179,7 +179,7 @@ test("files dropped onto the listing are uploaded into the folder; hidden ones a
   expect(readFileSync(join(workspace, "outputs", "notes.md"), "utf8")).toBe("a note");
 });
 
-test("a duplicate trashed by a dataset job, and a file set aside by a health fix, are restored from the Files page", async ({
+test("a duplicate trashed by a dataset job, and a file a command-line fix set aside, are restored from the Files page", async ({
   page,
   workspace,
 }) => {
@@ -196,7 +196,8 @@ test("a duplicate trashed by a dataset job, and a file set aside by a health fix
     .poll(async () => (await (await page.request.get(`/api/jobs/${jobId}`)).json()).state, { timeout: 30_000 })
     .toBe("completed");
   const trashedName = existsSync(join(set, "copy.png")) ? "keep.png" : "copy.png";
-  // A health fix puts unreadable images into the dataset's own trash (datasets/dupes/.lorakit/trash).
+  // A health fix on the command line (lorakit dataset check --fix) puts unreadable images into the dataset's own
+  // trash (datasets/dupes/.lorakit/trash); the Files page lists and restores those too.
   python(`import sys; from lorakit.data.health_fixes import apply_fix; apply_fix(sys.argv[1], "trash-unreadable")`, set);
   expect(existsSync(join(set, "broken.png"))).toBe(false);
 
@@ -204,7 +205,7 @@ test("a duplicate trashed by a dataset job, and a file set aside by a health fix
   const trash = page.getByRole("table", { name: "Trashed files and folders" });
   await expect(trash).toContainText(`datasets/dupes/${trashedName}`);
   await expect(trash).toContainText("datasets/dupes/broken.png");
-  await expect(trash).toContainText("a fix in datasets/dupes");
+  await expect(trash).toContainText("datasets/dupes’s own trash (command-line fixes)");
   await page.getByRole("checkbox", { name: `Select ${trashedName} (trashed)` }).check();
   await page.getByRole("checkbox", { name: "Select broken.png (trashed)" }).check();
   await page.getByRole("button", { name: "Restore selected (2)" }).click();

@@ -458,7 +458,7 @@ export interface paths {
         };
         /**
          * What is in the trash, newest first
-         * @description The workspace's trash and every dataset's own trash (files its health fixes set aside), newest first.
+         * @description The workspace's trash and every dataset's own trash (where command-line fixes put files), newest first.
          */
         get: operations["list_trash_api_files_trash_get"];
         put?: never;
@@ -1576,7 +1576,7 @@ export interface components {
             original_path: string;
             /**
              * Trash
-             * @description Which trash holds it: '' for the workspace's, or the dataset folder (datasets/cats) whose own trash holds files its health fixes set aside. Pass it back to restore.
+             * @description Which trash holds it: '' for the workspace's, or the dataset folder (datasets/cats) whose own trash holds files that command-line fixes (lorakit dataset check --fix, dedup --remove) set aside. Pass it back to restore.
              * @default
              */
             trash: string;

@@ -292,7 +292,8 @@ export function FilesView({ api, queue }: FilesViewProps) {
           <Stack gap="sm">
             <Text size="sm">
               Trashed files are kept until the trash is emptied; restoring puts each one back where it was. This lists the
-              workspace’s trash and the files a dataset’s health fixes set aside.
+              workspace’s trash (the Files and Datasets pages) and each dataset’s own trash (where `lorakit dataset` fixes
+              and duplicate removal on the command line put files).
             </Text>
             {trashSelected.size > 0 ? (
               <Group gap="xs">

@@ -26,7 +26,7 @@ export function TrashTable({ items, selected, onToggle, onToggleAll, onRestore, 
           <Table.Th>Name</Table.Th>
           <Table.Th>Goes back to</Table.Th>
           <Table.Th>Trashed</Table.Th>
-          <Table.Th>Trashed by</Table.Th>
+          <Table.Th>Kept in</Table.Th>
           <Table.Th w={120}>
             <Text span size="sm" fw={700}>
               Restore
@@ -58,7 +58,7 @@ export function TrashTable({ items, selected, onToggle, onToggleAll, onRestore, 
                 <Text size="sm">{formatTime(item.trashed_at)}</Text>
               </Table.Td>
               <Table.Td>
-                <Text size="sm">{item.trash ? `a fix in ${item.trash}` : "Files or Datasets page"}</Text>
+                <Text size="sm">{item.trash ? `${item.trash}’s own trash (command-line fixes)` : "The workspace’s trash"}</Text>
               </Table.Td>
               <Table.Td>
                 <Button

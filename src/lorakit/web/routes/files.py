@@ -99,7 +99,8 @@ class TrashEntry(BaseModel):
     trash: str = Field(
         "",
         description="Which trash holds it: '' for the workspace's, or the dataset folder (datasets/cats) whose "
-        "own trash holds files its health fixes set aside. Pass it back to restore.",
+        "own trash holds files that command-line fixes (lorakit dataset check --fix, dedup --remove) set aside. "
+        "Pass it back to restore.",
     )
 
 
@@ -282,7 +283,7 @@ def _trash_entry(workspace: Workspace, item: TrashItem, where: str = "") -> Tras
 
 
 def _dataset_trash(workspace: Workspace, dataset: Path) -> Trash | None:
-    """A dataset's own trash (``<dataset>/.lorakit/trash``, where health fixes put files), if it has one.
+    """A dataset's own trash (``<dataset>/.lorakit/trash``, where CLI fixes and dedup put files) if any.
 
     Its records may only send files back into that dataset (the Trash's root); a ``.lorakit`` or ``trash``
     folder that is a link is not used.
@@ -328,7 +329,7 @@ def _trash_named(workspace: Workspace, where: str) -> Trash:
 
 @router.get("/trash", response_model=list[TrashEntry], summary="What is in the trash, newest first")
 def list_trash(workspace: WorkspaceDep) -> list[TrashEntry]:
-    """The workspace's trash and every dataset's own trash (files its health fixes set aside), newest first."""
+    """The workspace's trash and every dataset's own trash (where command-line fixes put files), newest first."""
     entries = []
     for where, trash in _trashes(workspace):
         try:
