@@ -49,4 +49,14 @@ test("keyboard: the skip link leads to the page and the navigation works with th
   await page.getByRole("link", { name: /^Jobs/ }).focus();
   await page.keyboard.press("Enter");
   await expect(page.getByRole("heading", { level: 1, name: "Jobs" })).toBeVisible();
+  // ? lists the shortcuts; g then a page's first letter opens it.
+  await page.keyboard.press("?");
+  const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await expect(help).toContainText("Go to Models");
+  await expectNoSeriousA11y(page);
+  await page.keyboard.press("Escape");
+  await expect(help).toBeHidden();
+  await page.keyboard.press("g");
+  await page.keyboard.press("m");
+  await expect(page.getByRole("heading", { level: 1, name: "Models" })).toBeVisible();
 });

@@ -55,3 +55,8 @@ def test_the_right_token_in_the_link_sets_the_cookie(workspace, runner, tmp_path
     assert r.status_code == 303 and r.headers["location"] == "/files?x=1"
     assert TOKEN in r.headers["set-cookie"] and "httponly" in r.headers["set-cookie"].lower()
     assert client.get("/api/jobs").status_code == 200
+
+
+def test_hashed_assets_are_cached_for_good_and_the_index_never(guarded):
+    assert "immutable" in guarded.get("/assets/app.js").headers["cache-control"]
+    assert guarded.get("/").headers["cache-control"] == "no-cache"

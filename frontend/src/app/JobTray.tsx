@@ -2,7 +2,7 @@ import { Badge, Button, Group, Popover, Progress, Stack, Text, ThemeIcon } from 
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { IconCheck, IconClock, IconLoader2, IconPlugConnectedX, IconX } from "@tabler/icons-react";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import { api, unwrap } from "@/api/client";
 import { asApiError } from "@/api/errors";
 import { formatEta, isActive, jobTitle, type Job, type Progress as JobProgress, progressFromEvent, STATE_WORDS } from "@/api/jobs";
@@ -21,8 +21,11 @@ export function JobTray() {
     refetchInterval: status === "open" ? false : 5_000,
   });
   const active = (jobs.data ?? []).filter(isActive);
+  const noted = useRef(new Set<string>());
   useJobUpdates((job) => {
-    if (isActive(job) || !active.some((a) => a.id === job.id)) return;
+    // Once per job: its end can reach us twice (the state feed, and a subscription's snapshot).
+    if (isActive(job) || !active.some((a) => a.id === job.id) || noted.current.has(job.id)) return;
+    noted.current.add(job.id);
     const ok = job.state === "completed";
     const problem = job.error && typeof job.error.message === "string" ? ` ${job.error.message}` : "";
     notifications.show({
@@ -32,11 +35,20 @@ export function JobTray() {
       message: ok ? "Finished." : `${problem || "It did not finish."} See the Jobs page for its log.`,
     });
   });
+  // Progress is followed while a job is active, whether the tray is open or not (no replay on each opening).
+  const [progress, setProgress] = useState<Record<string, JobProgress>>({});
   const running = active.filter((job) => job.state === "running").length;
   const label =
     active.length === 0 ? "No jobs running" : `${running} running, ${active.length - running} waiting`;
   return (
     <Group gap="xs" wrap="nowrap">
+      {active.map((job) => (
+        <ProgressWatcher
+          key={job.id}
+          jobId={job.id}
+          onProgress={(next) => setProgress((all) => ({ ...all, [job.id]: next }))}
+        />
+      ))}
       {status === "reconnecting" ? (
         <Badge
           color="orange"
@@ -72,7 +84,7 @@ export function JobTray() {
               </Text>
             ) : null}
             {active.map((job) => (
-              <JobRow key={job.id} job={job} />
+              <JobRow key={job.id} job={job} progress={progress[job.id] ?? null} />
             ))}
           </Stack>
         </Popover.Dropdown>
@@ -81,12 +93,15 @@ export function JobTray() {
   );
 }
 
-export function JobRow({ job }: { job: Job }) {
-  const [progress, setProgress] = useState<JobProgress | null>(null);
-  useJobEvents(job.id, (event) => {
+function ProgressWatcher({ jobId, onProgress }: { jobId: string; onProgress: (progress: JobProgress) => void }) {
+  useJobEvents(jobId, (event) => {
     const next = progressFromEvent(event);
-    if (next) setProgress(next);
+    if (next) onProgress(next);
   });
+  return null;
+}
+
+export function JobRow({ job, progress }: { job: Job; progress: JobProgress | null }) {
   const cancel = useMutation({
     mutationFn: () => unwrap(api.POST("/api/jobs/{job_id}/cancel", { params: { path: { job_id: job.id } } })),
   });

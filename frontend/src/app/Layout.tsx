@@ -4,6 +4,7 @@ import { Outlet, useNavigation } from "react-router-dom";
 import { ColorSchemeToggle } from "./ColorSchemeToggle";
 import { JobTray } from "./JobTray";
 import { Nav } from "./Nav";
+import { Shortcuts } from "./Shortcuts";
 
 /** The shell, the same on every page: header (name, theme), navigation, the page. */
 export function Layout() {
@@ -11,6 +12,7 @@ export function Layout() {
   const navigation = useNavigation();
   return (
     <>
+      <Shortcuts />
       <a className="skip-link" href="#main">
         Skip to the page
       </a>

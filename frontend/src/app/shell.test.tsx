@@ -2,6 +2,7 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { JobsSocketProvider } from "@/api/jobsSocketContext";
+import { useShortcutHelp } from "@/hooks/shortcuts";
 import { fakeJobsSocket } from "@/test/fakeSocket";
 import { json, mockFetch, route } from "@/test/fetchMock";
 import { renderWithProviders } from "@/test/render";
@@ -41,6 +42,32 @@ describe("the shell", () => {
   });
 });
 
+describe("keyboard shortcuts", () => {
+  it("? lists the shortcuts, including a page's own, and g then a letter opens a page", async () => {
+    mockFetch(route("GET", "/api/jobs", () => json([])));
+    const { socket } = fakeJobsSocket();
+    function PageWithShortcuts() {
+      useShortcutHelp("Datasets", [{ keys: ["e"], description: "Edit the selected caption" }]);
+      return null;
+    }
+    const { router } = renderWithProviders(
+      <JobsSocketProvider socket={socket}>
+        <Layout />
+        <PageWithShortcuts />
+      </JobsSocketProvider>,
+      { route: "/files" },
+    );
+    await userEvent.keyboard("?");
+    const dialog = await screen.findByRole("dialog", { name: "Keyboard shortcuts" });
+    expect(dialog).toHaveTextContent("Go to Datasets");
+    expect(dialog).toHaveTextContent("Edit the selected caption");
+    await userEvent.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    await userEvent.keyboard("gm");
+    expect(router.state.location.pathname).toBe("/models");
+  });
+});
+
 describe("JobTray", () => {
   it("shows running jobs with live progress from the socket, and cancels one", async () => {
     const { calls } = mockFetch(
@@ -67,9 +94,16 @@ describe("JobTray", () => {
       }),
     );
     expect(row).toHaveTextContent("3 / 10 steps");
-    await userEvent.click(within(row).getByRole("button", { name: "Cancel Import cats" }));
+    // Closing and opening the tray keeps the progress and the one subscription (no replay).
+    await userEvent.click(button);
+    await waitFor(() => expect(screen.queryByRole("group", { name: "Import cats" })).not.toBeInTheDocument());
+    await userEvent.click(button);
+    const again = await screen.findByRole("group", { name: "Import cats" });
+    expect(again).toHaveTextContent("3 / 10 steps");
+    expect(fake.last().sent.filter((m) => m.op === "subscribe")).toHaveLength(1);
+    await userEvent.click(within(again).getByRole("button", { name: "Cancel Import cats" }));
     await waitFor(() => expect(calls.some((c) => c.method === "POST" && c.url.endsWith("/api/jobs/job1/cancel"))).toBe(true));
-    expect(await within(row).findByRole("button", { name: "Cancel Import cats" })).toHaveTextContent("Cancelling…");
+    expect(await within(again).findByRole("button", { name: "Cancel Import cats" })).toHaveTextContent("Cancelling…");
   });
 
   it("says when the connection is lost, in words", async () => {

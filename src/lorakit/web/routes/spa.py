@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse
 from lorakit.web.errors import error_response
 from lorakit.workspace import resolve_inside
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
 
 def default_dist() -> Path | None:
     """``frontend/dist`` of a source checkout, or the copy bundled in the package, if built."""
@@ -42,7 +44,9 @@ def mount(app: FastAPI, dist: Path | None) -> None:
             except Exception:
                 target = None
             if target is not None and target.is_file():
-                return FileResponse(target)
+                # Vite names built files by their content hash: they never change, so browsers keep them.
+                hashed = path.startswith("assets/")
+                return FileResponse(target, headers={"Cache-Control": IMMUTABLE} if hashed else None)
         return FileResponse(dist / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.include_router(router)
