@@ -1,16 +1,17 @@
 import { Alert, Anchor, Button, Group, Loader, Modal, Progress, Stack, Text, TextInput } from "@mantine/core";
 import { IconCheck } from "@tabler/icons-react";
-import { useQuery } from "@tanstack/react-query";
-import { useId, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useId, useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { ApiError } from "@/api/client";
+import { FINISHED_STATES } from "@/api/jobs";
 import { ErrorNotice } from "@/components/ErrorNotice";
 import type { FilesApi, Job } from "./api";
 import { datasetNameFor, folderHref, plural } from "./format";
 import type { UploadItem, UploadQueue } from "./uploadQueue";
 import { useQueueSnapshot } from "./uploads";
 
-const FINISHED = ["completed", "stopped", "failed", "cancelled", "interrupted"];
+const FINISHED: readonly string[] = FINISHED_STATES;
 
 function waitForUpload(queue: UploadQueue, id: number): Promise<UploadItem> {
   return new Promise((resolve) => {
@@ -32,11 +33,17 @@ interface ImportResult {
 }
 
 function JobProgress({ jobId, api, to }: { jobId: string; api: FilesApi; to: string }) {
+  const client = useQueryClient();
+  // A key under "jobs": the shell refreshes it on every job state change from /ws; the interval is a fallback.
   const job = useQuery({
-    queryKey: ["job", jobId],
+    queryKey: ["jobs", "import", jobId],
     queryFn: () => api.job(jobId),
-    refetchInterval: (query) => (query.state.data && FINISHED.includes(query.state.data.state) ? false : 1000),
+    refetchInterval: (query) => (query.state.data && FINISHED.includes(query.state.data.state) ? false : 2000),
   });
+  const state = job.data?.state;
+  useEffect(() => {
+    if (state === "completed") void client.invalidateQueries({ queryKey: ["files"] }); // the new dataset folder
+  }, [state, client]);
   if (job.error) return <ErrorNotice error={job.error} title="The import's progress cannot be read" onRetry={() => job.refetch()} />;
   const data = job.data as Job | undefined;
   if (!data || !FINISHED.includes(data.state)) {
