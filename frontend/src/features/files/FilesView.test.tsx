@@ -28,7 +28,8 @@ function inFolder(file: File, relativePath: string): File {
   return file;
 }
 
-describe("Files page", () => {
+// Each test drives the whole page through many steps: give it time on a busy machine.
+describe("Files page", { timeout: 30_000 }, () => {
   it("browses folders and goes back up with the breadcrumbs", async () => {
     const { user } = setup(["datasets/cats/a.png", "datasets/cats/10_cat/b.png"], "/files/datasets");
     const table = await fileTable();
@@ -77,6 +78,13 @@ describe("Files page", () => {
     expect(await screen.findByText("Undone: the items are back where they were.")).toBeInTheDocument();
     expect(await screen.findByText("a.png")).toBeInTheDocument();
     expect(ws.trashed).toEqual([]);
+
+    // The Delete key trashes the selection too (a shortcut listed in the ? overlay).
+    await user.click(screen.getByRole("checkbox", { name: "Select a.txt" }));
+    await user.keyboard("{Delete}");
+    expect(await screen.findByText("Moved a.txt to the trash.")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Undo" }));
+    await waitFor(() => expect(ws.trashed).toEqual([]));
 
     // Trash b.png from its menu, then restore it from the Trash tab.
     await user.click(screen.getByRole("button", { name: "Actions for b.png" }));
@@ -154,7 +162,7 @@ describe("Files page", () => {
   it("makes a new folder, and moves a selection into it with Undo", async () => {
     const { ws, user } = setup(["datasets/cats/a.png"]);
     await fileTable();
-    await user.click(screen.getByRole("button", { name: "New folder" }));
+    await user.keyboard("n"); // the shortcut for "New folder"
     const dialog = await screen.findByRole("dialog", { name: "New folder" });
     await user.type(within(dialog).getByLabelText(/Folder name/), "keep");
     await user.click(within(dialog).getByRole("button", { name: "Make the folder" }));

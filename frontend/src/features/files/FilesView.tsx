@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
 import { ErrorNotice } from "@/components/ErrorNotice";
 import { PageHeader } from "@/components/PageHeader";
+import { isTyping, useShortcutHelp } from "@/hooks/shortcuts";
 import type { Entry, FilesApi, TrashEntry } from "./api";
 import { fromDataTransfer, fromInput, sortOut, targetPath, type PickedFile, type Skipped } from "./collect";
 import { TextDialog } from "./dialogs";
@@ -136,6 +137,27 @@ export function FilesView({ api, queue }: FilesViewProps) {
   }
 
   const selectedEntries = entries.filter((e) => selected.has(e.path));
+
+  useShortcutHelp("Files", [
+    { keys: ["u"], description: "Upload files into this folder" },
+    { keys: ["n"], description: "Make a new folder here" },
+    { keys: ["Delete"], description: "Move the selected items to the trash (Undo brings them back)" },
+  ]);
+  const keys = useRef({ canUpload, dialog, view, selectedEntries, moveToTrash });
+  keys.current = { canUpload, dialog, view, selectedEntries, moveToTrash };
+  useEffect(() => {
+    function onKey(event: KeyboardEvent) {
+      const now = keys.current;
+      if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey || now.dialog || now.view !== "files") return;
+      if (event.key === "u" && now.canUpload) filesInput.current?.click();
+      else if (event.key === "n") setDialog({ kind: "mkdir" });
+      else if (event.key === "Delete" && now.selectedEntries.length > 0) now.moveToTrash(now.selectedEntries);
+      else return;
+      event.preventDefault();
+    }
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
   const fixed = (entry: Entry) => LAYOUT.has(entry.path);
   const trashItems = trash.data ?? [];
 
@@ -394,6 +416,12 @@ export function FilesView({ api, queue }: FilesViewProps) {
       {dialog?.kind === "import" ? <ImportDialog api={api} queue={queue} folder={path} source={dialog.source} onClose={() => setDialog(null)} /> : null}
     </>
   );
+}
+
+/** Typing in a field (a row's checkbox is not one: Delete right after ticking rows must work). */
+function typing(target: EventTarget | null): boolean {
+  const box = target instanceof HTMLInputElement && (target.type === "checkbox" || target.type === "radio");
+  return isTyping(target) && !box;
 }
 
 function toggle(set: Set<string>, key: string): Set<string> {
