@@ -18,8 +18,8 @@ export interface LorakitServer {
   /** The access token the server requires, or null. */
   token: string | null;
   port: number;
-  /** Stop the server (the workspace stays) and start it again on the same port. */
-  restart(): Promise<void>;
+  /** Stop the server (the workspace stays) and start it again on the same port; `whileDown` runs in between. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -102,9 +102,13 @@ export async function startServer(options: ServeOptions = {}): Promise<LorakitSe
     workspace,
     token,
     port,
-    restart: async () => {
+    restart: async (whileDown?: () => Promise<void>) => {
       await stop();
-      await launch();
+      try {
+        await whileDown?.();
+      } finally {
+        await launch();
+      }
     },
     stop: async () => {
       await stop();

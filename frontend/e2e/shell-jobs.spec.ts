@@ -33,14 +33,17 @@ test("the job tray shows a running job live and cancels it", async ({ page, requ
   await expectNoSeriousA11y(page); // the note included
 });
 
-test("after the server restarts, the tray reconnects and the job's progress goes on", async ({ page, request, server }) => {
+test("while the server is away the page says so; when it is back the tray reconnects and progress goes on", async ({ page, request, server }) => {
   await page.goto("/jobs");
   const job = await startSleepJob(request, "Sleep across a restart", 60);
   await page.getByRole("button", { name: /^Jobs: \d+ running, \d+ waiting/ }).click();
   const row = page.getByRole("group", { name: "Sleep across a restart" });
   await expect(row).toContainText(/\d+ \/ 200 steps/);
 
-  await server.restart();
+  await server.restart(async () => {
+    // While the server is away, the page says so, in words.
+    await expect(page.getByText("Reconnecting to the server…")).toBeVisible({ timeout: 20_000 });
+  });
   const before = stepsDone(await row.textContent());
   // The page recovers by itself: no reload.
   await expect.poll(async () => stepsDone(await row.textContent()), { timeout: 30_000 }).toBeGreaterThan(before);
