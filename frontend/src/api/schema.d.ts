@@ -456,7 +456,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What is in the trash, newest first */
+        /**
+         * What is in the trash, newest first
+         * @description The workspace's trash and every dataset's own trash (where command-line fixes put files), newest first.
+         */
         get: operations["list_trash_api_files_trash_get"];
         put?: never;
         post?: never;
@@ -1711,6 +1714,12 @@ export interface components {
             name: string;
             /** Original Path */
             original_path: string;
+            /**
+             * Trash
+             * @description Which trash holds it: '' for the workspace's, or the dataset folder (datasets/cats) whose own trash holds files that command-line fixes (lorakit dataset check --fix, dedup --remove) set aside. Pass it back to restore.
+             * @default
+             */
+            trash: string;
             /** Trashed At */
             trashed_at: number;
         };
@@ -2835,7 +2844,10 @@ export interface operations {
     };
     restore_api_files_trash__item_id__restore_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The entry's trash field ('' = the workspace's). */
+                trash?: string;
+            };
             header?: never;
             path: {
                 item_id: string;

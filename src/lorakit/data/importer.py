@@ -294,6 +294,24 @@ def _safe_member_path(name: str) -> PurePosixPath | None:
     return path
 
 
+def unsafe_zip_entries(archive: str | os.PathLike) -> list[str]:
+    """The entries of a ZIP archive that extraction would refuse: paths leading out of its folder, and links.
+
+    Reads only the archive's directory (nothing is extracted); an unreadable archive gives ``[]`` (the import
+    reports it). The web API refuses a whole archive with such entries before starting an import.
+    """
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return []
+    return [
+        info.filename
+        for info in members
+        if _safe_member_path(info.filename) is None or stat.S_ISLNK(info.external_attr >> 16)
+    ]
+
+
 def _extract_zip(archive: Path, staging: Path, report: ImportReport, limits: ImportLimits, emitter) -> bool:
     """Extract safely into ``staging``; refused entries go to the report. False if nothing could be read."""
     try:

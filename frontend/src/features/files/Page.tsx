@@ -1,5 +1,8 @@
-import { PageHeader } from "@/components/PageHeader";
+import { filesApi } from "./api";
+import { FilesView } from "./FilesView";
+import { sharedQueue } from "./uploads";
 
+/** The Files page (route /files/<folder>): the view over the real API and the app-wide upload queue. */
 export default function FilesPage() {
-  return <PageHeader title="Files" purpose="Browse the workspace: upload, organise, download and restore files from the trash." />;
+  return <FilesView api={filesApi} queue={sharedQueue()} />;
 }

@@ -11,11 +11,13 @@ on from ``GET /api/files/upload?path=..`` (the bytes received so far).
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import shutil
 import stat
 import time
+import zipfile
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
@@ -23,13 +25,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from lorakit.data.health_fixes import TRASH_FOLDER as DATASET_TRASH
+from lorakit.errors import LorakitError, PathError
 from lorakit.fileio import open_inside
 from lorakit.jobs.params import ImportParams
+from lorakit.trash import Trash, TrashItem
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 from lorakit.web.errors import ApiError
 from lorakit.workspace import FOLDERS, INTERNAL_FILES, Workspace, is_internal_name
 
 router = APIRouter(prefix="/api/files", tags=["files"])
+log = logging.getLogger("lorakit.web")
 
 CHUNK_LIMIT = 64 * 1024 * 1024  # one request's body; bigger files come in several chunks
 PART_SUFFIX = ".upload"
@@ -90,6 +96,12 @@ class TrashEntry(BaseModel):
     trashed_at: float
     name: str
     is_dir: bool
+    trash: str = Field(
+        "",
+        description="Which trash holds it: '' for the workspace's, or the dataset folder (datasets/cats) whose "
+        "own trash holds files that command-line fixes (lorakit dataset check --fix, dedup --remove) set aside. "
+        "Pass it back to restore.",
+    )
 
 
 ImportBody = ImportParams  # the import job's parameters, declared once in lorakit.jobs.params
@@ -250,41 +262,104 @@ def move(body: MoveBody, workspace: WorkspaceDep) -> list[Entry]:
 
 @router.post("/delete", response_model=list[TrashEntry], summary="Move files or folders to the trash")
 def delete(body: PathsBody, workspace: WorkspaceDep) -> list[TrashEntry]:
-    from lorakit.trash import Trash
-
     trash = Trash(workspace.trash, workspace.root)
     sources = [_changeable(workspace, p) for p in body.paths]
     return [_trash_entry(workspace, trash.move(source)) for source in sources]
 
 
-def _trash_entry(workspace: Workspace, item) -> TrashEntry:
+def _trash_entry(workspace: Workspace, item: TrashItem, where: str = "") -> TrashEntry:
     try:
         original = Path(item.original_path).relative_to(workspace.root).as_posix()
     except ValueError:
         original = item.name
     return TrashEntry(
-        id=item.id, original_path=original, trashed_at=item.trashed_at, name=item.name, is_dir=item.is_dir
+        id=item.id,
+        original_path=original,
+        trashed_at=item.trashed_at,
+        name=item.name,
+        is_dir=item.is_dir,
+        trash=where,
     )
+
+
+def _dataset_trash(workspace: Workspace, dataset: Path) -> Trash | None:
+    """A dataset's own trash (``<dataset>/.lorakit/trash``, where CLI fixes and dedup put files) if any.
+
+    Its records may only send files back into that dataset (the Trash's root); a ``.lorakit`` or ``trash``
+    folder that is a link is not used.
+    """
+    own = dataset / DATASET_TRASH
+    if dataset.is_symlink() or not workspace.contains(dataset) or not (own / "manifest.json").is_file():
+        return None
+    if any(p.is_symlink() for p in (own.parent, own, own / "manifest.json")):
+        return None
+    try:
+        return Trash(own, dataset.resolve())
+    except LorakitError:
+        return None
+
+
+def _trashes(workspace: Workspace) -> list[tuple[str, Trash]]:
+    """Every trash the Files page shows: the workspace's, then each dataset's own."""
+    found = [("", Trash(workspace.trash, workspace.root))]
+    if workspace.datasets.is_dir() and workspace.contains(workspace.datasets):
+        for folder in sorted(p for p in workspace.datasets.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            trash = _dataset_trash(workspace, folder)
+            if trash is not None:
+                found.append((f"datasets/{folder.name}", trash))
+    return found
+
+
+def _trash_named(workspace: Workspace, where: str) -> Trash:
+    if where == "":
+        return Trash(workspace.trash, workspace.root)
+    name = where.removeprefix("datasets/")
+    trash = None
+    if where.startswith("datasets/") and name and "/" not in name and name not in (".", ".."):
+        trash = _dataset_trash(workspace, workspace.resolve_inside(f"datasets/{name}"))
+    if trash is None:
+        raise ApiError(
+            "not_found",
+            f"There is no trash for {where!r}.",
+            "Use the trash field of an entry from the trash list ('' or datasets/<name>).",
+            field="trash",
+        )
+    return trash
 
 
 @router.get("/trash", response_model=list[TrashEntry], summary="What is in the trash, newest first")
 def list_trash(workspace: WorkspaceDep) -> list[TrashEntry]:
-    from lorakit.trash import Trash
-
-    return [_trash_entry(workspace, item) for item in Trash(workspace.trash, workspace.root).list()]
+    """The workspace's trash and every dataset's own trash (where command-line fixes put files), newest first."""
+    entries = []
+    for where, trash in _trashes(workspace):
+        try:
+            entries += [_trash_entry(workspace, item, where) for item in trash.list()]
+        except (OSError, ValueError, LorakitError):  # an unreadable dataset manifest hides that trash only
+            if where == "":
+                raise
+            log.warning("the trash of %s cannot be read; left out of the trash list", where)
+    entries.sort(key=lambda e: e.trashed_at, reverse=True)
+    return entries
 
 
 @router.post("/trash/{item_id}/restore", response_model=Entry, summary="Put a trashed item back")
-def restore(item_id: str, workspace: WorkspaceDep) -> Entry:
-    from lorakit.trash import Trash
-
-    trash = Trash(workspace.trash, workspace.root)
-    item = trash.get(item_id)  # only records that pass the manifest's checks (plain id and name, inside)
+def restore(
+    item_id: str,
+    workspace: WorkspaceDep,
+    trash: str = Query("", max_length=300, description="The entry's trash field ('' = the workspace's)."),
+) -> Entry:
+    holder = _trash_named(workspace, trash)
+    try:
+        item = holder.get(item_id)  # only records that pass the manifest's checks (plain id and name, inside)
+    except PathError as error:
+        raise ApiError(
+            "not_found", error.problem, "Reload the trash list: it may have been restored already."
+        ) from None
     # The manifest lives where the Files API cannot write, but check where it sends the file back to anyway.
     original = _trash_entry(workspace, item).original_path
     target = workspace.resolve_inside(original)
     _refuse_internal(workspace, target, original)
-    return _entry(workspace, trash.restore(item_id, target))
+    return _entry(workspace, holder.restore(item_id, target))
 
 
 @router.get("/upload", response_model=UploadState, summary="How much of an upload has arrived")
@@ -382,7 +457,21 @@ async def upload_chunk(
 
 @router.post("/import", status_code=201, summary="Import folders, ZIP files or images into a dataset (a job)")
 def import_files(body: ImportBody, workspace: WorkspaceDep, runner: RunnerDep):
+    from lorakit.data.importer import unsafe_zip_entries
+
     for source in body.sources:
-        existing(workspace, source, field="sources")
+        path = existing(workspace, source, field="sources")
+        unsafe = unsafe_zip_entries(path) if path.is_file() and zipfile.is_zipfile(path) else []
+        if unsafe:
+            shown = ", ".join(repr(name) for name in unsafe[:3]) + (
+                f" and {len(unsafe) - 3} more" if len(unsafe) > 3 else ""
+            )
+            raise ApiError(
+                "unsafe_archive",
+                f"{path.name} was not imported: {len(unsafe)} of its entries would land outside the dataset folder "
+                f"or are links ({shown}). A ZIP like this can overwrite other files, so lorakit refuses it whole.",
+                "Make the ZIP again from a plain folder of images (zip tools do this by default), then upload it.",
+                field="sources",
+            )
     workspace.resolve_inside(body.to)
     return runner.submit("import", {"sources": body.sources, "to": body.to}, title=f"Import into {body.to}")
