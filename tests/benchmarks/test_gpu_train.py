@@ -49,7 +49,7 @@ def test_tiny_cpu_smoke_run_completes(tmp_path):
     out = tmp_path / "result.json"
     done = _run(
         "--device", "cpu", "--tiny", "--models", "sd15", "--batch", "2", "--checkpointing", "on", "--steps", "1",
-        "--work", str(tmp_path / "work"), "--json", str(out),
+        "--warmup", "2", "--work", str(tmp_path / "work"), "--json", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(out.read_text())
