@@ -17,6 +17,7 @@ from PIL import Image
 from lorakit.proof import world
 
 _NORM = 24  # shapes are compared as 24x24 masks of their bounding boxes
+_CLOSE = 80.0  # RGB distance within which a pixel counts as a clean world colour
 
 
 @dataclass(frozen=True)
@@ -50,21 +51,23 @@ def _palette() -> tuple[np.ndarray, list[str], np.ndarray]:
     return np.array(colours), names, np.array(shade)
 
 
-def _labels(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel: index of the nearest colour name (in ``world.COLOURS``) and whether it was a shade."""
+def _labels(img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel: index of the nearest colour name (in ``world.COLOURS``), whether it was a shade, and whether
+    it is close to it (edges blend two colours into a third that is near none)."""
     colours, _, shade = _palette()
     d = ((img[:, :, None, :].astype(float) - colours[None, None]) ** 2).sum(-1)
     nearest = d.argmin(-1)
-    return nearest // 2, shade[nearest]
+    return nearest // 2, shade[nearest], d.min(-1) < _CLOSE**2
 
 
 def read(image: Image.Image) -> Reading:
     """What the 64x64 ``image`` shows, by the rules above."""
     img = np.asarray(image.convert("RGB").resize((world.SIZE, world.SIZE), Image.BILINEAR))
-    label, is_shade = _labels(img)
+    label, is_shade, close = _labels(img)
     border = np.concatenate([label[0], label[-1], label[:, 0], label[:, -1]])
     bg = int(np.bincount(border, minlength=len(world.COLOURS)).argmax())
-    counts = np.bincount(label[label != bg], minlength=len(world.COLOURS))
+    # The shape's colour: the commonest clean (never a shade: shapes are drawn in base colours) other colour.
+    counts = np.bincount(label[(label != bg) & ~is_shade & close], minlength=len(world.COLOURS))
     fg = int(counts.argmax()) if counts.sum() else (bg + 1) % len(world.COLOURS)
     mask = (label == fg) & ~is_shade
     return Reading(_shape_of(mask), world.COLOURS[fg], world.COLOURS[bg], _pattern_of(label == bg, is_shade, mask))
@@ -83,10 +86,10 @@ def _pattern_of(bg: np.ndarray, is_shade: np.ndarray, mask: np.ndarray) -> str:
     share = shaded.sum() / region.sum()
     if share < 0.04:
         return "plain"
-    # Stripes: the shaded share of each column is near 0 or near 1; dots: every column is partly shaded.
+    # Stripes shade whole columns (half of them); dots never shade more than a third of one.
     cols = region.sum(0)
     frac = shaded.sum(0)[cols > 8] / cols[cols > 8]
-    return "stripes" if frac.size and np.mean((frac < 0.2) | (frac > 0.8)) > 0.7 else "dots"
+    return "stripes" if frac.size and np.mean(frac > 0.7) > 0.25 else "dots"
 
 
 @cache

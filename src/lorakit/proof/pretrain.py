@@ -65,7 +65,7 @@ class Recipe:
     unet_lr: float = 1e-3
     caption_dropout: float = 0.1
     ema_decay: float = 0.998
-    version: int = 1
+    version: int = 2
 
 
 Log = Callable[[str], None]
@@ -84,6 +84,10 @@ def train_vae(recipe: Recipe, say: Log):
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     vae = AutoencoderKL(**_VAE)
+    with torch.no_grad():
+        # Start the encoder's log-variance channels low: at the default 0 every latent drowns in unit noise
+        # and the decoder learns nothing until the encoder has shrunk it.
+        vae.encoder.conv_out.bias[_VAE["latent_channels"] :] = -6.0
     opt = torch.optim.AdamW(vae.parameters(), lr=recipe.vae_lr, weight_decay=0.0)
     sched = _warmup(opt)
     start, running = time.time(), None
@@ -207,7 +211,7 @@ def build_base_model(folder: Path, work: Path, recipe: Recipe = Recipe(), say: L
     torch.set_num_threads(1)  # the same bits on every run: no thread-count-dependent reductions
     work = Path(work)
     vae_dir = work / "vae"
-    stamp = json.dumps({k: v for k, v in asdict(recipe).items() if k.startswith(("seed", "vae", "kl"))})
+    stamp = json.dumps({k: v for k, v in asdict(recipe).items() if k.startswith(("seed", "vae", "kl", "version"))})
     if (vae_dir / "recipe.json").exists() and (vae_dir / "recipe.json").read_text() == stamp:
         vae = AutoencoderKL.from_pretrained(vae_dir).eval()
         say(f"vae: reusing {vae_dir}")
