@@ -167,6 +167,18 @@ def load_family(cfg, lora: Path | None):
     return family
 
 
+def _check_model(settings: ProofSettings) -> None:
+    from lorakit.errors import ModelError
+    from lorakit.proof import base_model_path
+
+    model = base_model_path()
+    if settings.model is None and not (model / "model_index.json").is_file():
+        raise ModelError(
+            f"The pretrained shapes model {model} is missing.",
+            "Rebuild it with `python scripts/build_shapes_world.py base` (see docs/proof-of-learning.md).",
+        )
+
+
 def run_proof(
     output_dir: Path,
     settings: ProofSettings | None = None,
@@ -186,7 +198,8 @@ def run_proof(
 
     settings = settings or ProofSettings()
     emitter = emitter or ev.Emitter()
-    judge = judge or load_judge()  # a missing judge is said before minutes of training
+    judge = judge or load_judge()  # a missing judge or model is said before minutes of training
+    _check_model(settings)
     output_dir = Path(output_dir)
     emitter.emit(ev.STATUS, state="starting", message=f"Drawing {settings.images} concept images")
     dataset = write_concept_dataset(output_dir / "concept-dataset", settings.images, settings.seed)
@@ -213,7 +226,11 @@ def run_proof(
         ("LoRA, without trigger", without, verdicts["without"]),
         ("LoRA, with trigger", with_, verdicts["with"]),
     ]
-    grid = save_grid(run_dir / GRID_FILE, rows)
+    note = (
+        f'Each column is one scene from the same noise. With the trigger: "{prompts[0][0]}";\n'
+        f'without it the same scene names an ordinary shape: "{prompts[0][1]}".'
+    )
+    grid = save_grid(run_dir / GRID_FILE, rows, note)
     share = {name: sum(v) / len(v) for name, v in verdicts.items()}
     proof = ProofResult(
         lora=lora,
