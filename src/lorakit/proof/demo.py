@@ -105,6 +105,7 @@ def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings):
         "network.alpha": settings.alpha,
         "network.train_unet_only": True,  # the trigger is one token: the UNet learns what it means
         "memory.cache_latents": True,
+        "memory.cache_text_encoder_outputs": True,  # captions are fixed and the text encoder is not trained
     }
     if settings.network == "locon":
         overrides.update({"network.conv_dim": settings.conv_dim, "network.conv_alpha": settings.conv_alpha})
