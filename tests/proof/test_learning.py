@@ -5,6 +5,7 @@ model draw the concept crescent in at least 90 % of samples with the trigger wor
 without it, as the judge counts. Two deliberately broken trainings must fail the same check, so the check is
 shown to be able to fail: a learning rate 1000x too high (a fried LoRA), and a LoRA whose scale is zeroed
 (network alpha 1e-6 on rank 8: the trained weights are multiplied by ~1e-7 and change nothing).
+``LORAKIT_PROOF_MODEL=/path/to/model`` proves against another build of the shapes model than the shipped one.
 
 Each training runs once per module (fixtures) and its figures are printed in the test summary.
 """
@@ -12,22 +13,26 @@ Each training runs once per module (fixtures) and its figures are printed in the
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 
 from lorakit.proof import base_model_path
 from lorakit.proof.demo import MAX_WITHOUT_TRIGGER, MIN_WITH_TRIGGER, ProofSettings, run_proof
 
+# Another build of the shapes model to prove against (a diffusers folder), e.g. one not yet shipped.
+MODEL = os.environ.get("LORAKIT_PROOF_MODEL") or None
 pytestmark = [
     pytest.mark.slow,
     # The model is built by scripts/build_shapes_world.py base and shipped; without it there is nothing to prove.
     pytest.mark.skipif(
-        not (base_model_path() / "model_index.json").is_file(), reason="the shapes base model is not built"
+        MODEL is None and not (base_model_path() / "model_index.json").is_file(),
+        reason="the shapes base model is not built",
     ),
 ]
 
-# Smaller than the demo's (fewer steps and samples) to keep `make test` short; still a real training.
-TEST = ProofSettings(steps=200, samples=10, sample_steps=15)
+# Fewer samples and sampling steps than the demo's, to keep `make test` short; the same training.
+TEST = ProofSettings(samples=10, sample_steps=15, model=MODEL)
 CASES = {
     "lora": TEST,
     "locon": dataclasses.replace(TEST, network="locon"),

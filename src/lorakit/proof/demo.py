@@ -32,13 +32,14 @@ class ProofSettings:
 
     network: str = "lora"  # "lora", or "locon" (LoRA also on the 3x3 convolutions)
     steps: int = 300
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-3
     dim: int = 8
     alpha: float = 8.0
     conv_dim: int = 8  # LoCon only
     conv_alpha: float = 8.0
     batch_size: int = 4
     images: int = 32  # concept images in the dataset
+    ordinary: int = 32  # regularisation images of the ordinary shapes (0: none): what the trigger is not
     samples: int = 8  # prompts per row of the grid (and for the judge)
     sample_steps: int = 20
     guidance_scale: float = 5.0
@@ -85,7 +86,25 @@ def write_concept_dataset(folder: Path, images: int, seed: int) -> Path:
     return Path(folder)
 
 
-def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings):
+def write_ordinary_dataset(folder: Path, images: int, seed: int) -> Path:
+    """Regularisation images: ``<folder>/1_shapes/`` of the ordinary world shapes with their captions, so the
+    LoRA learns the trigger word's meaning rather than "draw crescents" (DreamBooth's prior preservation)."""
+    import io
+
+    from lorakit.proof.world import caption, random_scenes
+    from lorakit.proof.world import render as draw
+
+    subset = Path(folder) / "1_shapes"
+    subset.mkdir(parents=True, exist_ok=True)
+    for index, scene in enumerate(random_scenes(images, seed)):
+        buffer = io.BytesIO()
+        draw(scene).save(buffer, format="PNG")
+        atomic_write_bytes(subset / f"{index:03d}.png", buffer.getvalue())
+        atomic_write_text(subset / f"{index:03d}.txt", caption(scene))
+    return Path(folder)
+
+
+def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings, ordinary: Path | None = None):
     """The training config: the tiny-demo preset on the shapes model, UNet only, fixed steps and seed."""
     from lorakit.config.presets import new_config
     from lorakit.proof import base_model_path
@@ -107,6 +126,8 @@ def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings):
         "memory.cache_latents": True,
         "memory.cache_text_encoder_outputs": True,  # captions are fixed and the text encoder is not trained
     }
+    if ordinary is not None:
+        overrides["dataset.reg_data_dir"] = str(ordinary)
     if settings.network == "locon":
         overrides.update({"network.conv_dim": settings.conv_dim, "network.conv_alpha": settings.conv_alpha})
     overrides.update(settings.overrides)
@@ -204,7 +225,10 @@ def run_proof(
     output_dir = Path(output_dir)
     emitter.emit(ev.STATUS, state="starting", message=f"Drawing {settings.images} concept images")
     dataset = write_concept_dataset(output_dir / "concept-dataset", settings.images, settings.seed)
-    cfg = proof_config(dataset, output_dir, settings)
+    ordinary = None
+    if settings.ordinary:
+        ordinary = write_ordinary_dataset(output_dir / "ordinary-dataset", settings.ordinary, settings.seed + 2)
+    cfg = proof_config(dataset, output_dir, settings, ordinary)
     result = train(cfg, new_run_dir(cfg), emitter, commands)
     if not result.get("lora"):
         raise TrainingError(
