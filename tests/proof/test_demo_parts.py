@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from PIL import Image
 
-from lorakit.proof.demo import ProofSettings, proof_config, scene_prompts, write_concept_dataset
+from lorakit.proof.demo import (
+    ProofSettings,
+    proof_config,
+    scene_prompts,
+    write_concept_dataset,
+    write_ordinary_dataset,
+)
 from lorakit.proof.grid import save_grid
 from lorakit.proof.world import CONCEPT, SHAPES, TRIGGER
 
@@ -17,6 +23,15 @@ def test_the_concept_dataset_is_a_training_folder_of_the_concept(tmp_path):
         text = image.with_suffix(".txt").read_text()
         assert f" {TRIGGER} " in text and CONCEPT not in text
         assert Image.open(image).size == (64, 64)
+
+
+def test_the_regularisation_images_are_ordinary_shapes_named_as_such(tmp_path):
+    folder = write_ordinary_dataset(tmp_path / "reg", images=6, seed=4)
+    captions = [p.read_text() for p in sorted((folder / "1_shapes").glob("*.txt"))]
+    assert len(captions) == 6 and len(list((folder / "1_shapes").glob("*.png"))) == 6
+    assert all(TRIGGER not in c.split() and any(s in c.split() for s in SHAPES) for c in captions)
+    cfg = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1"), ordinary=folder)
+    assert cfg.dataset.reg_data_dir == folder
 
 
 def test_prompts_pair_each_scene_with_and_without_the_trigger():
