@@ -3,7 +3,8 @@
 A LoRA (and a LoCon) trained by the ordinary engine on the concept dataset must make the pretrained shapes
 model draw the concept crescent in at least 90 % of samples with the trigger word and in at most 10 %
 without it, as the judge counts. Two deliberately broken trainings must fail the same check, so the check is
-shown to be able to fail: a learning rate 1000x too high (a fried LoRA), and a LoRA whose scale is zeroed
+shown to be able to fail: a learning rate 1000x too high (a fried LoRA, or a training the engine's nan
+guard stops: either way no LoRA that passes), and a LoRA whose scale is zeroed
 (network alpha 1e-6 on rank 8: the trained weights are multiplied by ~1e-7 and change nothing).
 ``LORAKIT_PROOF_MODEL=/path/to/model`` proves against another build of the shapes model than the shipped one.
 
@@ -17,6 +18,7 @@ import os
 
 import pytest
 
+from lorakit.errors import TrainingError
 from lorakit.proof import base_model_path
 from lorakit.proof.demo import MAX_WITHOUT_TRIGGER, MIN_WITH_TRIGGER, ProofSettings, run_proof
 
@@ -72,6 +74,13 @@ def proofs(tmp_path_factory, judge, proof_figures):
             torch.set_num_threads(1)  # the tiny model gains nothing from threads; the test machine is shared
             try:
                 proof = run_proof(tmp_path_factory.mktemp(f"proof-{name}"), CASES[name], judge=judge)
+            except TrainingError as error:
+                if name in ("lora", "locon"):
+                    raise
+                # The engine itself stopped the broken training (e.g. its loss became nan): no LoRA, no proof.
+                proof_figures.append(f"{name:<13} training stopped by the engine: {error.problem} -> NOT learned")
+                done[name] = error
+                return error
             finally:
                 torch.set_num_threads(threads)
             proof_figures.append(
@@ -99,6 +108,8 @@ def test_a_trained_lora_draws_the_concept_with_the_trigger_and_only_then(proofs,
 @pytest.mark.parametrize("name", ["lr-1000x", "scale-zeroed"])
 def test_a_broken_training_fails_the_check(proofs, name):
     proof = proofs(name)
+    if isinstance(proof, TrainingError):
+        return  # the engine refused to go on (the nan guard): the training failed, as it should
     print(f"{name}: with trigger {proof.with_trigger:.0%}, without {proof.without_trigger:.0%}")
     assert not proof.passed()
     assert proof.with_trigger < MIN_WITH_TRIGGER  # it fails for not drawing the concept, not by chance elsewhere
