@@ -188,7 +188,7 @@ def _launch(gpus: int, config: Path | None, resume: Path | None, output: Path | 
 
 
 def demo(
-    steps: int = typer.Option(None, "--steps", min=1, help="Train this many steps (default: the proof's 300)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Train this many steps (default: the proof's 600)."),
     samples: int = typer.Option(None, "--samples", min=1, help="Scenes per row of the grid (default: 8)."),
     network: str = typer.Option("lora", "--network", help="lora, or locon (also the 3x3 convolutions)."),
 ) -> None:

@@ -31,7 +31,7 @@ class ProofSettings:
     """What to train and how to sample it. The defaults are the demo's (a few minutes on a laptop CPU)."""
 
     network: str = "lora"  # "lora", or "locon" (LoRA also on the 3x3 convolutions)
-    steps: int = 300
+    steps: int = 600
     learning_rate: float = 5e-3
     dim: int = 8
     alpha: float = 8.0
