@@ -32,7 +32,7 @@ class ProofSettings:
 
     network: str = "lora"  # "lora", or "locon" (LoRA also on the 3x3 convolutions)
     steps: int = 600
-    learning_rate: float = 5e-3
+    learning_rate: float = 2e-3
     dim: int = 8
     alpha: float = 8.0
     conv_dim: int = 8  # LoCon only
