@@ -188,33 +188,48 @@ def _launch(gpus: int, config: Path | None, resume: Path | None, output: Path | 
 
 
 def demo(
-    steps: int = typer.Option(None, "--steps", min=1, help="Train this many steps (default: one epoch)."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Train this many steps (default: the proof's 600)."),
+    samples: int = typer.Option(None, "--samples", min=1, help="Scenes per row of the grid (default: 8)."),
+    network: str = typer.Option("lora", "--network", help="lora, or locon (also the 3x3 convolutions)."),
 ) -> None:
-    """Train a small LoRA on the built-in tiny model and sample images: no GPU, no downloads, about a minute."""
+    """Watch a LoRA learn: teach the tiny pretrained shapes model a shape it never saw (a crescent, trigger
+    word "ohwx"), then sample with and without the trigger and let the judge count. CPU, no downloads,
+    a few minutes."""
+    import dataclasses
+
     import torch
 
-    from lorakit.config.presets import new_config
-    from lorakit.data.scan import sample_dataset_path
-    from lorakit.train.run import new_run_dir
-    from lorakit.train.run import train as train_run
+    from lorakit.errors import ConfigError
+    from lorakit.proof.demo import MAX_WITHOUT_TRIGGER, MIN_WITH_TRIGGER, ProofSettings, run_proof
+    from lorakit.proof.judge import load_judge
     from lorakit.workspace import Workspace
 
+    if network not in ("lora", "locon"):
+        raise ConfigError(f"The demo trains 'lora' or 'locon', not {network!r}.", "Use --network lora or locon.")
     # The tiny model's layers are too small to gain from threads; on a busy machine threads only wait.
     torch.set_num_threads(int(os.environ.get("LORAKIT_CPU_THREADS", "1")))
-    workspace = Workspace()
-    overrides = {
-        "dataset.train_data_dir": str(sample_dataset_path()),
-        "output.output_dir": str(workspace.outputs / "demo"),
-        "schedule.max_train_epochs": 1,
-        # UNet only: the demo stays fast on a laptop CPU (the text encoder needs no gradients).
-        "network.train_unet_only": True,
-        "samples.sample_prompts": ["kitbot, robot cat, orange body, standing --w 64 --h 64 --s 10 --d 1"],
-        "samples.sample_every_n_epochs": 1,
-    }
+    settings = ProofSettings(network=network)
     if steps:
-        overrides.update({"schedule.max_train_steps": steps, "schedule.max_train_epochs": None})  # epochs would win
-    cfg = new_config("tiny-demo", overrides)
-    run_dir = new_run_dir(cfg)
-    result = _without_leftovers(run_dir, lambda: _run(lambda e, c: train_run(cfg, run_dir, e, c), run_dir))
-    typer.echo(f"Your demo LoRA: {result['lora']}")
-    typer.echo(f"Run folder (config, events, state): {result['run_dir']}")
+        settings = dataclasses.replace(settings, steps=steps)
+    if samples:
+        settings = dataclasses.replace(settings, samples=samples)
+    judge = load_judge()
+    output = Workspace().outputs / "demo"
+    proof = _run(lambda e, c: run_proof(output, settings, e, c, judge=judge), output)
+    accuracy = judge.info.get("accuracy", {})
+    typer.echo(f"Your demo LoRA: {proof.lora}")
+    typer.echo(f"Before/after grid: {proof.grid}")
+    typer.echo(f"The judge (accuracy {_share(accuracy.get('degraded_shape'))} on fresh blurred, noisy shapes) sees")
+    typer.echo(f"the concept in {_share(proof.with_trigger)} of {proof.samples} samples with the trigger word,")
+    typer.echo(
+        f"in {_share(proof.without_trigger)} without it (the base model alone: {_share(proof.base_with_trigger)})."
+    )
+    verdict = "learned" if proof.passed() else "NOT learned"
+    typer.echo(
+        f"Concept {verdict} (the check: at least {MIN_WITH_TRIGGER:.0%} with the trigger,"
+        f" at most {MAX_WITHOUT_TRIGGER:.0%} without)."
+    )
+
+
+def _share(value) -> str:
+    return "?" if value is None else f"{value:.0%}"

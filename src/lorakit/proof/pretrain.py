@@ -1,0 +1,242 @@
+"""Pretraining the shapes-world base model: a tiny SD1-shaped pipeline (AutoencoderKL, CLIP text encoder with the
+handmade tokenizer, UNet2DConditionModel, DDPM epsilon schedule) that learns to draw ``lorakit.proof.world``.
+
+Two stages, each from its own seed, on one CPU thread so the result is the same bits on every run with the
+same torch version:
+
+1. the VAE learns to reconstruct world images (64x64 -> 8x8x4 latents -> 64x64): L1 plus a light KL term;
+   its ``scaling_factor`` is then set so the latents of the world have unit variance, as SD's are;
+2. the UNet and the text encoder learn together to predict the noise of those latents (epsilon, the tiny
+   models' DDPM schedule) from the captions; one caption in ten is dropped (empty) so classifier-free guidance
+   works when sampling. The text encoder is trained rather than left random: its 32-wide random embeddings put
+   words too close together for a UNet this small to tell "red" from "purple" quickly.
+
+The weights saved are an exponential moving average of the UNet's and text encoder's. The concept shape
+(``world.CONCEPT``) and its trigger word never appear in this data.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lorakit.models.tiny import _SCHEDULER, _TEXT, _VAE, _text_config, _tokenizer
+from lorakit.proof import world
+
+log = logging.getLogger(__name__)
+
+# The UNet: the tiny SD1's two levels (8x8 and 4x4 latents), text attention at both.
+UNET = dict(
+    block_out_channels=(32, 64),
+    layers_per_block=1,
+    sample_size=8,
+    in_channels=4,
+    out_channels=4,
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    norm_num_groups=32,
+    cross_attention_dim=_TEXT["hidden_size"],
+    attention_head_dim=8,
+)
+MARKER = "lorakit_proof.json"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides the weights (with the code and the torch version)."""
+
+    seed: int = 14
+    vae_steps: int = 600
+    vae_batch: int = 16
+    vae_lr: float = 2e-3
+    kl_weight: float = 1e-4
+    scenes: int = 24000
+    unet_steps: int = 3000
+    unet_batch: int = 32
+    unet_lr: float = 1e-3
+    caption_dropout: float = 0.1
+    ema_decay: float = 0.998
+    version: int = 2
+
+
+Log = Callable[[str], None]
+
+
+def pixels(scenes: list[world.Scene]) -> torch.Tensor:
+    """Rendered scenes as a (n, 3, 64, 64) float tensor in [-1, 1]."""
+    arr = np.stack([np.asarray(world.render(s)) for s in scenes]).astype(np.float32)
+    return torch.from_numpy(arr).permute(0, 3, 1, 2) / 127.5 - 1.0
+
+
+def train_vae(recipe: Recipe, say: Log):
+    """Stage 1: an AutoencoderKL of the tiny models' shape, trained on fresh world images every step."""
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    vae = AutoencoderKL(**_VAE)
+    with torch.no_grad():
+        # Start the encoder's log-variance channels low: at the default 0 every latent drowns in unit noise
+        # and the decoder learns nothing until the encoder has shrunk it.
+        vae.encoder.conv_out.bias[_VAE["latent_channels"] :] = -6.0
+    opt = torch.optim.AdamW(vae.parameters(), lr=recipe.vae_lr, weight_decay=0.0)
+    sched = _warmup(opt)
+    start, running = time.time(), None
+    for step in range(1, recipe.vae_steps + 1):
+        x = pixels([world.random_scene(rng) for _ in range(recipe.vae_batch)])
+        post = vae.encode(x).latent_dist
+        rec = vae.decode(post.sample()).sample
+        kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+        loss = torch.nn.functional.l1_loss(rec, x) + recipe.kl_weight * kl  # L1: sharper edges than MSE
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 100 == 0 or step == recipe.vae_steps:
+            say(f"vae step {step}/{recipe.vae_steps} loss {running:.4f} ({time.time() - start:.0f} s)")
+    vae.eval()
+    return vae
+
+
+@torch.no_grad()
+def encode_world(vae, scenes: list[world.Scene], batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scenes' latent means and standard deviations (unscaled)."""
+    means, stds = [], []
+    for i in range(0, len(scenes), batch):
+        post = vae.encode(pixels(scenes[i : i + batch])).latent_dist
+        means.append(post.mean)
+        stds.append(post.std)
+    return torch.cat(means), torch.cat(stds)
+
+
+def train_unet(recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: list[str], say: Log, every=None):
+    """Stage 2: UNet + text encoder on the encoded world (``mean``/``std`` already scaled). Returns their EMA
+    copies. ``every(step, unet, text_encoder)`` is called each 250 steps (partial checkpoints)."""
+    from diffusers import DDPMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    torch.manual_seed(recipe.seed + 1)
+    rng = np.random.default_rng(recipe.seed + 1)
+    tokenizer = _tokenizer()
+    unet = UNet2DConditionModel(**UNET)
+    text_encoder = CLIPTextModel(_text_config(tokenizer, "quick_gelu"))
+    noise_scheduler = DDPMScheduler(**_SCHEDULER)
+    ids = tokenizer(captions, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+    empty = tokenizer([""], padding="max_length", max_length=77, return_tensors="pt").input_ids[0]
+    params = [*unet.parameters(), *text_encoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=recipe.unet_lr, weight_decay=0.0)
+    sched = _warmup(opt)
+    ema_unet, ema_text = copy.deepcopy(unet).eval(), copy.deepcopy(text_encoder).eval()
+    ema_params = [*ema_unet.parameters(), *ema_text.parameters()]
+    start, running = time.time(), None
+    for step in range(1, recipe.unet_steps + 1):
+        pick = torch.from_numpy(rng.integers(0, len(captions), size=recipe.unet_batch))
+        latents = mean[pick] + std[pick] * torch.randn_like(mean[pick])
+        batch_ids = ids[pick].clone()
+        batch_ids[torch.from_numpy(rng.random(recipe.unet_batch) < recipe.caption_dropout)] = empty
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (recipe.unet_batch,))
+        noisy = noise_scheduler.add_noise(latents, noise, t)
+        cond = text_encoder(batch_ids).last_hidden_state
+        loss = torch.nn.functional.mse_loss(unet(noisy, t, encoder_hidden_states=cond).sample, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        decay = min(recipe.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            torch._foreach_lerp_(ema_params, [p.detach() for p in params], 1.0 - decay)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 100 == 0 or step == recipe.unet_steps:
+            say(f"unet step {step}/{recipe.unet_steps} loss {running:.4f} ({time.time() - start:.0f} s)")
+        if every is not None and step % 250 == 0 and step < recipe.unet_steps:
+            every(step, ema_unet, ema_text)
+    return ema_unet, ema_text
+
+
+def pipeline(vae, unet, text_encoder):
+    """The SD1 pipeline of the three trained parts, with the tokenizer and the tiny models' DDPM scheduler."""
+    from diffusers import DDPMScheduler, StableDiffusionPipeline
+
+    return StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=_tokenizer(),
+        unet=unet,
+        scheduler=DDPMScheduler(**_SCHEDULER),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+
+
+def save_pipeline(pipe, folder: Path, recipe: Recipe, extra: dict | None = None) -> Path:
+    """Write the diffusers folder (safetensors) next to ``folder`` and swap it in whole."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    pipe.save_pretrained(tmp, safe_serialization=True)
+    info = {"recipe": asdict(recipe), "torch": torch.__version__, **(extra or {})}
+    (tmp / MARKER).write_text(json.dumps(info, indent=1) + "\n")
+    for path in tmp.rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)  # safetensors' writer leaves 0600; the shipped files are for everyone to read
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def build_base_model(folder: Path, work: Path, recipe: Recipe = Recipe(), say: Log = log.info) -> Path:
+    """Train the base model (reusing a finished VAE stage found in ``work``) and save it as ``folder``.
+
+    Partial UNet checkpoints go to ``work/partial`` every 250 steps, so a long run can be looked at early.
+    """
+    from diffusers import AutoencoderKL
+
+    torch.set_num_threads(1)  # the same bits on every run: no thread-count-dependent reductions
+    work = Path(work)
+    vae_dir = work / "vae"
+    stamp = json.dumps({k: v for k, v in asdict(recipe).items() if k.startswith(("seed", "vae", "kl", "version"))})
+    if (vae_dir / "recipe.json").exists() and (vae_dir / "recipe.json").read_text() == stamp:
+        vae = AutoencoderKL.from_pretrained(vae_dir).eval()
+        say(f"vae: reusing {vae_dir}")
+    else:
+        vae = train_vae(recipe, say)
+        shutil.rmtree(vae_dir, ignore_errors=True)
+        vae.save_pretrained(vae_dir, safe_serialization=True)
+        (vae_dir / "recipe.json").write_text(stamp)
+    scenes = world.random_scenes(recipe.scenes, seed=recipe.seed + 2)
+    mean, std = encode_world(vae, scenes)
+    scale = float(1.0 / mean.std())
+    vae.register_to_config(scaling_factor=scale)
+    say(f"latents: std {1 / scale:.3f}, mean posterior std {std.mean():.4f}; scaling_factor {scale:.4f}")
+    captions = [world.caption(s) for s in scenes]
+
+    def partial(step, unet, text_encoder):
+        # The same weights as a whole run of ``step`` UNet steps (constant learning rate after warmup).
+        save_pipeline(pipeline(vae, unet, text_encoder), work / "partial", replace(recipe, unet_steps=step))
+        say(f"partial model at step {step}: {work / 'partial'}")
+
+    unet, text_encoder = train_unet(recipe, mean * scale, std * scale, captions, say, every=partial)
+    return save_pipeline(pipeline(vae, unet, text_encoder), folder, recipe)
+
+
+def _warmup(opt, warmup: int = 100):
+    """Linear warmup, then constant: the state after N steps does not depend on the planned total, so a
+    partial checkpoint at step N is exactly what a run of N steps gives."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))

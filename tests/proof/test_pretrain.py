@@ -1,0 +1,57 @@
+"""Pretraining the shapes-world base model: the same bits on every run, a folder lorakit loads as SD1, and (for
+the shipped model) samples that draw what the prompt says."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from lorakit.proof import base_model_path
+from lorakit.proof.pretrain import Recipe, build_base_model
+
+pytestmark = pytest.mark.slow
+
+TINY = Recipe(vae_steps=3, vae_batch=4, scenes=64, unet_steps=3, unet_batch=4)
+
+
+def _digests(folder):
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*.safetensors")
+    }
+
+
+def test_a_build_gives_the_same_bits_twice_and_loads_as_sd1(tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        a = build_base_model(tmp_path / "a", tmp_path / "work-a", TINY, say=lambda _: None)
+        b = build_base_model(tmp_path / "b", tmp_path / "work-b", TINY, say=lambda _: None)
+    finally:
+        torch.set_num_threads(threads)
+    assert _digests(a) == _digests(b) and len(_digests(a)) == 3  # unet, vae, text encoder
+    other = build_base_model(
+        tmp_path / "c", tmp_path / "work-c", Recipe(**{**TINY.__dict__, "seed": 1}), lambda _: None
+    )
+    assert (
+        _digests(other)["unet/diffusion_pytorch_model.safetensors"]
+        != _digests(a)["unet/diffusion_pytorch_model.safetensors"]
+    )
+
+    from lorakit.models.loading import load_model
+
+    family = load_model(a)
+    assert family.name == "sd1"
+    assert family.components.vae.config.scaling_factor != 0.18215  # set from the world's latents
+
+
+@pytest.mark.skipif(not (base_model_path() / "model_index.json").exists(), reason="the base model is not built")
+def test_the_shipped_model_draws_the_prompt_most_of_the_time():
+    from lorakit.proof.measure import match_rate
+
+    rates, _ = match_rate(base_model_path(), n=24, seed=3)
+    # Chance is 1/6 for a colour, 1/4 for a shape, 1/3 for a pattern.
+    assert rates["colour"] >= 0.6 and rates["bg_colour"] >= 0.6, rates
+    assert rates["shape"] >= 0.5 and rates["background"] >= 0.5, rates
