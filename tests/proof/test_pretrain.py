@@ -55,3 +55,20 @@ def test_the_shipped_model_draws_the_prompt_most_of_the_time():
     # Chance is 1/6 for a colour, 1/4 for a shape, 1/3 for a pattern.
     assert rates["colour"] >= 0.6 and rates["bg_colour"] >= 0.6, rates
     assert rates["shape"] >= 0.5 and rates["background"] >= 0.5, rates
+
+
+def test_a_longer_run_continues_a_shorter_one_to_the_same_bits(tmp_path):
+    import torch
+
+    threads = torch.get_num_threads()
+    steps = [(2, 2), (4, 2), (4, 4)]  # the VAE continues, then the UNet (a longer VAE restarts the UNet)
+    said = []
+    try:
+        for vae_steps, unet_steps in steps:
+            recipe = Recipe(**{**TINY.__dict__, "vae_steps": vae_steps, "unet_steps": unet_steps})
+            continued = build_base_model(tmp_path / "continued", tmp_path / "work", recipe, say=said.append)
+        straight = build_base_model(tmp_path / "straight", tmp_path / "work-2", recipe, say=lambda _: None)
+    finally:
+        torch.set_num_threads(threads)
+    assert "vae: continuing from step 2" in said and "unet: continuing from step 2" in said
+    assert _digests(continued) == _digests(straight)
