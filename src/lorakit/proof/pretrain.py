@@ -12,8 +12,9 @@ same torch version:
    works when sampling. The text encoder is trained rather than left random: its 32-wide random embeddings put
    words too close together for a UNet this small to tell "red" from "purple" quickly.
 
-The weights saved are an exponential moving average of the UNet's and text encoder's. The concept shape
-(``world.CONCEPT``) and its trigger word never appear in this data.
+The weights saved are an exponential moving average of the UNet's and text encoder's, or with
+``ema_decay`` 0 the trained weights themselves (better for a short run: the average still holds early
+steps). The concept shape (``world.CONCEPT``) and its trigger word never appear in this data.
 """
 
 from __future__ import annotations
@@ -139,8 +140,9 @@ def train_unet(
     recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: list[str], say: Log, every=None, state=None
 ):
     """Stage 2: UNet + text encoder on the encoded world (``mean``/``std`` already scaled). Returns their EMA
-    copies. ``every(step, unet, text_encoder)`` is called each 250 steps (partial checkpoints); with ``state``
-    the stage's state is saved then too, and a saved state of the same recipe is continued."""
+    copies (or, with ``ema_decay`` 0, the trained modules). ``every(step, unet, text_encoder)`` is called
+    each 250 steps (partial checkpoints); with ``state`` the stage's state is saved then too, and a saved
+    state of the same recipe is continued."""
     from diffusers import DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel
 
@@ -187,8 +189,9 @@ def train_unet(
         if state and (step % 250 == 0 or step == recipe.unet_steps):
             save_stage(state, stamp, step, models, opt, rng)
         if every is not None and step % 250 == 0 and step < recipe.unet_steps:
-            every(step, ema_unet, ema_text)
-    return ema_unet, ema_text
+            every(step, *((unet, text_encoder) if recipe.ema_decay == 0 else (ema_unet, ema_text)))
+    # ema_decay 0: the weights as trained (the EMA does not change the training, only what is returned).
+    return (unet.eval(), text_encoder.eval()) if recipe.ema_decay == 0 else (ema_unet, ema_text)
 
 
 def pipeline(vae, unet, text_encoder):
