@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=base_model_path())
     parser.add_argument("--n", type=int, default=96)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--guidance", type=float, default=4.0)
+    parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--grid", type=Path)
     parser.add_argument("--work", type=Path, default=Path("/tmp/lorakit-shapes-world"))

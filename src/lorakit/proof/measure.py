@@ -143,7 +143,7 @@ def _shape_of(mask: np.ndarray) -> str:
     return min(scores, key=scores.get)
 
 
-def sample(folder, prompts: list[str], seed: int = 0, steps: int = 20, guidance: float = 4.0) -> list[Image.Image]:
+def sample(folder, prompts: list[str], seed: int = 0, steps: int = 20, guidance: float = 7.5) -> list[Image.Image]:
     """64x64 samples of ``prompts`` from the diffusers folder ``folder`` (DDIM, classifier-free guidance),
     one seeded generator for the batch: the same call gives the same images."""
     import torch

@@ -4,15 +4,17 @@ handmade tokenizer, UNet2DConditionModel, DDPM epsilon schedule) that learns to 
 Two stages, each from its own seed, on one CPU thread so the result is the same bits on every run with the
 same torch version:
 
-1. the VAE learns to reconstruct world images (64x64 -> 8x8x4 latents -> 64x64): L1 plus a light KL term;
+1. the VAE learns to reconstruct world images (64x64 -> 8x8x4 latents -> 64x64), from random 32x32 crops
+   (it is convolutional; crops cost a quarter): L1 + MSE plus a light KL term;
    its ``scaling_factor`` is then set so the latents of the world have unit variance, as SD's are;
 2. the UNet and the text encoder learn together to predict the noise of those latents (epsilon, the tiny
    models' DDPM schedule) from the captions; one caption in ten is dropped (empty) so classifier-free guidance
    works when sampling. The text encoder is trained rather than left random: its 32-wide random embeddings put
    words too close together for a UNet this small to tell "red" from "purple" quickly.
 
-The weights saved are an exponential moving average of the UNet's and text encoder's. The concept shape
-(``world.CONCEPT``) and its trigger word never appear in this data.
+The weights saved are an exponential moving average of the UNet's and text encoder's, or with
+``ema_decay`` 0 the trained weights themselves (better for a short run: the average still holds early
+steps). The concept shape (``world.CONCEPT``) and its trigger word never appear in this data.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from lorakit.models.tiny import _SCHEDULER, _TEXT, _VAE, _text_config, _tokenizer
 from lorakit.proof import world
+from lorakit.proof.stage_state import load_stage, save_stage
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +59,10 @@ class Recipe:
     """Everything that decides the weights (with the code and the torch version)."""
 
     seed: int = 14
-    vae_steps: int = 600
+    vae_steps: int = 3000
     vae_batch: int = 16
     vae_lr: float = 2e-3
+    vae_crop: int = 32
     kl_weight: float = 1e-4
     scenes: int = 24000
     unet_steps: int = 3000
@@ -65,7 +70,7 @@ class Recipe:
     unet_lr: float = 1e-3
     caption_dropout: float = 0.1
     ema_decay: float = 0.998
-    version: int = 2
+    version: int = 4
 
 
 Log = Callable[[str], None]
@@ -77,26 +82,36 @@ def pixels(scenes: list[world.Scene]) -> torch.Tensor:
     return torch.from_numpy(arr).permute(0, 3, 1, 2) / 127.5 - 1.0
 
 
-def train_vae(recipe: Recipe, say: Log):
-    """Stage 1: an AutoencoderKL of the tiny models' shape, trained on fresh world images every step."""
+def train_vae(recipe: Recipe, say: Log, state: Path | None = None):
+    """Stage 1: an AutoencoderKL of the tiny models' shape, trained on fresh world images every step. With
+    ``state``, a saved state of the same recipe is continued and the state is saved every 100 steps."""
     from diffusers import AutoencoderKL
 
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     vae = AutoencoderKL(**_VAE)
     with torch.no_grad():
-        # Start the encoder's log-variance channels low: at the default 0 every latent drowns in unit noise
-        # and the decoder learns nothing until the encoder has shrunk it.
-        vae.encoder.conv_out.bias[_VAE["latent_channels"] :] = -6.0
+        # Start the posterior's log-variance low (quant_conv's second half: mean and log-variance are split
+        # after it): at the default 0 every latent drowns in unit noise and the decoder learns nothing
+        # until the encoder has shrunk it.
+        vae.quant_conv.bias[_VAE["latent_channels"] :] -= 6.0
     opt = torch.optim.AdamW(vae.parameters(), lr=recipe.vae_lr, weight_decay=0.0)
-    sched = _warmup(opt)
+    stamp, models = _stamp(recipe, "vae"), {"vae": vae}
+    done = load_stage(state, stamp, recipe.vae_steps, models, opt, rng) if state else 0
+    sched = _warmup(opt, done)
+    if done:
+        say(f"vae: continuing from step {done}")
     start, running = time.time(), None
-    for step in range(1, recipe.vae_steps + 1):
+    for step in range(done + 1, recipe.vae_steps + 1):
         x = pixels([world.random_scene(rng) for _ in range(recipe.vae_batch)])
+        # A random crop (the VAE is convolutional): a quarter of the work per image, so four times the steps.
+        top, left = (int(v) for v in rng.integers(0, world.SIZE - recipe.vae_crop + 1, size=2))
+        x = x[:, :, top : top + recipe.vae_crop, left : left + recipe.vae_crop]
         post = vae.encode(x).latent_dist
         rec = vae.decode(post.sample()).sample
         kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
-        loss = torch.nn.functional.l1_loss(rec, x) + recipe.kl_weight * kl  # L1: sharper edges than MSE
+        # L1 keeps edges sharp; MSE weighs the big errors (a wrong colour) more, which comes first.
+        loss = F.l1_loss(rec, x) + F.mse_loss(rec, x) + recipe.kl_weight * kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -104,6 +119,8 @@ def train_vae(recipe: Recipe, say: Log):
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % 100 == 0 or step == recipe.vae_steps:
             say(f"vae step {step}/{recipe.vae_steps} loss {running:.4f} ({time.time() - start:.0f} s)")
+            if state:
+                save_stage(state, stamp, step, models, opt, rng)
     vae.eval()
     return vae
 
@@ -119,9 +136,13 @@ def encode_world(vae, scenes: list[world.Scene], batch: int = 256) -> tuple[torc
     return torch.cat(means), torch.cat(stds)
 
 
-def train_unet(recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: list[str], say: Log, every=None):
+def train_unet(
+    recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: list[str], say: Log, every=None, state=None
+):
     """Stage 2: UNet + text encoder on the encoded world (``mean``/``std`` already scaled). Returns their EMA
-    copies. ``every(step, unet, text_encoder)`` is called each 250 steps (partial checkpoints)."""
+    copies (or, with ``ema_decay`` 0, the trained modules). ``every(step, unet, text_encoder)`` is called
+    each 250 steps (partial checkpoints); with ``state`` the stage's state is saved then too, and a saved
+    state of the same recipe is continued."""
     from diffusers import DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel
 
@@ -135,11 +156,16 @@ def train_unet(recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: 
     empty = tokenizer([""], padding="max_length", max_length=77, return_tensors="pt").input_ids[0]
     params = [*unet.parameters(), *text_encoder.parameters()]
     opt = torch.optim.AdamW(params, lr=recipe.unet_lr, weight_decay=0.0)
-    sched = _warmup(opt)
     ema_unet, ema_text = copy.deepcopy(unet).eval(), copy.deepcopy(text_encoder).eval()
     ema_params = [*ema_unet.parameters(), *ema_text.parameters()]
+    stamp = _stamp(recipe, "unet")
+    models = {"unet": unet, "text_encoder": text_encoder, "ema_unet": ema_unet, "ema_text": ema_text}
+    done = load_stage(state, stamp, recipe.unet_steps, models, opt, rng) if state else 0
+    sched = _warmup(opt, done)
+    if done:
+        say(f"unet: continuing from step {done}")
     start, running = time.time(), None
-    for step in range(1, recipe.unet_steps + 1):
+    for step in range(done + 1, recipe.unet_steps + 1):
         pick = torch.from_numpy(rng.integers(0, len(captions), size=recipe.unet_batch))
         latents = mean[pick] + std[pick] * torch.randn_like(mean[pick])
         batch_ids = ids[pick].clone()
@@ -148,7 +174,7 @@ def train_unet(recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: 
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (recipe.unet_batch,))
         noisy = noise_scheduler.add_noise(latents, noise, t)
         cond = text_encoder(batch_ids).last_hidden_state
-        loss = torch.nn.functional.mse_loss(unet(noisy, t, encoder_hidden_states=cond).sample, noise)
+        loss = F.mse_loss(unet(noisy, t, encoder_hidden_states=cond).sample, noise)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -160,9 +186,12 @@ def train_unet(recipe: Recipe, mean: torch.Tensor, std: torch.Tensor, captions: 
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
         if step % 100 == 0 or step == recipe.unet_steps:
             say(f"unet step {step}/{recipe.unet_steps} loss {running:.4f} ({time.time() - start:.0f} s)")
+        if state and (step % 250 == 0 or step == recipe.unet_steps):
+            save_stage(state, stamp, step, models, opt, rng)
         if every is not None and step % 250 == 0 and step < recipe.unet_steps:
-            every(step, ema_unet, ema_text)
-    return ema_unet, ema_text
+            every(step, *((unet, text_encoder) if recipe.ema_decay == 0 else (ema_unet, ema_text)))
+    # ema_decay 0: the weights as trained (the EMA does not change the training, only what is returned).
+    return (unet.eval(), text_encoder.eval()) if recipe.ema_decay == 0 else (ema_unet, ema_text)
 
 
 def pipeline(vae, unet, text_encoder):
@@ -204,22 +233,13 @@ def save_pipeline(pipe, folder: Path, recipe: Recipe, extra: dict | None = None)
 def build_base_model(folder: Path, work: Path, recipe: Recipe = Recipe(), say: Log = log.info) -> Path:
     """Train the base model (reusing a finished VAE stage found in ``work``) and save it as ``folder``.
 
-    Partial UNet checkpoints go to ``work/partial`` every 250 steps, so a long run can be looked at early.
+    Partial UNet checkpoints go to ``work/partial`` every 250 steps, so a long run can be looked at early; the
+    stages' states are kept in ``work`` and a run of a longer recipe continues them (the same bits as a run
+    from scratch).
     """
-    from diffusers import AutoencoderKL
-
     torch.set_num_threads(1)  # the same bits on every run: no thread-count-dependent reductions
     work = Path(work)
-    vae_dir = work / "vae"
-    stamp = json.dumps({k: v for k, v in asdict(recipe).items() if k.startswith(("seed", "vae", "kl", "version"))})
-    if (vae_dir / "recipe.json").exists() and (vae_dir / "recipe.json").read_text() == stamp:
-        vae = AutoencoderKL.from_pretrained(vae_dir).eval()
-        say(f"vae: reusing {vae_dir}")
-    else:
-        vae = train_vae(recipe, say)
-        shutil.rmtree(vae_dir, ignore_errors=True)
-        vae.save_pretrained(vae_dir, safe_serialization=True)
-        (vae_dir / "recipe.json").write_text(stamp)
+    vae = train_vae(recipe, say, state=work / "vae_state")
     scenes = world.random_scenes(recipe.scenes, seed=recipe.seed + 2)
     mean, std = encode_world(vae, scenes)
     scale = float(1.0 / mean.std())
@@ -232,11 +252,20 @@ def build_base_model(folder: Path, work: Path, recipe: Recipe = Recipe(), say: L
         save_pipeline(pipeline(vae, unet, text_encoder), work / "partial", replace(recipe, unet_steps=step))
         say(f"partial model at step {step}: {work / 'partial'}")
 
-    unet, text_encoder = train_unet(recipe, mean * scale, std * scale, captions, say, every=partial)
+    unet, text_encoder = train_unet(
+        recipe, mean * scale, std * scale, captions, say, every=partial, state=work / "unet_state"
+    )
     return save_pipeline(pipeline(vae, unet, text_encoder), folder, recipe)
 
 
-def _warmup(opt, warmup: int = 100):
+def _stamp(recipe: Recipe, stage: str) -> str:
+    """The recipe fields a stage's state depends on, but its step count: a longer run may continue it."""
+    fields = asdict(recipe)
+    keep = ("seed", "version", "kl_weight", "vae_") if stage == "vae" else tuple(fields)  # the UNet sees the VAE
+    return json.dumps({k: v for k, v in fields.items() if k.startswith(keep) and k != f"{stage}_steps"})
+
+
+def _warmup(opt, done: int = 0, warmup: int = 100):
     """Linear warmup, then constant: the state after N steps does not depend on the planned total, so a
-    partial checkpoint at step N is exactly what a run of N steps gives."""
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup))
+    partial checkpoint at step N is exactly what a run of N steps gives. ``done``: steps already taken."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / warmup), last_epoch=done - 1)
