@@ -65,7 +65,7 @@ test("upload a folder of images with captions, rename, trash with undo, restore 
   expect(readFileSync(join(workspace, "datasets", "cats", "a.txt"), "utf8")).toBe("a cat, sitting");
   expect(existsSync(join(workspace, "datasets", "cats", "notes.pdf"))).toBe(false);
 
-  await table(page).getByRole("link", { name: "cats" }).click();
+  await table(page).getByRole("link", { name: "cats", exact: true }).click();
   await expect(page).toHaveURL(/\/files\/datasets\/cats$/);
   for (const name of ["a.png", "a.txt", "b.png", "b.txt"]) await expect(row(page, name)).toBeVisible();
   await expectNoSeriousA11y(page);
@@ -118,8 +118,8 @@ test("upload a folder of images with captions, rename, trash with undo, restore 
   expect(readFileSync(await download.path(), "utf8")).toBe("a cat, sitting");
 
   // Back up with the breadcrumbs.
-  await page.getByRole("navigation", { name: "Folder path" }).getByRole("link", { name: "datasets" }).click();
-  await expect(table(page).getByRole("link", { name: "cats" })).toBeVisible();
+  await page.getByRole("navigation", { name: "Folder path" }).getByRole("link", { name: "datasets", exact: true }).click();
+  await expect(table(page).getByRole("link", { name: "cats", exact: true })).toBeVisible();
 
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });
