@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { expectNoSeriousA11y } from "./a11y";
-import { expect, PYTHON, REPO, test } from "./fixtures";
+import { expect, PYTHON, REPO, screenshotPath, test } from "./fixtures";
 
 const NAME = "e2e-cats";
 
@@ -201,6 +201,6 @@ test("screenshots in both themes pass axe", async ({ page, workspace }) => {
       .poll(() => grid.getByRole("img").evaluateAll((imgs) => imgs.every((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0)))
       .toBe(true);
     await expectNoSeriousA11y(page);
-    await page.screenshot({ path: join(REPO, "docs", "images", `datasets-${scheme}.png`) });
+    await page.screenshot({ path: screenshotPath(`datasets-${scheme}.png`) });
   }
 });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import { expectNoSeriousA11y } from "./a11y";
-import { expect, PYTHON, REPO, test } from "./fixtures";
+import { expect, PYTHON, screenshotPath, test } from "./fixtures";
 
 function python(code: string, ...args: string[]): string {
   return execFileSync(PYTHON, ["-c", code, ...args], { encoding: "utf8" });
@@ -126,7 +126,7 @@ test("upload a folder of images with captions, rename, trash with undo, restore 
     await page.goto("/files/datasets/cats");
     await expect(row(page, "b.png")).toBeVisible();
     await expectNoSeriousA11y(page);
-    await page.screenshot({ path: join(REPO, "docs", "images", `files-${scheme}.png`), fullPage: true });
+    await page.screenshot({ path: screenshotPath(`files-${scheme}.png`), fullPage: true });
   }
 });
 

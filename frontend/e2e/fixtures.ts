@@ -8,6 +8,14 @@ import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Where a page's screenshot goes: `docs/images/` when LORAKIT_SCREENSHOTS=1 (refreshing the docs' pictures),
+ * else `test-results/screenshots/`, so an ordinary test run still renders them but leaves the checkout unchanged. */
+export function screenshotPath(name: string): string {
+  return process.env.LORAKIT_SCREENSHOTS === "1"
+    ? join(REPO, "docs", "images", name)
+    : join(REPO, "frontend", "test-results", "screenshots", name);
+}
 export const PYTHON = process.env.LORAKIT_PYTHON || join(REPO, ".venv", "bin", "python");
 
 export interface LorakitServer {

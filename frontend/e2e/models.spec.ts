@@ -7,7 +7,7 @@ import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Page } from "@playwright/test";
 import { expectNoSeriousA11y } from "./a11y";
-import { expect, type LorakitServer, PYTHON, REPO, startServer, test as base } from "./fixtures";
+import { expect, type LorakitServer, PYTHON, REPO, screenshotPath, startServer, test as base } from "./fixtures";
 
 interface Sources {
   files: { lora: string; size: number; release: string };
@@ -160,6 +160,6 @@ test("no serious accessibility problem, light and dark; screenshots for the docs
     await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", scheme);
     await expect(page.getByRole("region", { name: /^LoRAs/ }).getByRole("row", { name: /e2e-style-lora/ })).toBeVisible();
     await expectNoSeriousA11y(page);
-    await page.screenshot({ path: join(REPO, "docs", "images", `models-${scheme}.png`), fullPage: true });
+    await page.screenshot({ path: screenshotPath(`models-${scheme}.png`), fullPage: true });
   }
 });

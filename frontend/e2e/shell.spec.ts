@@ -1,6 +1,5 @@
-import { join } from "node:path";
 import { expectNoSeriousA11y } from "./a11y";
-import { expect, REPO, test } from "./fixtures";
+import { expect, screenshotPath, test } from "./fixtures";
 
 const PAGES = ["Files", "Datasets", "Training", "Jobs", "Models", "Utilities"];
 
@@ -30,7 +29,7 @@ test("the theme follows the system and the toggle switches it; screenshots for t
     await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", scheme);
     await expect(page.getByRole("heading", { level: 1, name: "Files" })).toBeVisible();
     await expectNoSeriousA11y(page);
-    await page.screenshot({ path: join(REPO, "docs", "images", `shell-${scheme}.png`) });
+    await page.screenshot({ path: screenshotPath(`shell-${scheme}.png`) });
   }
   const other = "light";
   await page.getByRole("button", { name: `Use the ${other} theme` }).click();
