@@ -74,8 +74,13 @@ def main() -> None:
         while not server.started:
             time.sleep(0.02)
         probe = subprocess.run(
-            ["node", str(REPO / "benchmarks" / "web_datasets_probe.mjs"), f"http://127.0.0.1:{port}/datasets/big"]
-            + ["--runs", str(args.runs)],
+            [
+                "node",
+                str(REPO / "benchmarks" / "web_datasets_probe.mjs"),
+                f"http://127.0.0.1:{port}/datasets/big",
+                "--runs",
+                str(args.runs),
+            ],
             capture_output=True,
             text=True,
             timeout=1800,
