@@ -190,7 +190,9 @@ def _launch(gpus: int, config: Path | None, resume: Path | None, output: Path | 
 def demo(
     steps: int = typer.Option(None, "--steps", min=1, help="Train this many steps (default: the proof's 600)."),
     samples: int = typer.Option(None, "--samples", min=1, help="Scenes per row of the grid (default: 8)."),
-    network: str = typer.Option("lora", "--network", help="lora, or locon (also the 3x3 convolutions)."),
+    network: str = typer.Option(
+        "locon", "--network", help="locon (LoRA also on the 3x3 convolutions: learns the shape best so far), or lora."
+    ),
 ) -> None:
     """Watch a LoRA learn: teach the tiny pretrained shapes model a shape it never saw (a crescent, trigger
     word "ohwx"), then sample with and without the trigger and let the judge count. CPU, no downloads,
