@@ -185,3 +185,15 @@ def test_unreachable_hub_is_a_clear_error(tmp_path, lora):
         port = s.getsockname()[1]
     with pytest.raises(HubError, match="Could not reach Hugging Face"):
         upload_lora(lora, "x", token=GOOD, endpoint=f"http://127.0.0.1:{port}")
+
+
+def test_an_edited_card_is_sent_as_it_is_and_the_preview_matches_the_generated_one(tmp_path, hub, lora):
+    from lorakit.hub.upload import preview_card
+
+    preview = preview_card(lora, "mira/mira-lora", prompts=["mira at the beach"])
+    upload_lora(lora, "mira/mira-lora", token=GOOD, endpoint=hub.endpoint, prompts=["mira at the beach"])
+    assert hub.files["mira/mira-lora"]["README.md"].decode() == preview  # the preview is what would be sent
+
+    edited = preview.replace("# mira", "# Mira, edited by hand") + "\nThanks to my cat.\n"
+    upload_lora(lora, "mira/mira-lora", token=GOOD, endpoint=hub.endpoint, card=edited)
+    assert hub.files["mira/mira-lora"]["README.md"].decode() == edited

@@ -54,6 +54,49 @@ def _resolve_token(token: str | None, settings_folder: str | os.PathLike | None)
     return stored
 
 
+def sample_images(images: list[tuple[str | os.PathLike, str]] | None) -> list[SampleImage]:
+    """Where each sample image goes in the repo (``images/00_name.png``) with its prompt; refuses non-images."""
+    samples = []
+    for i, (image, prompt) in enumerate(images or []):
+        image_path = Path(image)
+        if image_path.suffix.lower() not in IMAGE_SUFFIXES or not image_path.is_file():
+            raise HubError(f"{image_path} is not an image file lorakit can upload.", "Use .png, .jpg or .webp files.")
+        samples.append(SampleImage(f"images/{i:02d}_{image_path.name}", prompt))
+    return samples
+
+
+def preview_card(
+    lora: str | os.PathLike,
+    repo_id: str,
+    *,
+    images: list[tuple[str | os.PathLike, str]] | None = None,
+    prompts: list[str] | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    base_model: str | None = None,
+    trigger_words: list[str] | None = None,
+    license: str | None = None,
+) -> str:
+    """The README.md :func:`upload_lora` would send for these options, without a token or a connection."""
+    from lorakit.lora.inspect import inspect_lora
+
+    lora_path = Path(lora)
+    return model_card(
+        CardInput(
+            repo_id=repo_id,
+            lora_filename=lora_path.name,
+            report=inspect_lora(lora_path, full_hash=False),
+            title=title,
+            description=description,
+            base_model=base_model,
+            trigger_words=trigger_words,
+            prompts=list(prompts or []),
+            images=sample_images(images),
+            license=license,
+        )
+    )
+
+
 def upload_lora(
     lora: str | os.PathLike,
     repo_id: str,
@@ -67,14 +110,16 @@ def upload_lora(
     base_model: str | None = None,
     trigger_words: list[str] | None = None,
     license: str | None = None,
+    card: str | None = None,
     endpoint: str | None = None,
     settings_folder: str | os.PathLike | None = None,
     emitter: Emitter | None = None,
 ) -> UploadResult:
     """Upload ``lora`` (and ``images``: ``[(path, prompt)]``) to ``repo_id`` with a generated README.md.
 
-    ``repo_id`` may be ``name`` alone: the token's user is the owner then. ``endpoint`` points at another
-    Hub (tests use a loopback server).
+    ``repo_id`` may be ``name`` alone: the token's user is the owner then. ``card`` is the README.md text to
+    send instead of the generated one (a card the user previewed with :func:`preview_card` and edited).
+    ``endpoint`` points at another Hub (tests use a loopback server).
     """
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -106,28 +151,24 @@ def upload_lora(
         repo_id = f"{user['name']}/{repo_id}"
 
     operations = [CommitOperationAdd(path_in_repo=lora_path.name, path_or_fileobj=str(lora_path))]
-    samples: list[SampleImage] = []
-    for i, (image, prompt) in enumerate(images or []):
-        image_path = Path(image)
-        if image_path.suffix.lower() not in IMAGE_SUFFIXES or not image_path.is_file():
-            raise HubError(f"{image_path} is not an image file lorakit can upload.", "Use .png, .jpg or .webp files.")
-        in_repo = f"images/{i:02d}_{image_path.name}"
-        operations.append(CommitOperationAdd(path_in_repo=in_repo, path_or_fileobj=str(image_path)))
-        samples.append(SampleImage(in_repo, prompt))
-    card = model_card(
-        CardInput(
-            repo_id=repo_id,
-            lora_filename=lora_path.name,
-            report=report,
-            title=title,
-            description=description,
-            base_model=base_model,
-            trigger_words=trigger_words,
-            prompts=list(prompts or []),
-            images=samples,
-            license=license,
+    samples = sample_images(images)
+    for (image, _), sample in zip(images or [], samples, strict=True):
+        operations.append(CommitOperationAdd(path_in_repo=sample.path_in_repo, path_or_fileobj=str(image)))
+    if card is None:
+        card = model_card(
+            CardInput(
+                repo_id=repo_id,
+                lora_filename=lora_path.name,
+                report=report,
+                title=title,
+                description=description,
+                base_model=base_model,
+                trigger_words=trigger_words,
+                prompts=list(prompts or []),
+                images=samples,
+                license=license,
+            )
         )
-    )
     operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8")))
     try:
         if emitter:

@@ -175,6 +175,19 @@ def extract(params: P.ExtractParams, ctx: JobContext) -> dict[str, Any]:
     return {"output": ctx.workspace.relative(output), **{k: v for k, v in result.items() if k != "output"}}
 
 
+def bake(params: P.BakeParams, ctx: JobContext) -> dict[str, Any]:
+    """Bake LoRAs (``loras``: [[path, weight], ...]) into a single-file checkpoint, writing a new one."""
+    from lorakit.lora.bake import bake_loras
+
+    checkpoint = ctx.workspace.resolve_inside(params.checkpoint, must_exist=True)
+    loras = [(ctx.workspace.resolve_inside(p, must_exist=True), w) for p, w in params.loras]
+    out = params.output or f"models/checkpoints/{checkpoint.stem}-baked.safetensors"
+    output = ctx.workspace.resolve_inside(out)
+    ctx.set_run_dir(output.parent)
+    path = bake_loras(checkpoint, loras, output, dtype=params.precision, emitter=_forward(ctx))
+    return {"output": ctx.workspace.relative(path), "loras": [[p, w] for p, w in params.loras]}
+
+
 def upload(params: P.UploadParams, ctx: JobContext) -> dict[str, Any]:
     """Upload a LoRA (with a model card) to a Hugging Face repo; the token comes from the saved credentials."""
     from lorakit.hub.upload import upload_lora

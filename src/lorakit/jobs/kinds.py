@@ -87,6 +87,13 @@ register(
     params=P.ExtractParams,
 )
 register(
+    "bake",
+    f"{_A}:bake",
+    help="Bake LoRAs into a checkpoint.",
+    requires=("lorakit.lora.bake",),
+    params=P.BakeParams,
+)
+register(
     "upload",
     f"{_A}:upload",
     help="Upload a LoRA to Hugging Face.",

@@ -301,11 +301,34 @@ class UploadParams(JobParams):
     prompts: list[str] | None = Field(None, max_length=20, description="Example prompts for the card.")
     base_model: str | None = Field(None, max_length=200, description="Hub id of the base model (default: by family).")
     license: str | None = Field(None, max_length=100, description="License id for the card, e.g. openrail++.")
+    card: str | None = Field(
+        None,
+        max_length=200_000,
+        description="The whole README.md to send instead of the generated card (a previewed card, edited).",
+    )
 
     def card_options(self) -> dict[str, Any]:
         """``upload_lora``'s repo and card keyword arguments (the paths, token and progress are the caller's)."""
-        names = ("private", "title", "description", "trigger_words", "prompts", "base_model", "license")
+        names = ("private", "title", "description", "trigger_words", "prompts", "base_model", "license", "card")
         return {name: getattr(self, name) for name in names}
+
+
+class BakeParams(JobParams):
+    checkpoint: InPath = Field(
+        description="The base checkpoint: a single-file .safetensors, e.g. models/checkpoints/x.safetensors"
+    )
+    loras: list[tuple[InPath, float]] = Field(min_length=1, max_length=20, description="[[LoRA path, weight], ...]")
+    output: OutPath | None = Field(None, description="Default: models/checkpoints/<checkpoint>-baked.safetensors")
+    precision: Precision = Field("fp16", description="fp16, bf16 or fp32: the new checkpoint's weights.")
+
+    def check(self, workspace) -> None:
+        out = self.output
+        if out and workspace.resolve_inside(out) == workspace.resolve_inside(self.checkpoint):
+            raise JobParamsError(
+                "params.output: is the input checkpoint.",
+                "Write the baked model to a new file.",
+                field="params.output",
+            )
 
 
 def validate_params(model: type[JobParams], params: Any, workspace=None, *, prefix: str = "params") -> JobParams:
