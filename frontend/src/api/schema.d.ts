@@ -667,6 +667,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/lora/bake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bake LoRAs into a checkpoint, writing a new one (a job) */
+        post: operations["bake_api_lora_bake_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/lora/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The model card an upload would send, to edit first */
+        post: operations["card_preview_api_lora_card_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lora/convert": {
         parameters: {
             query?: never;
@@ -894,6 +928,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** BakeParams */
+        BakeParams: {
+            /**
+             * Checkpoint
+             * @description The base checkpoint: a single-file .safetensors, e.g. models/checkpoints/x.safetensors
+             */
+            checkpoint: string;
+            /**
+             * Loras
+             * @description [[LoRA path, weight], ...]
+             */
+            loras: [
+                string,
+                number
+            ][];
+            /**
+             * Output
+             * @description Default: models/checkpoints/<checkpoint>-baked.safetensors
+             */
+            output?: string | null;
+            /**
+             * Precision
+             * @description fp16, bf16 or fp32: the new checkpoint's weights.
+             * @default fp16
+             * @enum {string}
+             */
+            precision: "fp16" | "bf16" | "fp32";
+        };
         /** CaptionIn */
         CaptionIn: {
             /** Text */
@@ -929,6 +991,13 @@ export interface components {
             text: string;
             /** Version */
             version: string;
+        };
+        /** CardPreview */
+        CardPreview: {
+            /** Card */
+            card: string;
+            /** Repo Id */
+            repo_id: string;
         };
         /** ConfigBody */
         ConfigBody: {
@@ -1749,6 +1818,11 @@ export interface components {
              * @description Hub id of the base model (default: by family).
              */
             base_model?: string | null;
+            /**
+             * Card
+             * @description The whole README.md to send instead of the generated card (a previewed card, edited).
+             */
+            card?: string | null;
             /**
              * Description
              * @description A paragraph for the card.
@@ -3249,6 +3323,72 @@ export interface operations {
             };
         };
     };
+    bake_api_lora_bake_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BakeParams"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    card_preview_api_lora_card_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadParams"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardPreview"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     convert_api_lora_convert_post: {
         parameters: {
             query?: never;
@@ -3268,7 +3408,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -3301,7 +3441,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -3367,7 +3507,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -3400,7 +3540,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */
@@ -3433,7 +3573,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description Validation Error */

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from lorakit.jobs.params import BakeParams, ConvertParams, ExtractParams, MergeParams, ResizeParams, UploadParams
+from lorakit.jobs.store import Job
 from lorakit.lora import inspect as _inspect  # noqa: F401 - an ImportError here leaves these routes out
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
 
@@ -47,14 +48,14 @@ def _check_paths(workspace, *paths: str | None) -> None:
             workspace.resolve_inside(path)
 
 
-@router.post("/resize", status_code=201, summary="Resize a LoRA to a lower rank (a job)")
+@router.post("/resize", status_code=201, response_model=Job, summary="Resize a LoRA to a lower rank (a job)")
 def resize(body: ResizeBody, workspace: WorkspaceDep, runner: RunnerDep):
     existing(workspace, body.source, field="source")
     _check_paths(workspace, body.output)
     return runner.submit("resize", body.model_dump(exclude_none=True), title=f"Resize {body.source}")
 
 
-@router.post("/merge", status_code=201, summary="Merge LoRAs into one (a job)")
+@router.post("/merge", status_code=201, response_model=Job, summary="Merge LoRAs into one (a job)")
 def merge(body: MergeBody, workspace: WorkspaceDep, runner: RunnerDep):
     for path, _ in body.sources:
         existing(workspace, path, field="sources")
@@ -64,7 +65,7 @@ def merge(body: MergeBody, workspace: WorkspaceDep, runner: RunnerDep):
     return runner.submit("merge", params, title=f"Merge {len(body.sources)} LoRAs")
 
 
-@router.post("/extract", status_code=201, summary="Extract a LoRA from a fine-tuned model (a job)")
+@router.post("/extract", status_code=201, response_model=Job, summary="Extract a LoRA from a fine-tuned model (a job)")
 def extract(body: ExtractBody, workspace: WorkspaceDep, runner: RunnerDep):
     existing(workspace, body.base, field="base")
     existing(workspace, body.tuned, field="tuned")
@@ -72,7 +73,7 @@ def extract(body: ExtractBody, workspace: WorkspaceDep, runner: RunnerDep):
     return runner.submit("extract", body.model_dump(exclude_none=True), title=f"Extract from {body.tuned}")
 
 
-@router.post("/upload", status_code=201, summary="Upload a LoRA to Hugging Face (a job)")
+@router.post("/upload", status_code=201, response_model=Job, summary="Upload a LoRA to Hugging Face (a job)")
 def upload(body: UploadBody, workspace: WorkspaceDep, runner: RunnerDep):
     existing(workspace, body.lora, field="lora")
     for image, _ in body.images or []:
@@ -81,14 +82,16 @@ def upload(body: UploadBody, workspace: WorkspaceDep, runner: RunnerDep):
     return runner.submit("upload", params, title=f"Upload to {body.repo_id}")
 
 
-@router.post("/convert", status_code=201, summary="Convert a LoRA to another layout (a job)")
+@router.post("/convert", status_code=201, response_model=Job, summary="Convert a LoRA to another layout (a job)")
 def convert(body: ConvertBody, workspace: WorkspaceDep, runner: RunnerDep):
     existing(workspace, body.source, field="source")
     _check_paths(workspace, body.output)
     return runner.submit("convert", body.model_dump(exclude_none=True), title=f"Convert {body.source}")
 
 
-@router.post("/bake", status_code=201, summary="Bake LoRAs into a checkpoint, writing a new one (a job)")
+@router.post(
+    "/bake", status_code=201, response_model=Job, summary="Bake LoRAs into a checkpoint, writing a new one (a job)"
+)
 def bake(body: BakeBody, workspace: WorkspaceDep, runner: RunnerDep):
     existing(workspace, body.checkpoint, field="checkpoint")
     for path, _ in body.loras:
