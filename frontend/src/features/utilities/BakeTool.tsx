@@ -21,6 +21,8 @@ export function BakeTool({ lora }: { lora: string }) {
     ? "Choose the checkpoint to bake into."
     : chosen.length === 0
       ? "Choose at least one LoRA."
+      : chosen.some(([, weight]) => Number.isNaN(weight))
+        ? "Give every LoRA a number as its weight."
       : output.trim() && output.trim() === checkpoint.trim()
         ? "Save the baked model as a new file, not over the checkpoint."
         : null;

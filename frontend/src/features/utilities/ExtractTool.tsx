@@ -1,14 +1,13 @@
 // Extract: a LoRA from the difference between a fine-tuned checkpoint and its base.
-import { Checkbox, Group, NumberInput } from "@mantine/core";
+import { Checkbox, Group, NumberInput, Text } from "@mantine/core";
 import { useState } from "react";
 import { utilitiesApi } from "./api";
 import { FilePicker } from "./FilePicker";
-import { OutputField, PrecisionSelect, RankFields, rankParams, type RankChoice } from "./fields";
+import { OutputField, PrecisionSelect, RankFields, rankParams, toNumber, type RankChoice } from "./fields";
 import { WrittenFile } from "./JobPanel";
 import { nameOf, percent } from "./paths";
 import { ToolForm } from "./ToolForm";
 import type { Precision } from "./types";
-import { Text } from "@mantine/core";
 
 export function ExtractTool() {
   const [base, setBase] = useState("");
@@ -16,7 +15,7 @@ export function ExtractTool() {
   const [choice, setChoice] = useState<RankChoice>({ method: "fixed", rank: 32, value: "" });
   const [convRank, setConvRank] = useState<number | "">("");
   const [textEncoder, setTextEncoder] = useState(true);
-  const [clamp, setClamp] = useState<number | "">(0.99);
+  const [clamp, setClamp] = useState<number | string>(0.99);
   const [output, setOutput] = useState("");
   const [precision, setPrecision] = useState<Precision | "">("fp16");
   const missing = !base.trim()
@@ -41,7 +40,7 @@ export function ExtractTool() {
           method: choice.method,
           rank: choice.rank === "" ? 32 : choice.rank,
           ...(convRank !== "" ? { conv_rank: convRank } : {}),
-          clamp_quantile: clamp === "" ? 0.99 : clamp,
+          clamp_quantile: clamp === "" ? 0.99 : toNumber(clamp),
           text_encoder: textEncoder,
           ...(output.trim() ? { output: output.trim() } : {}),
           precision: precision || "fp16",
@@ -87,7 +86,7 @@ export function ExtractTool() {
           step={0.005}
           decimalScale={4}
           value={clamp}
-          onChange={(v) => setClamp(typeof v === "number" ? v : "")}
+          onChange={setClamp}
         />
       </Group>
       <Checkbox

@@ -2,7 +2,17 @@
 import { Checkbox, Group, Stack, Text } from "@mantine/core";
 import { useEffect, useState } from "react";
 import { utilitiesApi } from "./api";
-import { OutputField, PrecisionSelect, RankFields, rankParams, WeightedList, weightedParams, type RankChoice, type Weighted } from "./fields";
+import {
+  OutputField,
+  PrecisionSelect,
+  RankFields,
+  rankParams,
+  toNumber,
+  WeightedList,
+  weightedParams,
+  type RankChoice,
+  type Weighted,
+} from "./fields";
 import { WrittenFile } from "./JobPanel";
 import { ResizeResult } from "./ResizeTool";
 import { ToolForm } from "./ToolForm";
@@ -22,7 +32,7 @@ export function MergeTool({ lora }: { lora: string }) {
   const missing =
     chosen.length < 2
       ? "Choose at least two LoRAs."
-      : items.some((i) => i.path.trim() && i.weight === "")
+      : items.some((i) => i.path.trim() && (i.weight === "" || Number.isNaN(toNumber(i.weight))))
         ? "Give every LoRA a weight."
         : compress && choice.method === "fixed" && choice.rank === ""
           ? "Give the rank to compress to."

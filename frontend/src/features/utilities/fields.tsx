@@ -32,8 +32,12 @@ export const METHODS: { value: Method; label: string; help: string; valueLabel?:
 export interface RankChoice {
   method: Method;
   rank: number | "";
-  value: number | "";
+  /** As typed: Mantine gives text while a number is half-typed ("0."). */
+  value: number | string;
 }
+
+/** A number field's value as sent (text while half-typed: "0." is 0). */
+export const toNumber = (value: number | string): number => (typeof value === "number" ? value : Number(value));
 
 /** Fixed rank, or a dynamic method with its value (the rank is then the most any layer keeps). */
 export function RankFields({ choice, onChange, optional }: { choice: RankChoice; onChange: (c: RankChoice) => void; optional?: boolean }) {
@@ -75,7 +79,7 @@ export function RankFields({ choice, onChange, optional }: { choice: RankChoice;
             step={choice.method === "sv_ratio" ? 1 : 0.05}
             decimalScale={4}
             value={choice.value}
-            onChange={(v) => onChange({ ...choice, value: typeof v === "number" ? v : "" })}
+            onChange={(v) => onChange({ ...choice, value: v })}
             required
           />
         ) : null}
@@ -89,7 +93,7 @@ export function rankParams(choice: RankChoice, { methodWhenFixed = true } = {}) 
   const out: { method?: Method; rank?: number; value?: number } = {};
   if (choice.method !== "fixed" || methodWhenFixed) out.method = choice.method;
   if (choice.rank !== "") out.rank = choice.rank;
-  if (choice.method !== "fixed" && choice.value !== "") out.value = choice.value;
+  if (choice.method !== "fixed" && choice.value !== "") out.value = toNumber(choice.value);
   return out;
 }
 
@@ -128,7 +132,7 @@ export function OutputField({ value, onChange, fallback, label = "Save as" }: { 
 
 export interface Weighted {
   path: string;
-  weight: number | "";
+  weight: number | string;
 }
 
 /** A list of LoRAs, each with its weight: add, remove, pick from the workspace. */
@@ -154,7 +158,7 @@ export function WeightedList({ items, onChange, min = 1, weightHelp }: { items: 
             step={0.1}
             decimalScale={3}
             value={item.weight}
-            onChange={(v) => set(i, { ...item, weight: typeof v === "number" ? v : "" })}
+            onChange={(v) => set(i, { ...item, weight: v })}
           />
           <ActionIcon
             variant="default"
@@ -187,4 +191,4 @@ export function WeightedList({ items, onChange, min = 1, weightHelp }: { items: 
 
 /** `[[path, weight], ...]` of the rows that name a file. */
 export const weightedParams = (items: Weighted[]): [string, number][] =>
-  items.filter((i) => i.path.trim()).map((i) => [i.path.trim(), i.weight === "" ? 1 : i.weight]);
+  items.filter((i) => i.path.trim()).map((i) => [i.path.trim(), i.weight === "" ? 1 : toNumber(i.weight)]);
