@@ -22,7 +22,7 @@ export function BlockChart({ title, help, blocks, value, format }: BlockChartPro
   const id = useId();
   const values = blocks.map(value);
   const max = Math.max(0, ...values.map((v) => v ?? 0));
-  const width = blocks.length * (BAR + GAP) + GAP;
+  const width = blocks.length * (BAR + GAP) + GAP + 32; // room for the last rotated label
   const highest = blocks[values.indexOf(max)];
   const summary =
     blocks.length === 0
