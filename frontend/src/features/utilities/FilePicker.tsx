@@ -10,6 +10,8 @@ import { nameOf, parentOf } from "./paths";
 import type { Entry } from "./types";
 
 export interface FilePickerProps {
+  /** The text field's id (to move the keyboard to it). */
+  id?: string;
   label: string;
   description?: string;
   value: string;
@@ -28,11 +30,12 @@ const matches = (entry: Entry, accept: string[] | undefined) =>
   !accept || accept.some((end) => entry.name.toLowerCase().endsWith(end));
 
 export function FilePicker(props: FilePickerProps) {
-  const { label, description, value, onChange, startIn, accept, folders, required, error } = props;
+  const { id, label, description, value, onChange, startIn, accept, folders, required, error } = props;
   const [open, setOpen] = useState(false);
   return (
     <Group align="flex-end" gap="xs" wrap="nowrap">
       <TextInput
+        id={id}
         style={{ flex: 1 }}
         label={label}
         description={description}

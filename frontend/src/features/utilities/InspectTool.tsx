@@ -10,6 +10,8 @@ import { FilePicker } from "./FilePicker";
 import { formatBytes } from "./paths";
 import type { InspectReport } from "./types";
 
+export const INSPECT_FIELD_ID = "utilities-inspect-lora";
+
 export interface InspectToolProps {
   /** The LoRA chosen on the page (from ?lora=); inspecting one makes it the page's choice. */
   lora: string;
@@ -39,6 +41,7 @@ export function InspectTool({ lora, onLoraChange }: InspectToolProps) {
         <Group align="flex-end" gap="sm">
           <div style={{ flex: 1, minWidth: 260 }}>
             <FilePicker
+              id={INSPECT_FIELD_ID}
               label="LoRA file"
               description="A .safetensors LoRA in the workspace (kohya, diffusers, peft or ComfyUI layout)."
               value={typed}

@@ -2,7 +2,8 @@
 // Cancel, the server's plain error, and the result (with a link to the written file in Files).
 import { Anchor, Button, Card, Group, Progress, Stack, Text } from "@mantine/core";
 import { IconCheck, IconClock, IconLoader2, IconPlayerStop, IconX } from "@tabler/icons-react";
-import { useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { ApiError } from "@/api/client";
 import { formatEta, jobTitle, STATE_WORDS } from "@/api/jobs";
@@ -33,6 +34,12 @@ export interface JobPanelProps {
 export function JobPanel({ jobId, children }: JobPanelProps) {
   const { job, progress, message, finished, error } = useFollowJob(jobId);
   const [cancelError, setCancelError] = useState<unknown>(null);
+  const client = useQueryClient();
+  const done = job?.state === "completed";
+  useEffect(() => {
+    // A tool may have written over a file inspected before: read it again when asked next.
+    if (done) void client.invalidateQueries({ queryKey: ["lora", "inspect"] });
+  }, [done, client]);
   if (!job) return error ? <ErrorNotice error={error} /> : <Text size="sm">Starting…</Text>;
   const percent = progress?.fraction !== null && progress?.fraction !== undefined ? Math.round(100 * progress.fraction) : null;
   const eta = formatEta(progress?.etaS ?? null);

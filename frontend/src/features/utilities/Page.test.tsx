@@ -1,4 +1,4 @@
-import { screen } from "@testing-library/react";
+import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { json, route } from "@/test/fetchMock";
@@ -23,6 +23,14 @@ describe("UtilitiesPage", () => {
     expect(router.state.location.search).toContain("tool=resize");
     await user.click(screen.getByRole("tab", { name: "Bake" }));
     expect(screen.getByRole("textbox", { name: "LoRA 1" })).toHaveValue("models/loras/mira.safetensors");
+  });
+
+  it("the header's Inspect a LoRA opens Inspect and puts the keyboard in its file field", async () => {
+    const user = userEvent.setup();
+    renderTool(<UtilitiesPage />, { url: "/utilities?tool=merge" });
+    await user.click(screen.getByRole("button", { name: "Inspect a LoRA" }));
+    expect(screen.getByRole("tab", { name: "Inspect" })).toHaveAttribute("aria-selected", "true");
+    await waitFor(() => expect(screen.getByRole("textbox", { name: "LoRA file" })).toHaveFocus());
   });
 
   it("opens the tool named in ?tool=", () => {

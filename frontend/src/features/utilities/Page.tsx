@@ -7,7 +7,7 @@ import { PageHeader } from "@/components/PageHeader";
 import { BakeTool } from "./BakeTool";
 import { ConvertTool } from "./ConvertTool";
 import { ExtractTool } from "./ExtractTool";
-import { InspectTool } from "./InspectTool";
+import { INSPECT_FIELD_ID, InspectTool } from "./InspectTool";
 import { MergeTool } from "./MergeTool";
 import { ResizeTool } from "./ResizeTool";
 import { UploadTool } from "./UploadTool";
@@ -46,7 +46,14 @@ export default function UtilitiesPage() {
         title="Utilities"
         purpose="Look inside LoRA files and resize, merge, convert, extract, bake or publish them."
         action={
-          <Button leftSection={<IconSearch size={16} aria-hidden="true" />} onClick={() => update({ tool: null })}>
+          <Button
+            leftSection={<IconSearch size={16} aria-hidden="true" />}
+            onClick={() => {
+              update({ tool: null });
+              // After the Inspect tab is drawn: the keyboard goes to its file field.
+              setTimeout(() => document.getElementById(INSPECT_FIELD_ID)?.focus(), 0);
+            }}
+          >
             Inspect a LoRA
           </Button>
         }
