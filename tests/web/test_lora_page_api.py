@@ -57,7 +57,7 @@ def test_a_file_that_is_no_lora_is_a_plain_error(client, workspace):
     assert missing.status_code == 404 and missing.json()["error"]["fix"]
 
 
-def test_card_preview_needs_no_token_and_carries_the_options(client, lora_path):
+def test_card_preview_needs_no_token_and_carries_the_options(client, workspace, lora_path):
     body = {"lora": lora_path, "repo_id": "someone/mira", "title": "Mira", "description": "Red hair, always."}
     answer = client.post("/api/lora/card", json=body)
     assert answer.status_code == 200, answer.text
@@ -66,6 +66,14 @@ def test_card_preview_needs_no_token_and_carries_the_options(client, lora_path):
     assert "# Mira\n" in card and "Red hair, always." in card
     assert "/someone/mira/blob/main/util-mira.safetensors" in card
     assert "| red hair | 9 |" in card
+    (workspace.root / "outputs").mkdir(exist_ok=True)
+    (workspace.root / "outputs/util-sample.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    (workspace.root / "outputs/util-notes.txt").write_text("not an image")
+    with_image = {**body, "images": [["outputs/util-sample.png", "mira, smiling"]]}
+    card = client.post("/api/lora/card", json=with_image).json()["card"]
+    assert '- text: "mira, smiling"' in card and 'url: "images/00_util-sample.png"' in card
+    not_image = client.post("/api/lora/card", json={**body, "images": [["outputs/util-notes.txt", ""]]})
+    assert 400 <= not_image.status_code < 500 and not_image.json()["error"]["fix"]
     bad = client.post("/api/lora/card", json={"lora": "models/loras/none.safetensors", "repo_id": "a/b"})
     assert bad.status_code == 404 and bad.json()["error"]["field"] == "lora"
 

@@ -50,6 +50,9 @@ describe("UploadTool", () => {
     await fill(user, screen.getByRole("textbox", { name: "Repository" }), "me/mira");
     await user.type(screen.getByRole("textbox", { name: "Trigger words" }), "mira, red hair");
     await user.type(screen.getByRole("textbox", { name: "Example prompts" }), "mira smiling{enter}{enter}mira at night");
+    await user.click(screen.getByRole("button", { name: "Add an image" }));
+    await fill(user, screen.getByRole("textbox", { name: "Image 1" }), "outputs/run/samples/a.png");
+    await fill(user, screen.getByRole("textbox", { name: "Prompt 1" }), "mira, red hair");
     await user.click(screen.getByRole("button", { name: "Preview the model card" }));
     const editor = await screen.findByRole("textbox", { name: "Model card (README.md)" });
     expect(await bodyOf(calls, "POST", "/api/lora/card")).toEqual({
@@ -58,6 +61,7 @@ describe("UploadTool", () => {
       private: true,
       trigger_words: ["mira", "red hair"],
       prompts: ["mira smiling", "mira at night"],
+      images: [["outputs/run/samples/a.png", "mira, red hair"]],
     });
     await user.type(editor, "Made with love.");
     await user.click(screen.getByRole("button", { name: "Upload" }));

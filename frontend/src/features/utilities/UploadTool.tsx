@@ -1,7 +1,7 @@
 // Upload to Hugging Face: the card is previewed (POST /api/lora/card) and can be edited before sending; the
 // upload sends the card as shown. The token is the one saved on the Models page.
-import { Alert, Anchor, Button, Checkbox, Group, Stack, Text, Textarea, TextInput } from "@mantine/core";
-import { IconAlertTriangle, IconEye } from "@tabler/icons-react";
+import { ActionIcon, Alert, Anchor, Button, Checkbox, Group, Stack, Text, Textarea, TextInput } from "@mantine/core";
+import { IconAlertTriangle, IconEye, IconPlus, IconTrash } from "@tabler/icons-react";
 import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { ErrorNotice } from "@/components/ErrorNotice";
@@ -25,6 +25,7 @@ export function UploadTool({ lora }: { lora: string }) {
   const [prompts, setPrompts] = useState("");
   const [baseModel, setBaseModel] = useState("");
   const [license, setLicense] = useState("");
+  const [images, setImages] = useState<{ path: string; prompt: string }[]>([]);
   const [card, setCard] = useState<string | null>(null);
   const [previewError, setPreviewError] = useState<unknown>(null);
   const [previewing, setPreviewing] = useState(false);
@@ -40,6 +41,9 @@ export function UploadTool({ lora }: { lora: string }) {
     ...(lines(prompts).length ? { prompts: lines(prompts) } : {}),
     ...(baseModel.trim() ? { base_model: baseModel.trim() } : {}),
     ...(license.trim() ? { license: license.trim() } : {}),
+    ...(images.some((i) => i.path.trim())
+      ? { images: images.filter((i) => i.path.trim()).map((i): [string, string] => [i.path.trim(), i.prompt.trim()]) }
+      : {}),
   });
   const repoError = repo.trim() && !REPO.test(repo.trim()) ? "Letters, digits, - _ . only: name or user/name." : null;
   const formMissing = !file.trim() ? "Choose the LoRA to upload." : !repo.trim() ? "Name the repository." : repoError ? "Correct the repository name." : null;
@@ -120,6 +124,7 @@ export function UploadTool({ lora }: { lora: string }) {
         />
         <TextInput label="License" description="e.g. openrail++ (optional)." value={license} onChange={(e) => setLicense(e.currentTarget.value)} />
       </Group>
+      <SampleImages images={images} onChange={setImages} />
       <Stack gap="xs">
         <Group gap="sm">
           <Button variant="default" leftSection={<IconEye size={16} aria-hidden="true" />} onClick={preview} loading={previewing} disabled={!!formMissing}>
@@ -146,5 +151,42 @@ export function UploadTool({ lora }: { lora: string }) {
         ) : null}
       </Stack>
     </ToolForm>
+  );
+}
+
+/** Sample images for the card's gallery, each with the prompt that made it. */
+function SampleImages({ images, onChange }: { images: { path: string; prompt: string }[]; onChange: (v: { path: string; prompt: string }[]) => void }) {
+  const set = (i: number, item: { path: string; prompt: string }) => onChange(images.map((old, j) => (j === i ? item : old)));
+  return (
+    <Stack gap="xs">
+      <Text size="sm" fw={500}>
+        Sample images
+      </Text>
+      {images.map((image, i) => (
+        <Group key={i} align="flex-end" gap="xs" wrap="nowrap" role="group" aria-label={`Sample image ${i + 1}`}>
+          <div style={{ flex: 1 }}>
+            <FilePicker
+              label={`Image ${i + 1}`}
+              value={image.path}
+              onChange={(path) => set(i, { ...image, path })}
+              startIn="outputs"
+              accept={[".png", ".jpg", ".jpeg", ".webp"]}
+            />
+          </div>
+          <TextInput style={{ flex: 1 }} label={`Prompt ${i + 1}`} value={image.prompt} onChange={(e) => set(i, { ...image, prompt: e.currentTarget.value })} />
+          <ActionIcon variant="default" size="lg" aria-label={`Remove image ${i + 1}`} onClick={() => onChange(images.filter((_, j) => j !== i))}>
+            <IconTrash size={16} aria-hidden="true" />
+          </ActionIcon>
+        </Group>
+      ))}
+      <Group justify="space-between">
+        <Text size="xs" c="dimmed">
+          Shown in the card's gallery with their prompts (.png, .jpg or .webp; a training run's samples are under outputs/).
+        </Text>
+        <Button variant="default" size="xs" leftSection={<IconPlus size={14} aria-hidden="true" />} onClick={() => onChange([...images, { path: "", prompt: "" }])} disabled={images.length >= 20}>
+          Add an image
+        </Button>
+      </Group>
+    </Stack>
   );
 }
