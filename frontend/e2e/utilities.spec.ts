@@ -58,6 +58,7 @@ test("resize it as a job and find the written file in Files", async ({ page, lor
   await expect(job).toHaveAccessibleName(/: Done$/, { timeout: 120_000 });
   await expect(job.getByRole("table", { name: "Energy report" })).toContainText("Average rank now2.0");
   expect(existsSync(join(workspace, RESIZED))).toBe(true);
+  await expectNoSeriousA11y(page); // the job's panel with its result
 
   await job.getByRole("link", { name: "Show in Files" }).click();
   await expect(page).toHaveURL(/\/files\/models\/loras$/);
