@@ -23,6 +23,9 @@ describe("UploadTool", () => {
     expect(screen.getByText("Save a Hugging Face token first (Models page).")).toBeInTheDocument();
     await user.click(screen.getByRole("button", { name: "Preview the model card" }));
     expect(await screen.findByRole("textbox", { name: "Model card (README.md)" })).toHaveValue(CARD);
+    expect(screen.queryByText(/write it as user\/name/)).toBeNull();
+    await fill(user, screen.getByRole("textbox", { name: "Repository" }), "mira");
+    expect(screen.getByText(/write it as user\/name/)).toBeInTheDocument();
   });
 
   it("checks the repository name as it is typed", async () => {

@@ -137,6 +137,12 @@ export function UploadTool({ lora }: { lora: string }) {
           </Text>
         </Group>
         {previewError ? <ErrorNotice title="The card could not be made" error={previewError} /> : null}
+        {card !== null && repo.trim() && !repo.includes("/") ? (
+          <Text size="sm">
+            The card's download and usage links name the repository as typed: write it as user/name (then make the
+            card again) so they point to the right place.
+          </Text>
+        ) : null}
         {card !== null ? (
           <Textarea
             label="Model card (README.md)"
