@@ -11,13 +11,12 @@ from typing import Any
 
 from lorakit.config.report import ValidationReport
 
-_LYCORIS = "LyCORIS networks (LoHa, LoKr, DoRA, IA3, DyLoRA, full) come with issue #19 (Flux and LyCORIS)"
+_LYCORIS = "IA3, DyLoRA and full networks and LyCORIS' Tucker, scalar and norm training are not built yet"
 _FLUX_MEMORY = "block swapping comes with issue #19 (Flux and LyCORIS)"
 _MULTI_MACHINE = "multi-machine and FSDP training are not available in lorakit's trainer yet"
 
 # field path -> (what is missing, when it comes)
 REFUSED: dict[str, str] = {
-    "network.factor": _LYCORIS,
     "network.dylora_unit": _LYCORIS,
     "network.train_norm": _LYCORIS,
     "network.use_tucker": _LYCORIS,
@@ -30,7 +29,7 @@ REFUSED: dict[str, str] = {
     "multigpu.fsdp": _MULTI_MACHINE,
 }
 # Network types the trainer builds; the others are refused like the fields above.
-BUILT_NETWORK_TYPES = ("lora", "locon")
+BUILT_NETWORK_TYPES = ("lora", "locon", "loha", "lokr", "dora")
 
 
 def _value(cfg: Any, path: str) -> Any:
@@ -52,7 +51,7 @@ def trainer_refusals(cfg: Any, report: ValidationReport | None = None) -> Valida
         report.problem(
             "network.type",
             f"lorakit's trainer cannot train network type {kind!r} yet: {_LYCORIS}.",
-            "Use network.type = 'lora' or 'locon', or train it with sd-scripts"
+            f"Use network.type = {' / '.join(repr(t) for t in BUILT_NETWORK_TYPES)}, or train it with sd-scripts"
             " (`lorakit config export FILE --kohya FOLDER`).",
         )
     for path, why in REFUSED.items():
