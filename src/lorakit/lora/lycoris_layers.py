@@ -62,25 +62,27 @@ class LycorisAdapter(nn.Module):
         """ΔW before DoRA, alpha scale included, in the layer's weight shape."""
         raise NotImplementedError
 
-    def weight_change(self, weight: torch.Tensor) -> torch.Tensor:
-        """``W_new − W`` for the layer's weight ``W`` (DoRA's rescale included)."""
+    def weight_change(self, weight: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """``W_new − W`` for the layer's weight ``W`` (DoRA's rescale included), in ``dtype`` (default: the
+        adapter's own). The base weight is only read for DoRA, in the adapter's precision (an fp8 base never
+        rounds the change)."""
         delta = self.delta()
+        dtype = dtype or delta.dtype
         if self.training and self.rank_dropout:
             # LyCORIS' rank dropout for these types: drop whole output rows of ΔW (no rescale by default).
             keep = (torch.rand(delta.shape[0], device=delta.device) > self.rank_dropout).to(delta.dtype)
             delta = delta * keep.view(-1, *[1] * (delta.dim() - 1))
         if self.dora_scale is None:
-            return delta.to(weight.dtype) * self.multiplier
-        merged = weight.to(self.dora_scale.dtype) + delta.to(self.dora_scale.dtype)
-        return (lm.dora_weight(merged, self.dora_scale, self.multiplier) - weight.to(self.dora_scale.dtype)).to(
-            weight.dtype
-        )
+            return (delta * self.multiplier).to(dtype)
+        base = weight.detach().to(self.dora_scale.dtype)
+        merged = lm.dora_weight(base + delta.to(base.dtype), self.dora_scale, self.multiplier)
+        return (merged - base).to(dtype)
 
     def hook(self, layer: nn.Module, inputs, output):
         if self.training and self.module_dropout and torch.rand(1).item() < self.module_dropout:
             return None
         x = inputs[0]
-        change = self.weight_change(layer.weight).to(x.dtype)
+        change = self.weight_change(layer.weight, x.dtype)
         if self.is_conv:
             extra = F.conv2d(x, change, None, layer.stride, layer.padding, layer.dilation, layer.groups)
         else:
