@@ -35,6 +35,21 @@ LOKR_SUFFIXES = {"lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "l
 KNOWN_SUFFIXES = LORA_SUFFIXES | LOHA_SUFFIXES | LOKR_SUFFIXES
 
 
+# kohya names (diffusers and SGM spellings) of the SD-family UNet layers that are 3×3 convolutions.
+_THREE_BY_THREE = (
+    "_conv1",
+    "_conv2",
+    "_conv",
+    "_op",
+    "_in_layers_2",
+    "_out_layers_3",
+    "_conv_in",
+    "_conv_out",
+    "_input_blocks_0_0",
+    "_out_2",
+)
+
+
 class LoraFormatError(LorakitError):
     """A LoRA file that cannot be read, or whose keys are not a layout we understand."""
 
@@ -122,7 +137,11 @@ class LoraModule:
             if down.dim() == 4:
                 return (up.shape[0], down.shape[1], down.shape[2], down.shape[3])
             return (up.shape[0], down.shape[1])
-        return tuple(self.low_rank_delta().shape)
+        shape = tuple(self.low_rank_delta().shape)
+        if len(shape) == 2 and self.name.endswith(_THREE_BY_THREE) and shape[1] % 9 == 0:
+            # A LoHa / low-rank LoKr conv stores its kernel flattened; SD UNets' convs of these names are 3×3.
+            return (shape[0], shape[1] // 9, 3, 3)
+        return shape
 
     def delta(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """The change this module makes to its layer's weight (conv: ``(out, in, kh, kw)``; a LoHa or low-rank
