@@ -64,7 +64,30 @@ def trainer_refusals(cfg: Any, report: ValidationReport | None = None) -> Valida
                 " (`lorakit config export FILE --kohya FOLDER`).",
             )
     _fused_backward(cfg, report)
+    _lycoris(cfg, report)
     return report
+
+
+def _lycoris(cfg: Any, report: ValidationReport) -> None:
+    """What lorakit's LyCORIS networks (LoHa, LoKr, DoRA: lora/lycoris_network.py) do not do."""
+    net = cfg.network
+    kind = str(net.type)
+    if kind not in ("loha", "lokr", "dora") and not net.dora_wd:
+        return
+    what = "DoRA" if kind in ("lora", "locon") else kind
+    if net.scale_weight_norms is not None:
+        report.problem(
+            "network.scale_weight_norms",
+            f"scale_weight_norms is not available in lorakit's trainer for {what} networks yet: its max-norm"
+            " scaling works on a LoRA's up/down factors.",
+            "Remove network.scale_weight_norms, or train a plain LoRA/LoCon.",
+        )
+    if net.network_dropout:
+        report.problem(
+            "network.network_dropout",
+            f"network_dropout is not available for {what} networks (LyCORIS applies none to them either).",
+            "Remove network.network_dropout; rank_dropout and module_dropout work with every type.",
+        )
 
 
 def _fused_backward(cfg: Any, report: ValidationReport) -> None:
