@@ -107,3 +107,25 @@ def test_training_refuses_before_the_model_loads(tmp_path):
         train(cfg, emitter=ev.Emitter(callbacks=[seen.append]))
     messages = [e.data.get("message", "") for e in seen if e.type == "status"]
     assert not any("Loading the base model" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "kind, dora, changes, field",
+    [
+        ("loha", False, {"network.scale_weight_norms": 1.0}, "network.scale_weight_norms"),
+        ("lora", True, {"network.scale_weight_norms": 1.0}, "network.scale_weight_norms"),
+        ("dora", False, {"network.network_dropout": 0.1}, "network.network_dropout"),
+        ("lokr", False, {"optimizer.loraplus_lr_ratio": 16.0}, "optimizer.loraplus_lr_ratio"),
+    ],
+)
+def test_what_lycoris_networks_do_not_do_is_refused(kind, dora, changes, field):
+    cfg = TrainConfig()
+    cfg.network.type = kind
+    cfg.network.dora_wd = dora
+    for path, value in changes.items():
+        section, name = path.split(".")
+        setattr(getattr(cfg, section), name, value)
+    problems = trainer_refusals(cfg).problems
+    assert [p.field for p in problems] == [field]
+    cfg.network.type, cfg.network.dora_wd = "locon", False
+    assert not trainer_refusals(cfg).problems  # the same settings are fine on a LoCon

@@ -82,6 +82,14 @@ def _lycoris(cfg: Any, report: ValidationReport) -> None:
             " scaling works on a LoRA's up/down factors.",
             "Remove network.scale_weight_norms, or train a plain LoRA/LoCon.",
         )
+    ratios = ("loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio")
+    if kind in ("loha", "lokr") and any(getattr(cfg.optimizer, n) is not None for n in ratios):
+        report.problem(
+            "optimizer.loraplus_lr_ratio",
+            f"LoRA+ learning-rate ratios act on a LoRA's up factors; a {kind} network has none, so they would"
+            " change nothing (LyCORIS ignores them too).",
+            "Remove the loraplus ratios, or train a LoRA, LoCon or DoRA network.",
+        )
     if net.network_dropout:
         report.problem(
             "network.network_dropout",

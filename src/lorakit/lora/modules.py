@@ -86,16 +86,22 @@ class LoraModule:
 
     @property
     def is_conv(self) -> bool:
-        # LoHa and low-rank LoKr store a conv's kernel flattened: only the base layer tells those apart.
-        first = self.tensors.get("lora_down.weight", self.tensors.get("lokr_w2"))
-        return (first is not None and first.dim() == 4) or "lora_mid.weight" in self.tensors
+        down = self.tensors.get("lora_down.weight")
+        if down is not None:
+            return down.dim() == 4 or "lora_mid.weight" in self.tensors
+        return self.kernel is not None
 
     @property
     def kernel(self) -> tuple[int, int] | None:
         down = self.tensors.get("lora_down.weight")
-        if down is not None and down.dim() == 4:
-            return (int(down.shape[2]), int(down.shape[3]))
-        return None
+        if down is not None:
+            return (int(down.shape[2]), int(down.shape[3])) if down.dim() == 4 else None
+        try:
+            # LoHa and low-rank LoKr store a conv's kernel flattened: delta_shape reads it from the layer name.
+            shape = self.delta_shape()
+        except LorakitError:
+            return None
+        return (int(shape[2]), int(shape[3])) if len(shape) == 4 else None
 
     @property
     def rank(self) -> int:
