@@ -166,3 +166,47 @@ def test_files_load_in_the_lycoris_library_with_every_module_matched(sd1, case, 
         base = sd1.predict(latents + noise, t, sd1.encode_prompts(["kitbot, robot cat", "a red background"]))
     assert (ours - base).abs().max() > 1e-4
     torch.testing.assert_close(lycoris_out, ours, rtol=1e-4, atol=1e-5)
+
+
+def test_an_sdxl_file_loads_in_the_lycoris_library_through_its_sgm_names(tiny_sdxl, monkeypatch):
+    """SDXL files carry SGM names (as sd-scripts' SDXL UNet); LyCORIS' kohya loader names modules from the model
+    it is given, here the diffusers UNet, so the names are mapped to diffusers paths first: every one maps and
+    loads, and the output is ours."""
+    lycoris_kohya = pytest.importorskip("lycoris.kohya")
+    from lorakit.lora.keys import kohya_name, sgm_to_sdxl_unet
+    from lorakit.lora.naming import dotted
+
+    for name in ("UNET_TARGET_REPLACE_MODULE", "UNET_TARGET_REPLACE_NAME", "TEXT_ENCODER_TARGET_REPLACE_MODULE"):
+        monkeypatch.setattr(lycoris_kohya.LycorisNetworkKohya, name, [])
+    base = load_model(tiny_sdxl)
+    family = copy.deepcopy(base)
+    settings = NetworkSettings(kind="lokr", rank=2, alpha=1.0, conv_rank=2, conv_alpha=1.0, dora_wd=True, factor=4)
+    network = build_network({"unet": family.components.unet}, family.lora_targets(True, False), settings)
+    with torch.no_grad():
+        for p in network.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    state = network.kohya_state_dict(torch.float32)
+    assert any(k.startswith("lora_unet_input_blocks_") for k in state)
+    paths = {t.kohya: t.path for t in network.targets["unet"]}
+    config = dict(family.components.unet.config)
+    renamed = {}
+    for key, value in state.items():
+        name, suffix = key.split(".", 1)
+        diffusers_path = sgm_to_sdxl_unet(dotted(name.removeprefix("lora_unet_")), config)
+        assert diffusers_path == paths[name]  # the SGM name in the file is the layer it was trained on
+        renamed[f"{kohya_name('lora_unet', diffusers_path)}.{suffix}"] = value
+    fresh = copy.deepcopy(base)
+    theirs, _ = lycoris_kohya.create_network_from_weights(
+        1.0, None, None, None, fresh.components.unet, weights_sd=renamed
+    )
+    assert {m.lora_name for m in theirs.unet_loras} == {k.split(".", 1)[0] for k in renamed}
+    for module in theirs.unet_loras:
+        module.apply_to()
+    latents, noise, t = _inputs(family)
+    with torch.no_grad():
+        cond = family.encode_prompts(["kitbot, robot cat", "a red background"])
+        ours = family.predict(latents + noise, t, cond)
+        lycoris_out = fresh.predict(latents + noise, t, cond)
+        plain = base.predict(latents + noise, t, cond)
+    assert (ours - plain).abs().max() > 1e-4
+    torch.testing.assert_close(lycoris_out, ours, rtol=1e-4, atol=1e-5)
