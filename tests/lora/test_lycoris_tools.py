@@ -194,3 +194,61 @@ def test_a_lokr_factor_that_does_not_divide_a_layer_is_refused(sd1):
     factors = [int(f) for f in info.value.fix.rsplit("or to ", 1)[1].rstrip(".").split(", ")]
     size = int(info.value.problem.split(" size ")[1].split()[0])
     assert factors and all(size % f == 0 for f in factors)
+
+
+@pytest.mark.parametrize("case, strength", [("loha", 0.8), ("dora", 0.8)])
+def test_bake_writes_each_types_new_weight(files, tmp_path, tiny_sd1_pipe, single_file_checkpoint, case, strength):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from lorakit.lora.bake import bake_loras
+    from lorakit.lora.keys import sdxl_unet_to_sgm
+
+    pipe = tiny_sd1_pipe
+    checkpoint = single_file_checkpoint(pipe)
+    ckpt = tmp_path / "base.safetensors"
+    save_file(checkpoint, str(ckpt))
+    path, bases = _unet_only(files[case][0], tmp_path), files[case][1]
+    config = dict(pipe.unet.config)
+    out = bake_loras(ckpt, [(path, strength)], tmp_path / "baked.safetensors", dtype="fp32", unet_config=config)
+    with safe_open(str(out), framework="pt") as f:
+        baked = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    state = read_lora(path)
+    for name, module in state.modules.items():
+        body = name.split("_", 2)[2]
+        layer_path = next(p for p, _ in pipe.unet.named_modules() if p.replace(".", "_") == body)
+        key = f"model.diffusion_model.{sdxl_unet_to_sgm(layer_path, config)}.weight"
+        base = checkpoint[key].float()
+        merged = _formula(module.tensors, bases[name]).float().reshape(base.shape)
+        if case == "dora":  # W·(s·(m/‖W'‖ − 1) + 1) with W' = W + ΔW: strength scales the rescale
+            direction = base + _dora_direction(path, name, bases[name]).reshape(base.shape)
+            out_dim = base.shape[0]
+            norms = direction.reshape(out_dim, -1).norm(dim=1).reshape(out_dim, *[1] * (base.dim() - 1))
+            m = module.tensors["dora_scale"].reshape(norms.shape)
+            want = direction * (strength * (m / norms - 1) + 1)
+        else:
+            want = base + strength * (merged - base)
+        torch.testing.assert_close(baked[key], want, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def _unet_only(path, folder):
+    """The file's UNet modules (the tiny test checkpoint's CLIP keys lack transformers' text_model level)."""
+    state = read_lora(path)
+    tensors = {k: v for k, v in state.tensors().items() if k.startswith("lora_unet_")}
+    return save_lora_file(folder / f"unet-{path.name}", tensors, state.metadata)
+
+
+def test_bake_into_a_base_of_another_shape_names_the_module(files, tmp_path, tiny_sd1_pipe, single_file_checkpoint):
+    from safetensors.torch import save_file
+
+    from lorakit.lora.bake import bake_loras
+
+    checkpoint = single_file_checkpoint(tiny_sd1_pipe)
+    key = next(k for k in checkpoint if k.endswith("attn1.to_q.weight"))
+    checkpoint[key] = torch.zeros(checkpoint[key].shape[0] * 2, checkpoint[key].shape[1])  # a wider model
+    ckpt = tmp_path / "other.safetensors"
+    save_file(checkpoint, str(ckpt))
+    loha = _unet_only(files["loha"][0], tmp_path)
+    with pytest.raises(LoraFormatError, match=r"\(loha\) changes a weight of .*checkpoint key") as info:
+        bake_loras(ckpt, [(loha, 1.0)], tmp_path / "x.safetensors", unet_config=dict(tiny_sd1_pipe.unet.config))
+    assert "base model family it was trained for" in info.value.fix
