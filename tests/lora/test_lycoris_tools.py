@@ -252,3 +252,21 @@ def test_bake_into_a_base_of_another_shape_names_the_module(files, tmp_path, tin
     with pytest.raises(LoraFormatError, match=r"\(loha\) changes a weight of .*checkpoint key") as info:
         bake_loras(ckpt, [(loha, 1.0)], tmp_path / "x.safetensors", unet_config=dict(tiny_sd1_pipe.unet.config))
     assert "base model family it was trained for" in info.value.fix
+
+
+def test_continuing_a_loha_from_a_plain_lora_file_says_what_differs(sd1, files):
+    from lorakit.lora.kohya import load_lora_file
+
+    family = copy.deepcopy(sd1)
+    settings = NetworkSettings(kind="loha", rank=4, alpha=2.0, conv_rank=4, conv_alpha=1.0)
+    network = build_network(family.trainable_parts(), family.lora_targets(True, False), settings)
+    with pytest.raises(ConfigError, match=r"no hada_w1_a for lora_unet_\w+ \(found alpha, lora_down.weight") as info:
+        network.load_kohya_state_dict(load_lora_file(files["lora"][0]).tensors)
+    assert "network type" in info.value.fix
+    # The same network continues from its own file: every module loads and the change is the file's.
+    _, trained, _ = trained_network(sd1, "loha", steps=1)
+    tensors = {k: v for k, v in trained.kohya_state_dict(torch.float32).items() if k.startswith("lora_unet_")}
+    assert network.load_kohya_state_dict(tensors) == len(network.targets["unet"])
+    again = network.kohya_state_dict(torch.float32)
+    for key, value in tensors.items():
+        torch.testing.assert_close(again[key], value, msg=key)

@@ -111,8 +111,10 @@ class LycorisAdapter(nn.Module):
             value = tensors.get(self.file_name(name))
             if value is None:
                 raise ConfigError(
-                    f"The LyCORIS file has no {self.file_name(name)} for {where}: it was trained with other settings.",
-                    "Use the same network type, dim, factor and DoRA settings the file was trained with.",
+                    f"The file has no {self.file_name(name)} for {where} (found {', '.join(sorted(tensors))}): it"
+                    f" was trained as another network type or with other settings than this {self.kind} network.",
+                    "Use the network type, dim, factor and DoRA settings the file was trained with (see"
+                    " `lorakit lora inspect`).",
                     field="network_dim",
                 )
             if tuple(value.shape) != tuple(p.shape):
