@@ -53,6 +53,9 @@ def test_training_lowers_the_loss_and_writes_the_lycoris_layout(tiny_config, tmp
     args = json.loads(lora.metadata["ss_network_args"])
     assert args["algo"] == ("lora" if kind == "dora" else kind) and args["conv_dim"] == "4"
     assert (args.get("dora_wd") == "True") == (kind == "dora")
+    from lorakit.lora.inspect import inspect_lora
+
+    assert inspect_lora(result["lora"]).network == kind
 
 
 def test_a_resumed_loha_run_ends_with_the_uninterrupted_weights(tiny_config, tmp_path):
