@@ -11,7 +11,6 @@ from lorakit.config.schema import TrainConfig
 
 # A non-default value for each refused field.
 REFUSED_VALUES = {
-    "network.factor": 4,
     "network.dylora_unit": 4,
     "network.train_norm": True,
     "network.use_tucker": True,
@@ -69,12 +68,19 @@ def test_each_refused_field_is_refused_when_set(path):
     assert "sd-scripts" in problems[0].fix
 
 
-@pytest.mark.parametrize("kind", ["loha", "lokr", "dora", "ia3", "dylora", "full"])
+@pytest.mark.parametrize("kind", ["ia3", "dylora", "full"])
 def test_unbuilt_network_types_are_refused(kind):
     cfg = TrainConfig()
     cfg.network.type = kind
     problems = trainer_refusals(cfg).problems
-    assert [p.field for p in problems] == ["network.type"] and "#19" in problems[0].problem
+    assert [p.field for p in problems] == ["network.type"] and "not built yet" in problems[0].problem
+
+
+@pytest.mark.parametrize("kind", ["lora", "locon", "loha", "lokr", "dora"])
+def test_built_network_types_are_not_refused(kind):
+    cfg = TrainConfig()
+    cfg.network.type = kind
+    assert not trainer_refusals(cfg).problems
 
 
 def test_training_refuses_before_the_model_loads(tmp_path):
@@ -94,10 +100,32 @@ def test_training_refuses_before_the_model_loads(tmp_path):
             "model.pretrained_model_name_or_path": "tiny:sd1",
             "dataset.train_data_dir": str(tmp_path / "data"),
             "output.output_dir": str(tmp_path / "out"),
-            "network.type": "loha",
+            "network.type": "ia3",
         },
     )
-    with pytest.raises(ConfigError, match="lorakit's trainer cannot train network type 'loha'"):
+    with pytest.raises(ConfigError, match="lorakit's trainer cannot train network type 'ia3'"):
         train(cfg, emitter=ev.Emitter(callbacks=[seen.append]))
     messages = [e.data.get("message", "") for e in seen if e.type == "status"]
     assert not any("Loading the base model" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "kind, dora, changes, field",
+    [
+        ("loha", False, {"network.scale_weight_norms": 1.0}, "network.scale_weight_norms"),
+        ("lora", True, {"network.scale_weight_norms": 1.0}, "network.scale_weight_norms"),
+        ("dora", False, {"network.network_dropout": 0.1}, "network.network_dropout"),
+        ("lokr", False, {"optimizer.loraplus_lr_ratio": 16.0}, "optimizer.loraplus_lr_ratio"),
+    ],
+)
+def test_what_lycoris_networks_do_not_do_is_refused(kind, dora, changes, field):
+    cfg = TrainConfig()
+    cfg.network.type = kind
+    cfg.network.dora_wd = dora
+    for path, value in changes.items():
+        section, name = path.split(".")
+        setattr(getattr(cfg, section), name, value)
+    problems = trainer_refusals(cfg).problems
+    assert [p.field for p in problems] == [field]
+    cfg.network.type, cfg.network.dora_wd = "locon", False
+    assert not trainer_refusals(cfg).problems  # the same settings are fine on a LoCon

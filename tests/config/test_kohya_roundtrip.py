@@ -65,6 +65,14 @@ VARIANTS = {
         f"network {kind}": {"network.type": kind}
         for kind in ("lora", "locon", "loha", "lokr", "dora", "ia3", "dylora", "full")
     },
+    "loha with dora": {"network.type": "loha", "network.dora_wd": True, "network.conv_dim": 4},
+    "lokr options": {
+        "network.type": "lokr",
+        "network.factor": 8,
+        "network.decompose_both": True,
+        "network.full_matrix": True,
+        "network.dora_wd": True,
+    },
 }
 
 

@@ -87,7 +87,7 @@ def test_network_setting_defaults_are_what_a_default_config_builds():
 
 # A value other than the default for every network field read by name, and what NetworkSettings makes of it.
 NETWORK_CHANGES = {
-    "type": ("locon", "locon"),
+    "type": ("lokr", "lokr"),  # with dora_wd a lora/locon would become "dora"
     "dim": (32, 32),
     "alpha": (3.0, 3.0),
     "conv_dim": (4, 4),
@@ -96,6 +96,10 @@ NETWORK_CHANGES = {
     "rank_dropout": (0.2, 0.2),
     "module_dropout": (0.3, 0.3),
     "target_modules": (["to_q", "to_v"], ("to_q", "to_v")),
+    "factor": (4, 4),
+    "decompose_both": (True, True),
+    "full_matrix": (True, True),
+    "dora_wd": (True, True),
 }
 
 

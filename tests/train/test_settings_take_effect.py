@@ -243,8 +243,13 @@ ROWS: list[Any] = [
     Row("optimizer.loraplus_unet_lr_ratio", 16.0),
     Row("optimizer.loraplus_text_encoder_lr_ratio", 16.0),
     # -- network --
-    # lora and locon build the same network (conv layers come from conv_dim); the others are refused up front.
-    Row("network.type", "loha", differs=REFUSED),
+    # lora and locon build the same network (conv layers come from conv_dim); loha/lokr/dora write other tensors.
+    Row("network.type", "loha"),
+    # LoKr's split and its full/low-rank sides: at dim 1 the large side is low-rank unless full_matrix.
+    Row("network.factor", 2, {"network.type": "lokr"}),
+    Row("network.decompose_both", True, {"network.type": "lokr", "network.dim": 1, "network.alpha": 1.0}),
+    Row("network.full_matrix", True, {"network.type": "lokr", "network.dim": 1, "network.alpha": 1.0}),
+    Row("network.dora_wd", True),
     Row("network.dim", 8),
     Row("network.alpha", 1.0),
     Row("network.conv_dim", 4),

@@ -93,6 +93,13 @@ def _network(args: dict[str, Any], tree: dict[str, Any], notes: list[str]) -> No
     for kind, (mod, fixed) in k.NETWORK_MODULES.items():
         if mod == module and fixed.get("algo") == algo and bool(fixed.get("dora_wd", False)) == dora:
             found = kind
+    if found is None and dora:  # DoRA on LoHa / LoKr / LoCon: the type plus our dora_wd switch
+        found = next(
+            (kind for kind, (mod, fixed) in k.NETWORK_MODULES.items() if mod == module and fixed == {"algo": algo}),
+            None,
+        )
+        if found is not None:
+            _put(tree, "network.dora_wd", True)
     if found is None and module == k.LYCORIS and algo == "lora":
         found = "locon"  # LyCORIS' plain "lora" algo also adapts convolutions: our LoCon
     if found is None:

@@ -11,13 +11,12 @@ from typing import Any
 
 from lorakit.config.report import ValidationReport
 
-_LYCORIS = "LyCORIS networks (LoHa, LoKr, DoRA, IA3, DyLoRA, full) come with issue #19 (Flux and LyCORIS)"
+_LYCORIS = "IA3, DyLoRA and full networks and LyCORIS' Tucker, scalar and norm training are not built yet"
 _FLUX_MEMORY = "block swapping comes with issue #19 (Flux and LyCORIS)"
 _MULTI_MACHINE = "multi-machine and FSDP training are not available in lorakit's trainer yet"
 
 # field path -> (what is missing, when it comes)
 REFUSED: dict[str, str] = {
-    "network.factor": _LYCORIS,
     "network.dylora_unit": _LYCORIS,
     "network.train_norm": _LYCORIS,
     "network.use_tucker": _LYCORIS,
@@ -30,7 +29,7 @@ REFUSED: dict[str, str] = {
     "multigpu.fsdp": _MULTI_MACHINE,
 }
 # Network types the trainer builds; the others are refused like the fields above.
-BUILT_NETWORK_TYPES = ("lora", "locon")
+BUILT_NETWORK_TYPES = ("lora", "locon", "loha", "lokr", "dora")
 
 
 def _value(cfg: Any, path: str) -> Any:
@@ -52,7 +51,7 @@ def trainer_refusals(cfg: Any, report: ValidationReport | None = None) -> Valida
         report.problem(
             "network.type",
             f"lorakit's trainer cannot train network type {kind!r} yet: {_LYCORIS}.",
-            "Use network.type = 'lora' or 'locon', or train it with sd-scripts"
+            f"Use network.type = {' / '.join(repr(t) for t in BUILT_NETWORK_TYPES)}, or train it with sd-scripts"
             " (`lorakit config export FILE --kohya FOLDER`).",
         )
     for path, why in REFUSED.items():
@@ -65,7 +64,38 @@ def trainer_refusals(cfg: Any, report: ValidationReport | None = None) -> Valida
                 " (`lorakit config export FILE --kohya FOLDER`).",
             )
     _fused_backward(cfg, report)
+    _lycoris(cfg, report)
     return report
+
+
+def _lycoris(cfg: Any, report: ValidationReport) -> None:
+    """What lorakit's LyCORIS networks (LoHa, LoKr, DoRA: lora/lycoris_network.py) do not do."""
+    net = cfg.network
+    kind = str(net.type)
+    if kind not in ("loha", "lokr", "dora") and not net.dora_wd:
+        return
+    what = "DoRA" if kind in ("lora", "locon") else kind
+    if net.scale_weight_norms is not None:
+        report.problem(
+            "network.scale_weight_norms",
+            f"scale_weight_norms is not available in lorakit's trainer for {what} networks yet: its max-norm"
+            " scaling works on a LoRA's up/down factors.",
+            "Remove network.scale_weight_norms, or train a plain LoRA/LoCon.",
+        )
+    ratios = ("loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio")
+    if kind in ("loha", "lokr") and any(getattr(cfg.optimizer, n) is not None for n in ratios):
+        report.problem(
+            "optimizer.loraplus_lr_ratio",
+            f"LoRA+ learning-rate ratios act on a LoRA's up factors; a {kind} network has none, so they would"
+            " change nothing (LyCORIS ignores them too).",
+            "Remove the loraplus ratios, or train a LoRA, LoCon or DoRA network.",
+        )
+    if net.network_dropout:
+        report.problem(
+            "network.network_dropout",
+            f"network_dropout is not available for {what} networks (LyCORIS applies none to them either).",
+            "Remove network.network_dropout; rank_dropout and module_dropout work with every type.",
+        )
 
 
 def _fused_backward(cfg: Any, report: ValidationReport) -> None:

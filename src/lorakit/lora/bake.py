@@ -178,20 +178,17 @@ def bake_loras(
 def _apply(key: str, tensor: torch.Tensor, changes) -> torch.Tensor:
     weight = tensor.float()
     for module, strength, third in changes:
-        delta = module.delta() * strength
         if third is not None:
             rows = weight.shape[0] // 3
             target = weight[third * rows : (third + 1) * rows]
         else:
             target = weight
-        if delta.numel() != target.numel():
-            raise LoraFormatError(
-                f"LoRA module {module.name} has {tuple(delta.shape)} but the checkpoint's {key} is "
-                f"{tuple(target.shape)}: the LoRA is for a different model.",
-                "Bake the LoRA into the base model it was trained on (or one of the same family).",
-            )
-        # Linear vs 1x1-conv layers differ only by trailing 1-dims (SD1 proj_in/proj_out).
-        target += delta.reshape(target.shape)
+        try:
+            # Linear vs 1x1-conv layers differ only by trailing 1-dims (SD1 proj_in/proj_out); DoRA and
+            # LyCORIS modules are computed against the base weight (lorakit.lora.modules.weight_change).
+            target += module.weight_change(target, strength)
+        except LoraFormatError as error:
+            raise LoraFormatError(f"{error.problem} (checkpoint key {key})", error.fix) from error
     return weight
 
 

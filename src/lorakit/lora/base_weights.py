@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from lorakit.errors import ModelError
-from lorakit.lora.modules import read_lora
+from lorakit.lora.modules import LoraFormatError, read_lora
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +55,17 @@ def merge_base_weights(
             layer = layers.get(name)
             if layer is None:
                 continue
-            delta = module.delta(torch.float32)
             weight = layer.weight
-            if delta.numel() != weight.numel():
+            try:
+                change = module.weight_change(weight.detach().cpu(), multiplier)
+            except LoraFormatError as error:
                 raise ModelError(
-                    f"The base_weights file {Path(path).name} does not fit this model at {name}"
-                    f" ({tuple(delta.shape)} vs {tuple(weight.shape)}).",
+                    f"The base_weights file {Path(path).name} does not fit this model at {name}: {error.problem}",
                     "Use base_weights LoRAs trained for the same model family.",
                     field="base_weights",
-                )
+                ) from error
             with torch.no_grad():
-                merged = weight.float() + multiplier * delta.reshape(weight.shape).to(weight.device)
+                merged = weight.float() + change.to(weight.device)
                 weight.copy_(merged.to(weight.dtype))
             matched += 1
         if matched == 0:

@@ -13,7 +13,9 @@ Layouts (``<m>`` is a module path, dotted):
 - ``comfyui``: ComfyUI's generic form, ``diffusion_model.<SGM m>.lora_down.weight`` and
   ``text_encoders.clip_l.transformer.<m>...`` (ComfyUI ``comfy/lora.py`` ``model_lora_keys_*``).
 
-Everything passes through the kohya form, where the tools in this package work.
+Everything passes through the kohya form, where the tools in this package work. LyCORIS modules (LoHa,
+LoKr, DoRA: ``hada_w1_a``, ``lokr_w1``, ``dora_scale``...) move between ``kohya`` and ``comfyui`` with all
+their tensors (ComfyUI reads them in both); the diffusers and peft layouts hold plain LoRA/LoCon only.
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ from pathlib import Path
 
 import torch
 
-from lorakit.lora.modules import LoraFormatError, LoraModule, LoraState, from_tensors, read_safetensors, require_known
+from lorakit.lora.modules import (
+    LOHA_SUFFIXES,
+    LOKR_SUFFIXES,
+    LoraFormatError,
+    LoraModule,
+    LoraState,
+    from_tensors,
+    read_safetensors,
+    require_known,
+)
 from lorakit.lora.naming import (
     diffusers_to_sgm,
     dotted,
@@ -37,6 +48,7 @@ from lorakit.lora.naming import (
 )
 
 FORMATS = ("kohya", "diffusers", "peft", "comfyui")
+LYCORIS_SUFFIXES = (LOHA_SUFFIXES | LOKR_SUFFIXES | {"lora_mid.weight", "dora_scale"}) - {"alpha"}
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
@@ -153,6 +165,9 @@ def _split_key(key: str) -> tuple[str, str]:
             return key[: -len(suffix)], "lora_up.weight"
     if key.endswith(".alpha"):
         return key[: -len(".alpha")], "alpha"
+    for suffix in sorted(LYCORIS_SUFFIXES, key=len, reverse=True):
+        if key.endswith(f".{suffix}"):
+            return key[: -len(suffix) - 1], suffix
     raise LoraFormatError(f"Key {key} is neither a LoRA down/up factor nor an alpha.")
 
 
@@ -197,6 +212,12 @@ def to_kohya(
             f"{len(unknown)} keys are not LoRA factors lorakit understands: {', '.join(unknown[:8])}",
             "Check the file is a LoRA (not a checkpoint or an embedding).",
         )
+    lycoris = [f"{part}.{path}" for (part, path), f in grouped.items() if "lora_down.weight" not in f]
+    if lycoris and layout != "comfyui":
+        raise LoraFormatError(
+            f"{len(lycoris)} modules in this {layout}-layout file are not LoRA factors: {', '.join(lycoris[:4])}.",
+            "lorakit reads LyCORIS modules (LoHa, LoKr, DoRA) in kohya and ComfyUI layouts only.",
+        )
     parts = {part for part, _ in grouped}
     arch = arch or _arch_from_parts(parts, [p for _, p in grouped], metadata)
     unet_names = unet_layout(arch, unet_config)
@@ -219,7 +240,7 @@ def to_kohya(
         if prefix is None:
             raise LoraFormatError(f"Part {part!r} does not belong to a {arch} model.", "Pass the right --arch.")
         name = f"{prefix}_{underscored(path)}"
-        if "alpha" not in factors:
+        if "alpha" not in factors and "lora_down.weight" in factors:
             config = configs.get(part, {})
             factors["alpha"] = torch.tensor(float(_peft_alpha(config, path, factors["lora_down.weight"].shape[0])))
         for suffix, value in factors.items():
@@ -280,13 +301,14 @@ def from_kohya(
     files: dict[str, dict[str, torch.Tensor]] = {}
     ranks: dict[str, dict[str, tuple[int, float]]] = {}
     for m in state.modules.values():
-        if m.network_type != "lora" or "lora_mid.weight" in m.tensors:
+        plain = m.network_type == "lora" and "lora_mid.weight" not in m.tensors
+        if not plain and layout not in ("kohya", "comfyui"):
             raise LoraFormatError(
-                f"Module {m.name} is {m.network_type}; only plain LoRA/LoCon modules have these layouts.",
-                "Keep LyCORIS files in kohya layout (ComfyUI, A1111 and Forge read it), or resize to LoRA first.",
+                f"Module {m.name} is {m.network_type}; the {layout} layout holds plain LoRA/LoCon modules only.",
+                "Keep LyCORIS (LoHa, LoKr, DoRA) files in kohya layout, which ComfyUI, A1111 and Forge read,"
+                " or convert them to the comfyui layout.",
             )
         path = dotted(m.name[len(m.prefix) + 1 :])
-        down, up = m.tensors["lora_down.weight"], m.tensors["lora_up.weight"]
         if layout == "kohya":
             name = m.name
             if m.prefix == "lora_unet" and arch == "sdxl" and not is_sgm_name(path):
@@ -299,10 +321,11 @@ def from_kohya(
                 key = f"diffusion_model.{sgm}"
             else:
                 key = f"text_encoders.{_COMFY_TE[arch][m.prefix]}.transformer.{path}"
-            files.setdefault("", {}).update(
-                {f"{key}.lora_down.weight": down, f"{key}.lora_up.weight": up, f"{key}.alpha": torch.tensor(m.alpha)}
-            )
+            tensors = {f"{key}.{suffix}": v for suffix, v in m.tensors.items()}
+            tensors.setdefault(f"{key}.alpha", torch.tensor(m.alpha))
+            files.setdefault("", {}).update(tensors)
             continue
+        down, up = m.tensors["lora_down.weight"], m.tensors["lora_up.weight"]
         part = _PARTS[arch].get(m.prefix)
         if part is None:
             raise LoraFormatError(f"Module {m.name} does not belong to a {arch} model.", "Pass the right --arch.")

@@ -105,14 +105,15 @@ def module_info(module: LoraModule) -> ModuleInfo:
 
 def _strength(module: LoraModule) -> float:
     t = module.tensors
-    if module.network_type == "lora" and "lora_mid.weight" not in t:
+    if module.network_type in ("lora", "lora+dora") and "lora_mid.weight" not in t:
+        # DoRA: the strength of its direction update (its magnitudes need the base weights to weigh).
         # ‖U·D‖² = trace((UᵀU)(DDᵀ)): r×r products instead of the out×in change.
         up, down = t["lora_up.weight"].flatten(1).float(), t["lora_down.weight"].flatten(1).float()
         gram = (up.T @ up) * (down @ down.T)
         return float(gram.sum().clamp_min(0).sqrt()) * abs(module.scale)
     try:
-        return float(torch.linalg.matrix_norm(module.delta().flatten(1)))
-    except LorakitError:  # DoRA and Tucker LoHa need the base weights or cannot be expanded
+        return float(torch.linalg.matrix_norm(module.low_rank_delta().flatten(1)))
+    except LorakitError:  # Tucker LoHa/LoKr cannot be expanded
         return float("nan")
 
 

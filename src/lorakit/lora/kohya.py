@@ -21,6 +21,8 @@ import torch
 
 from lorakit.errors import ModelError
 from lorakit.fileio import atomic_write_bytes
+from lorakit.lora.lycoris_network import LYCORIS_KINDS, LYCORIS_MODULE
+from lorakit.lora.lycoris_network import network_args as lycoris_args
 
 SAVE_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "float": torch.float32, "fp32": torch.float32}
 
@@ -77,7 +79,9 @@ def training_metadata(
     """
     ns = network.settings
     args = {}
-    if ns.kind == "locon" and ns.conv_rank:
+    if ns.kind in LYCORIS_KINDS:
+        args = lycoris_args(ns)
+    elif ns.kind == "locon" and ns.conv_rank:
         args = {"conv_dim": str(ns.conv_rank), "conv_alpha": str(ns.conv_alpha)}
     # The network_args sd-scripts would have been given (its net_kwargs, written as text the same way).
     for name, value in (("rank_dropout", ns.rank_dropout), ("module_dropout", ns.module_dropout)):
@@ -95,7 +99,7 @@ def training_metadata(
     resolution = dataset.get("resolution", family.default_resolution)
     now = time.time()
     meta: dict[str, Any] = {
-        "ss_network_module": "networks.lora",
+        "ss_network_module": LYCORIS_MODULE if ns.kind in LYCORIS_KINDS else "networks.lora",
         "ss_network_dim": ns.rank,
         "ss_network_alpha": ns.alpha,
         "ss_network_dropout": ns.dropout,

@@ -9,6 +9,7 @@ of the ranks. SVD mode then compresses that stack to a target rank (or a dynamic
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,8 @@ def check_compatible(inputs: list[MergeInput]) -> str | None:
     shapes: dict[str, tuple[str, tuple]] = {}
     for item in inputs:
         for name, module in item.state.modules.items():
-            shape = tuple(module.delta_shape())
+            full = tuple(module.delta_shape())
+            shape = (full[0], math.prod(full[1:]))  # a conv's kernel may be flattened (LoHa, LoKr)
             seen = shapes.setdefault(name, (item.label, shape))
             if seen[1] != shape:
                 raise LoraFormatError(
@@ -79,7 +81,8 @@ def concat_modules(inputs: list[MergeInput], dtype: torch.dtype = torch.float32)
             downs.append(down2d)
         if not ups:
             continue
-        shape = next(i.state.modules[name] for i in inputs if name in i.state.modules).delta_shape()
+        # A LoHa/LoKr conv may store its kernel flattened: the most specific shape any input gives wins.
+        shape = max((i.state.modules[name].delta_shape() for i in inputs if name in i.state.modules), key=len)
         up, down = torch.cat(ups, dim=1), torch.cat(downs, dim=0)
         rank = up.shape[1]
         if len(shape) == 4:

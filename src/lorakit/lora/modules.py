@@ -3,7 +3,8 @@
 A kohya state dict is flat (``lora_unet_..._to_q.lora_down.weight``, ``....lora_up.weight``, ``....alpha``).
 Every tool here (inspect, resize, merge, convert, bake) needs the same grouped view, and the same answer to
 "what does this module add to the base weight": ``up @ down × alpha / rank`` (REFERENCE.md), with conv
-weights flattened to 2-D for the product and reshaped back.
+weights flattened to 2-D for the product and reshaped back; LoHa and LoKr by their own formulas
+(:mod:`lorakit.lora.lycoris_math`); DoRA only against a base weight (:meth:`LoraModule.weight_change`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 
 from lorakit.errors import LorakitError
+from lorakit.lora.lycoris_math import dora_weight, lokr_delta
 
 # kohya prefixes and the part of the model each one trains (REFERENCE.md).
 PREFIXES = {
@@ -31,6 +33,21 @@ LORA_SUFFIXES = {"lora_down.weight", "lora_up.weight", "lora_mid.weight", "alpha
 LOHA_SUFFIXES = {"hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b", "hada_t1", "hada_t2", "alpha", "dora_scale"}
 LOKR_SUFFIXES = {"lokr_w1", "lokr_w1_a", "lokr_w1_b", "lokr_w2", "lokr_w2_a", "lokr_w2_b", "lokr_t2", "alpha"}
 KNOWN_SUFFIXES = LORA_SUFFIXES | LOHA_SUFFIXES | LOKR_SUFFIXES
+
+
+# kohya names (diffusers and SGM spellings) of the SD-family UNet layers that are 3×3 convolutions.
+_THREE_BY_THREE = (
+    "_conv1",
+    "_conv2",
+    "_conv",
+    "_op",
+    "_in_layers_2",
+    "_out_layers_3",
+    "_conv_in",
+    "_conv_out",
+    "_input_blocks_0_0",
+    "_out_2",
+)
 
 
 class LoraFormatError(LorakitError):
@@ -69,15 +86,22 @@ class LoraModule:
 
     @property
     def is_conv(self) -> bool:
-        first = self.tensors.get("lora_down.weight", self.tensors.get("hada_w1_b"))
-        return (first is not None and first.dim() == 4) or "lora_mid.weight" in self.tensors
+        down = self.tensors.get("lora_down.weight")
+        if down is not None:
+            return down.dim() == 4 or "lora_mid.weight" in self.tensors
+        return self.kernel is not None
 
     @property
     def kernel(self) -> tuple[int, int] | None:
         down = self.tensors.get("lora_down.weight")
-        if down is not None and down.dim() == 4:
-            return (int(down.shape[2]), int(down.shape[3]))
-        return None
+        if down is not None:
+            return (int(down.shape[2]), int(down.shape[3])) if down.dim() == 4 else None
+        try:
+            # LoHa and low-rank LoKr store a conv's kernel flattened: delta_shape reads it from the layer name.
+            shape = self.delta_shape()
+        except LorakitError:
+            return None
+        return (int(shape[2]), int(shape[3])) if len(shape) == 4 else None
 
     @property
     def rank(self) -> int:
@@ -119,17 +143,47 @@ class LoraModule:
             if down.dim() == 4:
                 return (up.shape[0], down.shape[1], down.shape[2], down.shape[3])
             return (up.shape[0], down.shape[1])
-        return tuple(self.delta().shape)
+        shape = tuple(self.low_rank_delta().shape)
+        if len(shape) == 2 and self.name.endswith(_THREE_BY_THREE) and shape[1] % 9 == 0:
+            # A LoHa / low-rank LoKr conv stores its kernel flattened; SD UNets' convs of these names are 3×3.
+            return (shape[0], shape[1] // 9, 3, 3)
+        return shape
 
     def delta(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """The change this module makes to its layer's weight (conv: ``(out, in, kh, kw)``)."""
-        t = {k: v.to(dtype) for k, v in self.tensors.items() if k not in ("alpha", "dora_scale")}
-        kind = self.network_type
-        if kind.endswith("+dora"):
+        """The change this module makes to its layer's weight (conv: ``(out, in, kh, kw)``; a LoHa or low-rank
+        LoKr conv comes flattened, ``(out, in·kh·kw)``)."""
+        if self.network_type.endswith("+dora"):
             raise LoraFormatError(
                 f"Module {self.name} is a DoRA module: its change depends on the base model's weights.",
                 "Bake it into a checkpoint (`lorakit lora bake`), which has the base weights, instead.",
             )
+        return self.low_rank_delta(dtype)
+
+    def weight_change(self, weight: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """``W_new − W`` (float32, ``weight``'s shape) for the base weight ``weight`` at ``strength``, every type
+        (DoRA rescales the merged weight's rows, so it needs the base); a base of another shape is refused."""
+        base = weight.float()
+        delta = self.low_rank_delta(torch.float32)
+        if delta.numel() != base.numel():
+            raise LoraFormatError(
+                f"LoRA module {self.name} ({self.network_type}) changes a weight of {tuple(delta.shape)}, but the"
+                f" base model's layer is {tuple(base.shape)}: the LoRA was trained for another model.",
+                "Use it with the base model family it was trained for (its ss_base_model_version; see"
+                " `lorakit lora inspect`).",
+            )
+        delta = delta.reshape(base.shape)
+        magnitude = self.tensors.get("dora_scale")
+        if magnitude is None:
+            return delta * strength
+        magnitude = magnitude.float()
+        if magnitude.numel() == base.shape[0]:
+            magnitude = magnitude.reshape(base.shape[0], *[1] * (base.dim() - 1))
+        return dora_weight(base + delta, magnitude, strength) - base
+
+    def low_rank_delta(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The module's own change before DoRA's rescale (for a DoRA module: the direction update)."""
+        t = {k: v.to(dtype) for k, v in self.tensors.items() if k not in ("alpha", "dora_scale")}
+        kind = self.network_type.removesuffix("+dora")
         if kind == "lora":
             down, up = t["lora_down.weight"], t["lora_up.weight"]
             if "lora_mid.weight" in t:  # LoCon with a Tucker core: up · mid · down along the kernel
@@ -144,9 +198,12 @@ class LoraModule:
             w1 = t["hada_w1_a"] @ t["hada_w1_b"]
             w2 = t["hada_w2_a"] @ t["hada_w2_b"]
             return w1 * w2 * self.scale
+        if "lokr_t2" in t:
+            raise LoraFormatError(f"Module {self.name} is a Tucker-factored LoKr, which lorakit cannot expand.")
         w1 = t["lokr_w1"] if "lokr_w1" in t else t["lokr_w1_a"] @ t["lokr_w1_b"]
         w2 = t["lokr_w2"] if "lokr_w2" in t else t["lokr_w2_a"] @ t["lokr_w2_b"].flatten(1)
-        return torch.kron(w1, w2) * self.scale
+        shape = (w1.shape[0] * w2.shape[0], w1.shape[1] * w2.shape[1], *w2.shape[2:])
+        return lokr_delta(w1, w2, shape) * self.scale
 
 
 @dataclass

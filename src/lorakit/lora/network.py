@@ -7,7 +7,8 @@ rest at ``rank``/``alpha``); in a CLIP text encoder every Linear in its attentio
 
 The network is read and written in kohya layout (see :mod:`lorakit.lora.kohya`): for each module
 ``lora_down`` = peft's ``lora_A``, ``lora_up`` = ``lora_B`` and the alpha. New network types register
-a builder in :data:`NETWORK_TYPES` (LyCORIS types come later through this seam).
+a builder in :data:`NETWORK_TYPES`: LoHa, LoKr and DoRA are built by :mod:`lorakit.lora.lycoris_network`
+(their own adapters, written in the LyCORIS key layout).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lorakit.config.sections.network import NetworkSection
 from lorakit.errors import ConfigError, ModelError
 from lorakit.lora.blocks import BlockSettings, block_index
 from lorakit.lora.keys import kohya_name
+from lorakit.lora.lycoris_network import LYCORIS_KINDS, adapter_of, inject_lycoris
 
 ADAPTER = "default"
 
@@ -44,7 +46,9 @@ NETWORK_DERIVED = {
     "module_dims": ("dim_from_weights", "network_weights"),
 }
 # What an empty config value means here: no conv layers, no dropout; an empty conv_alpha follows conv_rank.
-_NETWORK_NEUTRAL = {"conv_rank": 0, "dropout": 0.0, "rank_dropout": 0.0, "module_dropout": 0.0}
+_NETWORK_NEUTRAL = {"conv_rank": 0, "dropout": 0.0, "rank_dropout": 0.0, "module_dropout": 0.0, "factor": -1}
+# Kinds that put adapters on 3×3 convs when conv_rank is set.
+CONV_KINDS = frozenset({"locon", "loha", "lokr", "dora"})
 
 
 @dataclass
@@ -56,7 +60,7 @@ class NetworkSettings:
     NetworkSettings trains the UNet only.
     """
 
-    kind: str = _net_default("type")  # lora | locon
+    kind: str = _net_default("type")  # lora | locon | loha | lokr | dora
     rank: int = _net_default("dim")
     alpha: float = float(_net_default("alpha"))
     conv_rank: int = _NETWORK_NEUTRAL["conv_rank"]  # LoCon's 3×3 convs; 0 = no conv layers
@@ -74,6 +78,12 @@ class NetworkSettings:
     module_dropout: float = _NETWORK_NEUTRAL["module_dropout"]
     # dim_from_weights: {kohya name: (rank, alpha)} read from network_weights; only these modules are built.
     module_dims: dict[str, tuple[int, float]] | None = None
+    # LyCORIS: LoKr's split of each layer (-1 = the most balanced), its low-rank/full choices, and DoRA's weight
+    # decomposition on LoRA/LoHa/LoKr (kind "dora" is LoRA with it).
+    factor: int = _NETWORK_NEUTRAL["factor"]
+    decompose_both: bool = False
+    full_matrix: bool = False
+    dora_wd: bool = False
 
     @classmethod
     def from_config(cls, cfg: Any, *, sdxl: bool = False) -> NetworkSettings:
@@ -93,6 +103,8 @@ class NetworkSettings:
                 value = getattr(n, name)
                 values[f.name] = _NETWORK_NEUTRAL[f.name] if value is None and f.name in _NETWORK_NEUTRAL else value
         kind, conv_rank = str(values["kind"]).lower(), values["conv_rank"]
+        if kind in ("lora", "locon") and values.get("dora_wd"):
+            kind = "dora"  # LyCORIS: algo lora with dora_wd
         if kind == "lora" and conv_rank:
             kind = "locon"  # sd-scripts: networks.lora with conv_dim is LoCon
         te_lr = cfg.learning.text_encoder_lr
@@ -144,7 +156,7 @@ def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSett
     found: dict[str, Target] = {}
     blocks = settings.blocks if spec.name == "unet" else BlockSettings()
     use_conv = (
-        (settings.kind == "locon" and settings.conv_rank > 0)
+        (settings.kind in CONV_KINDS and settings.conv_rank > 0)
         or blocks.conv_enabled
         or settings.module_dims is not None
     )
@@ -234,7 +246,12 @@ def _dropout_hook(rank_dropout: float, module_dropout: float):
 NETWORK_TYPES: dict[str, Callable[[nn.Module, list[Target], NetworkSettings], None]] = {
     "lora": _inject_lora,
     "locon": _inject_lora,
+    **dict.fromkeys(sorted(LYCORIS_KINDS), inject_lycoris),
 }
+
+
+def _is_adapter_parameter(name: str) -> bool:
+    return "lora_" in name or ".lycoris." in name or name.startswith("lycoris.")
 
 
 @dataclass
@@ -252,7 +269,7 @@ class LoraNetwork:
         """Trainable parameters per component, for separate learning rates (unet, te, te1, te2)."""
         groups: dict[str, list[nn.Parameter]] = {}
         for name, model in self.components.items():
-            groups[name] = [p for n, p in model.named_parameters() if "lora_" in n and p.requires_grad]
+            groups[name] = [p for n, p in model.named_parameters() if _is_adapter_parameter(n) and p.requires_grad]
         return groups
 
     def parameters(self) -> list[nn.Parameter]:
@@ -268,7 +285,7 @@ class LoraNetwork:
             if path not in weights:
                 continue
             for name, p in module.named_parameters(prefix=path):
-                if "lora_" in name and p.requires_grad:
+                if _is_adapter_parameter(name) and p.requires_grad:
                     groups.setdefault(weights[path], []).append((name, p))
         return groups
 
@@ -278,6 +295,11 @@ class LoraNetwork:
         for component, targets in self.targets.items():
             for t in targets:
                 layer = self._layer(component, t.path)
+                adapter = adapter_of(layer)
+                if adapter is not None:
+                    for suffix, value in adapter.kohya_tensors().items():
+                        out[f"{t.kohya}.{suffix}"] = value.to(dtype or value.dtype).cpu().contiguous()
+                    continue
                 down = layer.lora_A[ADAPTER].weight.detach()
                 up = layer.lora_B[ADAPTER].weight.detach()
                 out[f"{t.kohya}.lora_down.weight"] = down.to(dtype or down.dtype).cpu().contiguous()
@@ -294,11 +316,19 @@ class LoraNetwork:
         loaded = 0
         for component, targets in self.targets.items():
             for t in targets:
+                layer = self._layer(component, t.path)
+                adapter = adapter_of(layer)
+                if adapter is not None:
+                    prefix = f"{t.kohya}."
+                    mine = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                    if mine:
+                        adapter.load_kohya_tensors(mine, t.kohya)
+                        loaded += 1
+                    continue
                 down = tensors.get(f"{t.kohya}.lora_down.weight")
                 up = tensors.get(f"{t.kohya}.lora_up.weight")
                 if down is None or up is None:
                     continue
-                layer = self._layer(component, t.path)
                 a, b = layer.lora_A[ADAPTER].weight, layer.lora_B[ADAPTER].weight
                 if a.shape != down.shape or b.shape != up.shape:
                     raise ConfigError(
@@ -354,7 +384,7 @@ def dims_from_weights(path) -> dict[str, tuple[int, float]]:
     from lorakit.lora.modules import group_modules
 
     modules, _ = group_modules(load_lora_file(path).tensors)
-    dims = {name: (m.rank, m.alpha) for name, m in modules.items() if m.network_type == "lora" and m.rank}
+    dims = {name: (m.rank, m.alpha) for name, m in modules.items() if m.rank}
     if not dims:
         raise ModelError(
             f"{path} holds no LoRA modules to take the rank from.",

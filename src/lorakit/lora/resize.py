@@ -164,7 +164,7 @@ def module_svd(modules: list[LoraModule], device: str | torch.device = "cpu"):
     groups: dict[tuple, list[LoraModule]] = defaultdict(list)
     for m in modules:
         t = m.tensors
-        if m.network_type == "lora" and "lora_mid.weight" not in t:
+        if m.network_type in ("lora", "lora+dora") and "lora_mid.weight" not in t:
             groups[(tuple(t["lora_down.weight"].shape), tuple(t["lora_up.weight"].shape))].append(m)
         else:
             groups[("dense", m.name)].append(m)
@@ -205,6 +205,7 @@ def resize_state(
         raise LoraFormatError("A fixed resize needs a target rank.", "Pass --rank, e.g. --rank 32.")
     if rank is not None and rank < 1:
         raise LoraFormatError(f"Rank {rank} is not a valid rank.", "Use a rank of 1 or more, e.g. 32.")
+    refuse_lycoris(state)
     largest = max(m.rank or min(m.delta_shape()[0], math.prod(m.delta_shape()[1:])) for m in state.modules.values())
     if method == "fixed" and rank > largest:
         raise LoraFormatError(
@@ -217,7 +218,7 @@ def resize_state(
     for done, (m, spectrum) in enumerate(module_svd(list(state.modules.values()), device), start=1):
         s = spectrum.s
         shape = m.delta_shape()
-        module_max = min(len(s), m.rank) if m.network_type == "lora" else len(s)
+        module_max = min(len(s), m.rank) if m.network_type in ("lora", "lora+dora") else len(s)
         note = ""
         if method == "fixed" and rank > module_max:
             note = f"kept rank {module_max}: the module holds no more"
@@ -230,6 +231,8 @@ def resize_state(
             up, down = up.reshape(shape[0], k, 1, 1), down.reshape(k, *shape[1:])
         out_dtype = dtype or _file_dtype(m)
         out[m.name] = LoraModule(m.name, module_tensors(up.cpu(), down.cpu(), new_alpha, out_dtype))
+        if "dora_scale" in m.tensors:  # DoRA: the magnitudes stay; the SVD cuts the direction update's rank
+            out[m.name].tensors["dora_scale"] = m.tensors["dora_scale"]
         energy = s.double().square()
         kept = math.sqrt(float(energy[:k].sum() / energy.sum())) if float(energy.sum()) > 0 else 1.0
         report.modules.append(ModuleResize(m.name, m.rank, k, kept, note))
@@ -240,6 +243,20 @@ def resize_state(
     position = {name: i for i, name in enumerate(state.modules)}
     report.modules.sort(key=lambda entry: position[entry.name])
     return LoraState(ordered, _resized_metadata(state.metadata, report, alpha)), report
+
+
+def refuse_lycoris(state: LoraState) -> None:
+    """LoHa and LoKr have no rank to cut in their own form (LoHa's change has rank up to rank², LoKr's is a
+    Kronecker product with no rank at all): resizing them would mean rewriting them as a different network."""
+    kinds = sorted({m.network_type for m in state.modules.values() if m.network_type.startswith(("loha", "lokr"))})
+    if kinds:
+        raise LoraFormatError(
+            f"This file's modules are {' and '.join(kinds)}, which have no rank that resize could cut: their"
+            " change is a Hadamard (LoHa) or Kronecker (LoKr) product, not up @ down.",
+            "Resize works on LoRA, LoCon and DoRA files. For a smaller LoHa/LoKr, train again with a lower"
+            " dim (LoHa) or a larger factor (LoKr); to use it at a lower strength, lower its weight when you"
+            " apply it.",
+        )
 
 
 def _file_dtype(m: LoraModule) -> torch.dtype:

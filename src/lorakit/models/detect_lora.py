@@ -71,6 +71,8 @@ def network_type(tensors: dict[str, TensorEntry], metadata: dict[str, str]) -> t
     module = metadata.get("ss_network_module", "")
     if "lycoris" in module and args.get("algo"):
         algo = str(args["algo"]).lower()
+        if algo in ("lora", "locon") and str(args.get("dora_wd", "")).lower() == "true":
+            return "dora", "metadata (ss_network_args algo + dora_wd)"
         return ("locon" if algo == "lora" else algo), "metadata (ss_network_args algo)"
     keys = tensors.keys()
     if any(".hada_w1_a" in k for k in keys):

@@ -93,12 +93,35 @@ class NetworkSection(Section):
     )
     factor: int | None = setting(
         None,
-        help="LoKr: how the weight is split. -1 = as small as possible; 8-16 make tiny files. Empty = -1.",
+        help="LoKr: how each layer's weight is split into two Kronecker factors. -1 = the most balanced split;"
+        " 4-16 put that size in the small factor (it must divide the layer's sizes). Empty = -1.",
         kohya="factor",
-        effect="refused",
+        effect="trainer",
         level="advanced",
         ge=-1,
         le=1024,
+    )
+    decompose_both: bool = setting(
+        False,
+        help="LoKr: also make the small Kronecker factor low-rank (when the rank is below half its size).",
+        kohya="decompose_both",
+        effect="trainer",
+        level="expert",
+    )
+    full_matrix: bool = setting(
+        False,
+        help="LoKr: train both Kronecker factors as full matrices (no rank, no alpha scale): the most capacity.",
+        kohya="full_matrix",
+        effect="trainer",
+        level="expert",
+    )
+    dora_wd: bool = setting(
+        False,
+        help="DoRA weight decomposition on top of lora, locon, loha or lokr: learns each output's magnitude"
+        " apart from its direction (type 'dora' is LoRA with this on).",
+        kohya="dora_wd",
+        effect="trainer",
+        level="advanced",
     )
     dylora_unit: int | None = setting(
         None,
