@@ -82,3 +82,11 @@ def test_a_preset_cannot_take_a_built_in_name_or_a_bad_one(client):
     assert taken.status_code == 422 and taken.json()["error"]["field"] == "preset"
     bad = client.post("/api/configs/presets", json={"name": "../x", "config": config})
     assert bad.status_code == 422 and bad.json()["error"]["fix"]
+
+
+def test_validation_names_folders_as_the_user_wrote_them(client, workspace):
+    config = _tiny(client)
+    config["dataset"]["subsets"][0]["image_dir"] = "datasets/not-there"
+    answer = client.post("/api/configs/validate", json={"config": config}).json()
+    problem = next(p for p in answer["problems"] if p["field"] == "dataset.subsets[0].image_dir")
+    assert "datasets/not-there" in problem["message"] and str(workspace.root) not in problem["message"]

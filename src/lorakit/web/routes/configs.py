@@ -217,7 +217,16 @@ def validate(body: ConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
     from lorakit.config.validate import validate as check
 
     cfg = confine_config(workspace, config_from_dict(body.config))
-    return check(cfg).to_dict()
+    # Messages name folders as the user wrote them (datasets/x), not the server's absolute paths.
+    return _without_root(check(cfg).to_dict(), str(workspace.root) + "/")
+
+
+def _without_root(data: Any, root: str) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_root(v, root) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_root(v, root) for v in data]
+    return data.replace(root, "") if isinstance(data, str) else data
 
 
 @router.get("/{name}", summary="A saved config")
