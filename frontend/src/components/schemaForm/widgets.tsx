@@ -1,0 +1,388 @@
+// One input per kind of value. Every control is labelled; problems are passed in as `error` (at the field).
+import {
+  ActionIcon,
+  Button,
+  Fieldset,
+  Group,
+  NativeSelect,
+  PasswordInput,
+  SegmentedControl,
+  Stack,
+  Switch,
+  Text,
+  Textarea,
+  TextInput,
+} from "@mantine/core";
+import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { type ReactNode, useEffect, useMemo, useState } from "react";
+import { fieldId } from "./model";
+import type { FieldSpec, FieldProblems, Widget } from "./types";
+
+export interface WidgetProps {
+  widget: Widget;
+  id: string;
+  label: ReactNode;
+  /** The plain-words label as text (for the items of lists: "Block dims, item 2"). */
+  name: string;
+  description?: ReactNode;
+  error?: ReactNode;
+  value: unknown;
+  nullable: boolean;
+  onChange: (value: unknown) => void;
+  /** Problems of nested settings (list-of-tables entries). */
+  problems?: FieldProblems;
+  /** Where nested settings live: "dataset.subsets". */
+  path?: string;
+  /** Renders one nested setting (the form's FieldRow); passed in so widgets and rows do not import each other. */
+  renderNested?: (spec: FieldSpec, path: string) => ReactNode;
+}
+
+/** Text -> number as the field's kind allows; anything else stays text so the server can say what is wrong. */
+export function parseNumber(text: string, kind: "integer" | "number", nullable: boolean): unknown {
+  const trimmed = text.trim();
+  if (trimmed === "") return nullable ? null : "";
+  const number = Number(trimmed);
+  if (!Number.isFinite(number)) return trimmed;
+  if (kind === "integer" && !Number.isInteger(number)) return trimmed;
+  return number;
+}
+
+const numberText = (value: unknown) => (value === null || value === undefined ? "" : String(value));
+
+function NumberWidget({ widget, id, label, description, error, value, nullable, onChange }: WidgetProps) {
+  const kind = widget.kind === "integer" ? "integer" : "number";
+  const [text, setText] = useState(numberText(value));
+  // A new value from outside (reset, preset, TOML) replaces the text unless the text already means it.
+  useEffect(() => {
+    setText((current) => (parseNumber(current, kind, nullable) === value ? current : numberText(value)));
+  }, [value, kind, nullable]);
+  return (
+    <TextInput
+      id={id}
+      label={label}
+      description={description}
+      error={error}
+      inputMode={kind === "integer" ? "numeric" : "decimal"}
+      placeholder={nullable ? "not set" : undefined}
+      value={text}
+      onChange={(event) => {
+        setText(event.currentTarget.value);
+        onChange(parseNumber(event.currentTarget.value, kind, nullable));
+      }}
+    />
+  );
+}
+
+/** A labelled group for values made of several controls (lists, either-or, entries). */
+function Composite({ id, label, description, error, children }: { id: string; label: ReactNode; description?: ReactNode; error?: ReactNode; children: ReactNode }) {
+  const described = [description ? `${id}-description` : null, error ? `${id}-error` : null].filter(Boolean).join(" ");
+  return (
+    <div role="group" id={id} aria-labelledby={`${id}-label`} aria-describedby={described || undefined}>
+      <Text component="div" id={`${id}-label`} size="sm" fw={500}>
+        {label}
+      </Text>
+      {description ? (
+        <Text component="div" id={`${id}-description`} size="xs" c="dimmed">
+          {description}
+        </Text>
+      ) : null}
+      {children}
+      {error ? (
+        <Text component="div" id={`${id}-error`} size="xs" c="var(--mantine-color-error)" mt={4}>
+          {error}
+        </Text>
+      ) : null}
+    </div>
+  );
+}
+
+const NOT_SET = "";
+
+function ChoiceWidget({ widget, id, label, description, error, value, nullable, onChange }: WidgetProps) {
+  if (widget.kind !== "choice") return null;
+  const data = [
+    ...(nullable ? [{ value: NOT_SET, label: "Not set" }] : []),
+    ...widget.options.map((option) => ({ value: String(option), label: String(option) })),
+  ];
+  return (
+    <NativeSelect
+      id={id}
+      label={label}
+      description={description}
+      error={error}
+      data={data}
+      value={value === null || value === undefined ? NOT_SET : String(value)}
+      onChange={(event) => {
+        const picked = event.currentTarget.value;
+        if (picked === NOT_SET) return onChange(null);
+        onChange(widget.options.find((option) => String(option) === picked) ?? picked);
+      }}
+    />
+  );
+}
+
+function BooleanWidget({ id, label, description, error, value, nullable, onChange }: WidgetProps) {
+  if (nullable) {
+    return (
+      <NativeSelect
+        id={id}
+        label={label}
+        description={description}
+        error={error}
+        data={[
+          { value: "", label: "Not set (automatic)" },
+          { value: "true", label: "On" },
+          { value: "false", label: "Off" },
+        ]}
+        value={value === true ? "true" : value === false ? "false" : ""}
+        onChange={(event) => {
+          const picked = event.currentTarget.value;
+          onChange(picked === "" ? null : picked === "true");
+        }}
+      />
+    );
+  }
+  return (
+    <Switch
+      id={id}
+      label={label}
+      description={description}
+      error={error}
+      checked={value === true}
+      onChange={(event) => onChange(event.currentTarget.checked)}
+    />
+  );
+}
+
+function TextWidget({ widget, id, label, description, error, value, nullable, onChange }: WidgetProps) {
+  const Component = widget.kind === "text" && widget.secret ? PasswordInput : TextInput;
+  return (
+    <Component
+      id={id}
+      label={label}
+      description={description}
+      error={error}
+      placeholder={widget.kind === "path" ? "a path inside the workspace, e.g. datasets/my-set" : undefined}
+      value={typeof value === "string" ? value : value === null || value === undefined ? "" : String(value)}
+      onChange={(event) => {
+        const text = event.currentTarget.value;
+        onChange(text === "" && nullable ? null : text);
+      }}
+    />
+  );
+}
+
+/** `name = value` lines <-> a table; a line that is not `name = value` keeps the text for the server to refuse. */
+export function parseTable(text: string): unknown {
+  const table: Record<string, unknown> = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const match = /^\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!match) return text;
+    const raw = match[2] as string;
+    const number = Number(raw);
+    table[match[1] as string] =
+      raw === "true" ? true : raw === "false" ? false : raw !== "" && Number.isFinite(number) ? number : raw.replace(/^"(.*)"$/, "$1");
+  }
+  return table;
+}
+
+export function tableText(value: unknown): string {
+  if (value === null || value === undefined || typeof value !== "object") return typeof value === "string" ? value : "";
+  return Object.entries(value as Record<string, unknown>)
+    .map(([key, item]) => `${key} = ${typeof item === "string" ? item : JSON.stringify(item)}`)
+    .join("\n");
+}
+
+function TableWidget({ id, label, description, error, value, onChange }: WidgetProps) {
+  const [text, setText] = useState(tableText(value));
+  useEffect(() => {
+    setText((current) => (JSON.stringify(parseTable(current)) === JSON.stringify(value ?? {}) ? current : tableText(value)));
+  }, [value]);
+  return (
+    <Textarea
+      id={id}
+      label={label}
+      description={description}
+      error={error}
+      autosize
+      minRows={2}
+      placeholder="one per line: name = value"
+      value={text}
+      onChange={(event) => {
+        setText(event.currentTarget.value);
+        onChange(parseTable(event.currentTarget.value));
+      }}
+    />
+  );
+}
+
+const EMPTY_ITEM: Record<string, unknown> = { integer: 0, number: 0, boolean: false };
+
+function ListWidget({ widget, id, label, name, description, error, value, nullable, onChange }: WidgetProps) {
+  if (widget.kind !== "list") return null;
+  const items = Array.isArray(value) ? value : [];
+  const fixed = widget.length;
+  const empty = EMPTY_ITEM[widget.item.kind] ?? "";
+  const set = (index: number, item: unknown) => onChange(items.map((old, i) => (i === index ? item : old)));
+  return (
+    <Composite id={id} label={label} description={description} error={error}>
+      <Stack gap={4} mt={4}>
+        {items.map((item, index) => (
+          <Group key={index} gap={4} wrap="nowrap" align="flex-end">
+            <div style={{ flex: 1 }}>
+              <WidgetInput
+                widget={widget.item}
+                id={`${id}-${index}`}
+                label={`${name}, item ${index + 1}`}
+                name={`${name}, item ${index + 1}`}
+                value={item}
+                nullable={false}
+                onChange={(next) => set(index, next)}
+              />
+            </div>
+            {fixed === null ? (
+              <ActionIcon
+                variant="subtle"
+                color="gray"
+                aria-label={`Remove ${name}, item ${index + 1}`}
+                onClick={() => onChange(items.filter((_, i) => i !== index))}
+              >
+                <IconTrash size={16} aria-hidden="true" />
+              </ActionIcon>
+            ) : null}
+          </Group>
+        ))}
+        <Group gap="xs">
+          {fixed === null ? (
+            <Button size="compact-sm" variant="default" leftSection={<IconPlus size={14} aria-hidden="true" />} onClick={() => onChange([...items, empty])}>
+              Add to {name}
+            </Button>
+          ) : items.length === 0 ? (
+            <Button size="compact-sm" variant="default" onClick={() => onChange(Array.from({ length: fixed }, () => empty))}>
+              Set {name}
+            </Button>
+          ) : null}
+          {nullable && items.length > 0 ? (
+            <Button size="compact-sm" variant="subtle" color="gray" onClick={() => onChange(null)}>
+              Clear {name}
+            </Button>
+          ) : null}
+        </Group>
+      </Stack>
+    </Composite>
+  );
+}
+
+const OPTION_WORDS: Record<Widget["kind"], string> = {
+  boolean: "On or off",
+  integer: "A whole number",
+  number: "A number",
+  choice: "A choice",
+  text: "Text",
+  path: "A file",
+  list: "A list",
+  table: "A table",
+  records: "Entries",
+  union: "Either",
+};
+
+/** Which option of a union a value is (a list, a number, text...). */
+export function optionOf(options: Widget[], value: unknown): number {
+  const fits = (widget: Widget) =>
+    Array.isArray(value)
+      ? widget.kind === "list"
+      : typeof value === "number"
+        ? widget.kind === "integer" || widget.kind === "number"
+        : typeof value === "string"
+          ? widget.kind === "text" || widget.kind === "path"
+          : false;
+  const found = options.findIndex(fits);
+  return found < 0 ? 0 : found;
+}
+
+function UnionWidget(props: WidgetProps) {
+  const { widget, id, label, name, description, error, value, nullable, onChange } = props;
+  const options = useMemo(() => (widget.kind === "union" ? widget.options : []), [widget]);
+  const [picked, setPicked] = useState(() => optionOf(options, value));
+  useEffect(() => {
+    if (value !== null && value !== undefined) setPicked(optionOf(options, value));
+  }, [value, options]);
+  const current = options[picked] ?? options[0];
+  if (!current) return null;
+  const words = options.map((option) =>
+    option.kind === "list" && option.length ? `${option.length} values` : OPTION_WORDS[option.kind],
+  );
+  return (
+    <Composite id={id} label={label} description={description} error={error}>
+      <Stack gap={4} mt={4}>
+        <SegmentedControl
+          size="xs"
+          aria-label={`${name}: kind of value`}
+          value={String(picked)}
+          data={words.map((word, index) => ({ value: String(index), label: word }))}
+          onChange={(next) => {
+            setPicked(Number(next));
+            onChange(nullable ? null : undefined);
+          }}
+        />
+        <WidgetInput {...props} widget={current} id={`${id}-value`} label={`${name} (${words[picked]?.toLowerCase()})`} description={undefined} error={undefined} />
+      </Stack>
+    </Composite>
+  );
+}
+
+function RecordsWidget({ widget, id, label, name, description, error, value, onChange, path, renderNested }: WidgetProps) {
+  if (widget.kind !== "records") return null;
+  const entries = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
+  return (
+    <Composite id={id} label={label} description={description} error={error}>
+      <Stack gap="sm" mt={4}>
+        {entries.map((_, index) => (
+          <Fieldset key={index} legend={`${name} ${index + 1}`} id={fieldId(`${path}[${index}]`)}>
+            <Stack gap="xs">
+              {widget.fields.map((spec) =>
+                renderNested ? renderNested(spec, `${path}[${index}].${spec.help.name}`) : null,
+              )}
+              <Group>
+                <Button size="compact-sm" variant="subtle" color="gray" leftSection={<IconTrash size={14} aria-hidden="true" />} onClick={() => onChange(entries.filter((_, i) => i !== index))}>
+                  Remove {name.toLowerCase()} {index + 1}
+                </Button>
+              </Group>
+            </Stack>
+          </Fieldset>
+        ))}
+        {entries.length === 0 ? <Text size="sm" c="dimmed">None yet.</Text> : null}
+        <Group>
+          <Button size="compact-sm" variant="default" leftSection={<IconPlus size={14} aria-hidden="true" />} onClick={() => onChange([...entries, {}])}>
+            Add to {name.toLowerCase()}
+          </Button>
+        </Group>
+      </Stack>
+    </Composite>
+  );
+}
+
+/** The control for any widget. */
+export function WidgetInput(props: WidgetProps) {
+  switch (props.widget.kind) {
+    case "boolean":
+      return <BooleanWidget {...props} />;
+    case "integer":
+    case "number":
+      return <NumberWidget {...props} />;
+    case "choice":
+      return <ChoiceWidget {...props} />;
+    case "text":
+    case "path":
+      return <TextWidget {...props} />;
+    case "table":
+      return <TableWidget {...props} />;
+    case "list":
+      return <ListWidget {...props} />;
+    case "union":
+      return <UnionWidget {...props} />;
+    case "records":
+      return <RecordsWidget {...props} />;
+  }
+}
