@@ -80,7 +80,7 @@ function FieldRowInner({ spec, path, value, onChange, problems, allProblems, get
         ))}
       </Stack>
     );
-  const shown = value === undefined ? (spec.help.default ?? null) : value;
+  const shown = value === undefined ? spec.default : value;
   const canReset = recommended !== null && recommended !== undefined && !sameValue(shown, recommended);
   return (
     <div className="schema-field" data-setting={path}>

@@ -53,7 +53,7 @@ const schema: FormSchema = {
       ),
     },
   ],
-  subset_fields: [help("network.subsets[].image_dir"), help("network.subsets[].num_repeats", { default: 1 })],
+  subset_fields: [help("network.subsets[].image_dir"), help("network.subsets[].num_repeats", { default: 1, level: "advanced" })],
   json_schema: {
     properties: { network: { $ref: "#/$defs/Network" } },
     $defs: {
@@ -182,6 +182,8 @@ describe("SchemaForm", { timeout: 30_000 }, () => {
     await user.click(screen.getByRole("button", { name: "Add to subsets" }));
     await user.type(control("network.subsets[0].image_dir"), "datasets/a");
     expect((value().network as ConfigValue).subsets).toEqual([{ image_dir: "datasets/a" }]);
+    expect(control("network.subsets[0].num_repeats")).toBeNull(); // not a basic setting: one click away
+    await user.click(screen.getByRole("button", { name: "More settings for subsets 1 (1)" }));
     expect(control("network.subsets[0].num_repeats")).toHaveValue("1");
   });
 

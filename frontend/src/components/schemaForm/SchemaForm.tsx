@@ -150,7 +150,7 @@ export const SchemaForm = forwardRef<SchemaFormHandle, SchemaFormProps>(function
         const panel = `schema-group-${group.key}`;
         const changed = group.fields.filter((f) => {
           const current = getIn(value, f.help.path);
-          return current !== undefined && !sameValue(current, f.help.default);
+          return current !== undefined && !sameValue(current, f.default);
         }).length;
         const wrong = countProblems(group.fields, problems);
         return (

@@ -83,7 +83,8 @@ export function widgetOf(node: JsonSchema, root: JsonSchema, help: FieldHelp, re
 function specOf(help: FieldHelp, root: JsonSchema, records: FieldSpec[]): FieldSpec {
   const node = propertyOf(help.path, root);
   const nullable = Boolean(node.anyOf?.some((option) => option.type === "null"));
-  return { help, widget: widgetOf(node, root, help, records), nullable, label: labelOf(help.name) };
+  const fallback = "default" in node ? node.default : help.default;
+  return { help, widget: widgetOf(node, root, help, records), nullable, label: labelOf(help.name), default: fallback ?? null };
 }
 
 /** Every setting the server describes, as form fields, in the server's section order. */
@@ -151,7 +152,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
 /** The value a field shows: what the config holds, else its default. */
 export function shownValue(config: ConfigValue, spec: FieldSpec): unknown {
   const value = getIn(config, spec.help.path);
-  return value === undefined ? (spec.help.default ?? null) : value;
+  return value === undefined ? spec.default : value;
 }
 
 /** A value in the words a person reads ("on", "not set", "0.0001", "[1, 2]"). */

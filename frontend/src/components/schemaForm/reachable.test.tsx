@@ -53,6 +53,7 @@ describe("the real schema", () => {
     const initial = setIn({}, "dataset.subsets", [{ image_dir: "datasets/x" }]);
     renderWithProviders(<Harness sections={sections} initial={initial} />);
     fireEvent.click(screen.getByRole("button", { name: "Open all sections" }));
+    fireEvent.click(screen.getByRole("button", { name: /^More settings for subsets 1/ }));
     for (const field of all) expectLabelledControl(field.help.path);
     for (const help of schema.subset_fields) expectLabelledControl(help.path.replace("[]", "[0]"));
     // Each setting shows its plain-words help.
@@ -60,7 +61,7 @@ describe("the real schema", () => {
       const row = document.querySelector(`[data-setting="${field.help.path}"]`);
       expect(row?.textContent, field.help.path).toContain(field.help.help.slice(0, 40));
     }
-  }, 60_000);
+  }, 240_000);
 
   it("places every setting in exactly one group of the default layout", () => {
     const layout = sectionLayout(sections);

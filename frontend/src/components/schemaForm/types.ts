@@ -76,6 +76,8 @@ export interface FieldSpec {
   nullable: boolean;
   /** A plain-words label from the setting's name. */
   label: string;
+  /** What an unset value means (the JSON schema's default: null in entries that inherit the section's value). */
+  default: unknown;
 }
 
 export interface FormSection {

@@ -332,6 +332,44 @@ function UnionWidget(props: WidgetProps) {
   );
 }
 
+function RecordEntry({ fields, index, name, path, renderNested, onRemove }: { fields: FieldSpec[]; index: number; name: string; path: string; renderNested: WidgetProps["renderNested"]; onRemove: () => void }) {
+  // The settings most people change first; the rest one click away, per entry.
+  const [more, setMore] = useState(false);
+  const main = fields.filter((spec) => spec.help.level === "basic");
+  const rest = fields.filter((spec) => spec.help.level !== "basic");
+  const entry = `${path}[${index}]`;
+  const render = (spec: FieldSpec) => (renderNested ? renderNested(spec, `${entry}.${spec.help.name}`) : null);
+  return (
+    <Fieldset legend={`${name} ${index + 1}`} id={fieldId(entry)}>
+      <Stack gap="xs">
+        {main.map(render)}
+        {rest.length ? (
+          <Button
+            size="compact-sm"
+            variant="subtle"
+            w="fit-content"
+            aria-expanded={more}
+            aria-controls={`${fieldId(entry)}-more`}
+            onClick={() => setMore(!more)}
+          >
+            {more ? "Fewer" : "More"} settings for {name.toLowerCase()} {index + 1} ({rest.length})
+          </Button>
+        ) : null}
+        {more ? (
+          <Stack gap="xs" id={`${fieldId(entry)}-more`}>
+            {rest.map(render)}
+          </Stack>
+        ) : null}
+        <Group>
+          <Button size="compact-sm" variant="subtle" color="gray" leftSection={<IconTrash size={14} aria-hidden="true" />} onClick={onRemove}>
+            Remove {name.toLowerCase()} {index + 1}
+          </Button>
+        </Group>
+      </Stack>
+    </Fieldset>
+  );
+}
+
 function RecordsWidget({ widget, id, label, name, description, error, value, onChange, path, renderNested }: WidgetProps) {
   if (widget.kind !== "records") return null;
   const entries = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
@@ -339,18 +377,15 @@ function RecordsWidget({ widget, id, label, name, description, error, value, onC
     <Composite id={id} label={label} description={description} error={error}>
       <Stack gap="sm" mt={4}>
         {entries.map((_, index) => (
-          <Fieldset key={index} legend={`${name} ${index + 1}`} id={fieldId(`${path}[${index}]`)}>
-            <Stack gap="xs">
-              {widget.fields.map((spec) =>
-                renderNested ? renderNested(spec, `${path}[${index}].${spec.help.name}`) : null,
-              )}
-              <Group>
-                <Button size="compact-sm" variant="subtle" color="gray" leftSection={<IconTrash size={14} aria-hidden="true" />} onClick={() => onChange(entries.filter((_, i) => i !== index))}>
-                  Remove {name.toLowerCase()} {index + 1}
-                </Button>
-              </Group>
-            </Stack>
-          </Fieldset>
+          <RecordEntry
+            key={index}
+            fields={widget.fields}
+            index={index}
+            name={name}
+            path={path ?? ""}
+            renderNested={renderNested}
+            onRemove={() => onChange(entries.filter((_, i) => i !== index))}
+          />
         ))}
         {entries.length === 0 ? <Text size="sm" c="dimmed">None yet.</Text> : null}
         <Group>
