@@ -1,13 +1,17 @@
 // The raw TOML of the form's settings; edits go back into the form (checked by the server) on "Apply".
 import { Button, Group, Stack, Text, Textarea } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { ErrorNotice } from "@/components/ErrorNotice";
 import type { ConfigValue } from "@/components/schemaForm";
 import { configFromToml, configToToml } from "./api";
 
 export function TomlPanel({ config, onApply }: { config: ConfigValue; onApply: (config: ConfigValue) => void }) {
-  const toml = useQuery({ queryKey: ["configs", "toml", config], queryFn: () => configToToml(config) });
+  const toml = useQuery({
+    queryKey: ["configs", "toml", config],
+    queryFn: () => configToToml(config),
+    placeholderData: keepPreviousData,
+  });
   const [edited, setEdited] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
