@@ -1,6 +1,4 @@
 // One setting: its control, plain-words help, range, the recommended value with a reset, and its problems.
-import { Badge, Button, Group, Stack, Text } from "@mantine/core";
-import { IconAlertTriangle, IconRotate } from "@tabler/icons-react";
 import { memo, type ReactNode } from "react";
 import { fieldId, formatValue, sameValue } from "./model";
 import type { FieldProblem, FieldProblems, FieldSpec } from "./types";
@@ -40,10 +38,7 @@ function problemText(problem: FieldProblem): ReactNode {
       {problem.fix ? (
         <>
           {" "}
-          <Text span fw={600} inherit>
-            What to do:
-          </Text>{" "}
-          {problem.fix}
+          <strong>What to do:</strong> {problem.fix}
         </>
       ) : null}
     </>
@@ -58,10 +53,7 @@ function FieldRowInner({ spec, path, value, onChange, problems, allProblems, get
   const range = rangeWords(spec);
   const label = (
     <>
-      {spec.label}{" "}
-      <Text span size="xs" c="dimmed" ff="monospace" fw={400}>
-        {path}
-      </Text>
+      {spec.label} <span className="sf-path">{path}</span>
     </>
   );
   const description = (
@@ -74,11 +66,11 @@ function FieldRowInner({ spec, path, value, onChange, problems, allProblems, get
     errors.length === 0 ? undefined : errors.length === 1 ? (
       problemText(errors[0] as FieldProblem)
     ) : (
-      <Stack gap={2} component="span">
+      <>
         {errors.map((problem, index) => (
-          <span key={index}>{problemText(problem)}</span>
+          <div key={index}>{problemText(problem)}</div>
         ))}
-      </Stack>
+      </>
     );
   const shown = value === undefined ? spec.default : value;
   const canReset = recommended !== null && recommended !== undefined && !sameValue(shown, recommended);
@@ -107,39 +99,26 @@ function FieldRowInner({ spec, path, value, onChange, problems, allProblems, get
           />
         )}
       />
-      {recommended !== null && recommended !== undefined ? (
-        <Group gap="xs" mt={4}>
-          <Text size="xs" c="dimmed">
-            Recommended: {formatValue(recommended)}
-          </Text>
+      {(recommended !== null && recommended !== undefined) || (effect && EFFECT_WORDS[effect]) ? (
+        <div className="sf-meta">
+          {recommended !== null && recommended !== undefined ? <span>Recommended: {formatValue(recommended)}</span> : null}
           {canReset ? (
-            <Button
-              size="compact-xs"
-              variant="subtle"
-              leftSection={<IconRotate size={12} aria-hidden="true" />}
+            <button
+              type="button"
+              className="sf-link"
               onClick={() => onChange(path, recommended)}
               aria-label={`Reset ${spec.label} to recommended (${formatValue(recommended)})`}
             >
               Reset to recommended
-            </Button>
+            </button>
           ) : null}
-        </Group>
-      ) : null}
-      {effect && EFFECT_WORDS[effect] ? (
-        <Badge size="xs" variant="outline" color="gray" mt={4}>
-          {EFFECT_WORDS[effect]}
-        </Badge>
+          {effect && EFFECT_WORDS[effect] ? <span className="sf-badge">{EFFECT_WORDS[effect]}</span> : null}
+        </div>
       ) : null}
       {warnings.map((warning, index) => (
-        <Group key={index} gap={4} mt={4} wrap="nowrap" align="flex-start">
-          <IconAlertTriangle size={14} aria-hidden="true" />
-          <Text size="xs">
-            <Text span fw={600} inherit>
-              Warning:
-            </Text>{" "}
-            {problemText(warning)}
-          </Text>
-        </Group>
+        <div key={index} className="sf-warning">
+          <strong>Warning:</strong> {problemText(warning)}
+        </div>
       ))}
     </div>
   );
