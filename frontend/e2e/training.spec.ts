@@ -80,11 +80,14 @@ test("no serious accessibility problem, light and dark; screenshots for the docs
   await tinyDemo(page, workspace, "e2e-train-look");
   await expect(page.getByText("Ready to start")).toBeVisible({ timeout: 20_000 });
   await page.getByRole("button", { name: /^Learning/ }).click();
+  // One tall window rather than a full-page capture: the shell's header and the sticky plan stay in place.
+  await page.setViewportSize({ width: 1440, height: 2200 });
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme, reducedMotion: "reduce" });
     await expect(page.locator("html")).toHaveAttribute("data-mantine-color-scheme", scheme);
     await expect(page.getByTestId("plan-steps")).toBeVisible();
     await expectNoSeriousA11y(page);
-    await page.screenshot({ path: screenshotPath(`training-${scheme}.png`), fullPage: true });
+    await page.evaluate("window.scrollTo(0, 0)");
+    await page.screenshot({ path: screenshotPath(`training-${scheme}.png`) });
   }
 });

@@ -135,7 +135,7 @@ export default function TrainingPage() {
             </Stack>
           </Grid.Col>
           <Grid.Col span={{ base: 12, md: 5, xl: 4 }}>
-            <Stack gap="lg" style={{ position: "sticky", top: 16 }}>
+            <Stack gap="lg" style={{ position: "sticky", top: "calc(var(--app-shell-header-offset, 0px) + 16px)" }}>
               {checked.error ? <ErrorNotice error={checked.error} title="The settings could not be checked" /> : null}
               <ProblemList arranged={arranged} checked={Boolean(checked.data)} labels={labels} onShow={(path) => form.current?.reveal(path)} />
               <PlanPanel plan={plan.data} error={plan.error} loading={plan.isFetching} hasImages={hasImages(settled)} />

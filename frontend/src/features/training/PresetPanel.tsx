@@ -96,19 +96,18 @@ export function PresetPanel({ config, labels, onApply }: PresetPanelProps) {
             save.mutate({ name, title: name, config }, { onSuccess: (preset) => setSaved(preset.name) });
           }}
         >
-          <Group align="flex-end" gap="xs">
+          <Stack gap="xs">
             <TextInput
-              style={{ flex: 1 }}
               label="Save as a new preset"
               description="Lower-case letters, digits, - and _. Image folders are not saved in a preset."
               placeholder="my-style"
               value={name}
               onChange={(event) => setName(event.currentTarget.value)}
             />
-            <Button type="submit" variant="default" loading={save.isPending} disabled={!name.trim()}>
+            <Button type="submit" variant="default" w="fit-content" loading={save.isPending} disabled={!name.trim()}>
               Save preset
             </Button>
-          </Group>
+          </Stack>
         </form>
         {save.error ? <ErrorNotice error={save.error} title="The preset was not saved" /> : null}
         {saved ? (

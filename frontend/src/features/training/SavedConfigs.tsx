@@ -58,18 +58,17 @@ export function SavedConfigs({ config, name, onName, onOpen }: SavedConfigsProps
             save.mutate({ name, config }, { onSuccess: () => setDone(name) });
           }}
         >
-          <Group align="flex-end" gap="xs">
+          <Stack gap="xs">
             <TextInput
-              style={{ flex: 1 }}
               label="Save as"
               description="Saved to configs/<name>.toml in the workspace (checked first)."
               value={name}
               onChange={(event) => onName(event.currentTarget.value)}
             />
-            <Button type="submit" variant="default" loading={save.isPending} disabled={!name.trim()}>
+            <Button type="submit" variant="default" w="fit-content" loading={save.isPending} disabled={!name.trim()}>
               Save config
             </Button>
-          </Group>
+          </Stack>
         </form>
         {save.error ? <ErrorNotice error={save.error} title="The config was not saved" /> : null}
         {done ? (
