@@ -189,6 +189,7 @@ describe("SchemaForm", { timeout: 30_000 }, () => {
 
   it("puts each problem at its setting with its fix, and counts them on a closed section", async () => {
     const problems: FieldProblems = {
+      "network.subsets[0].num_repeats": [{ message: "Too few repeats.", fix: "Use 1 or more." }],
       "network.dim": [{ message: "network.dim = 0: is too small.", fix: "Use 1 or more." }],
       "network.rate": [{ message: "Too fast.", fix: "Halve it." }],
       "network.subsets[0].image_dir": [{ message: "No such folder.", fix: "Check the path." }],
@@ -197,10 +198,12 @@ describe("SchemaForm", { timeout: 30_000 }, () => {
     const { user } = setup({ initial: { network: { subsets: [{}] } }, problems });
     expect(control("network.dim")).toHaveAccessibleDescription(/is too small\. What to do: Use 1 or more\./);
     expect(control("network.dim")).toHaveAttribute("aria-invalid", "true");
-    expect(screen.getByText("2 problems")).toBeInTheDocument(); // rate + the folder entry; the warning is not one
+    expect(screen.getByText("3 problems")).toBeInTheDocument(); // rate + two in the folder entry; the warning is not one
     await user.click(screen.getByRole("button", { name: /Everything else/ }));
     expect(control("network.subsets[0].image_dir")).toHaveAccessibleDescription(/No such folder\. What to do: Check the path\./);
     expect(screen.getByText(/Most people keep lora\./)).toBeInTheDocument();
     expect(control("network.kind")).not.toHaveAttribute("aria-invalid", "true");
+    // An entry's less common setting with a problem is shown without asking.
+    expect(control("network.subsets[0].num_repeats")).toHaveAccessibleDescription(/Too few repeats\./);
   });
 });

@@ -378,12 +378,13 @@ function UnionWidget(props: WidgetProps) {
   );
 }
 
-function RecordEntry({ fields, index, name, path, renderNested, onRemove }: { fields: FieldSpec[]; index: number; name: string; path: string; renderNested: WidgetProps["renderNested"]; onRemove: () => void }) {
-  // The settings most people change first; the rest one click away, per entry.
-  const [more, setMore] = useState(false);
+function RecordEntry({ fields, index, name, path, problems, renderNested, onRemove }: { fields: FieldSpec[]; index: number; name: string; path: string; problems?: FieldProblems; renderNested: WidgetProps["renderNested"]; onRemove: () => void }) {
+  // The settings most people change first; the rest one click away, per entry (open anyway while one has a problem).
+  const [opened, setMore] = useState(false);
   const main = fields.filter((spec) => spec.help.level === "basic");
   const rest = fields.filter((spec) => spec.help.level !== "basic");
   const entry = `${path}[${index}]`;
+  const more = opened || rest.some((spec) => (problems?.[`${entry}.${spec.help.name}`] ?? []).some((p) => p.level !== "warning"));
   const render = (spec: FieldSpec) => (renderNested ? renderNested(spec, `${entry}.${spec.help.name}`) : null);
   return (
     <Fieldset legend={`${name} ${index + 1}`} id={fieldId(entry)}>
@@ -397,6 +398,7 @@ function RecordEntry({ fields, index, name, path, renderNested, onRemove }: { fi
             aria-expanded={more}
             aria-controls={`${fieldId(entry)}-more`}
             onClick={() => setMore(!more)}
+            disabled={more && !opened}
           >
             {more ? "Fewer" : "More"} settings for {name.toLowerCase()} {index + 1} ({rest.length})
           </Button>
@@ -416,7 +418,7 @@ function RecordEntry({ fields, index, name, path, renderNested, onRemove }: { fi
   );
 }
 
-function RecordsWidget({ widget, id, label, name, description, error, value, onChange, path, renderNested }: WidgetProps) {
+function RecordsWidget({ widget, id, label, name, description, error, value, onChange, path, problems, renderNested }: WidgetProps) {
   if (widget.kind !== "records") return null;
   const entries = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
   return (
@@ -429,6 +431,7 @@ function RecordsWidget({ widget, id, label, name, description, error, value, onC
             index={index}
             name={name}
             path={path ?? ""}
+            problems={problems}
             renderNested={renderNested}
             onRemove={() => onChange(entries.filter((_, i) => i !== index))}
           />
