@@ -15,18 +15,23 @@ function Harness({ sections, initial }: { sections: FormSection[]; initial: Conf
   return <SchemaForm sections={sections} value={value} onChange={(path, next) => setValue((c) => setIn(c, path, next))} />;
 }
 
-/** A control a person can operate, with a name: an input/select/textarea with a label, or a labelled group. */
-export function expectLabelledControl(path: string) {
+/** A control a person can operate, with a name: an input/select/textarea with a non-empty <label for>, or a
+ * labelled group with something to operate. (`labels` maps each label's `for` to its text: jsdom's
+ * `element.labels` scans the whole document on every call.) */
+function expectLabelledControl(path: string, labels: Map<string, string>) {
   const element = document.getElementById(fieldId(path));
   if (!element) throw new Error(`The setting ${path} has no control in the form.`);
   if (element instanceof HTMLInputElement || element instanceof HTMLSelectElement || element instanceof HTMLTextAreaElement) {
-    expect(element.labels?.length ?? 0, `${path} has no label`).toBeGreaterThan(0);
+    expect(labels.get(element.id), `${path} has no label`).toBeTruthy();
   } else {
     const labelledBy = element.getAttribute("aria-labelledby") ?? "";
     expect(document.getElementById(labelledBy)?.textContent, `${path} has no label`).toBeTruthy();
     expect(element.querySelector("input, select, textarea, button"), `${path} has nothing to operate`).not.toBeNull();
   }
 }
+
+const labelTexts = () =>
+  new Map([...document.querySelectorAll("label[for]")].map((label) => [label.getAttribute("for") ?? "", label.textContent ?? ""]));
 
 describe("the real schema", () => {
   const all = sections.flatMap((s) => s.fields);
@@ -54,8 +59,11 @@ describe("the real schema", () => {
     renderWithProviders(<Harness sections={sections} initial={initial} />);
     fireEvent.click(screen.getByRole("button", { name: "Open all sections" }));
     fireEvent.click(screen.getByRole("button", { name: /^More settings for subsets 1/ }));
-    for (const field of all) expectLabelledControl(field.help.path);
-    for (const help of schema.subset_fields) expectLabelledControl(help.path.replace("[]", "[0]"));
+    const labels = labelTexts();
+    for (const field of all) expectLabelledControl(field.help.path, labels);
+    for (const help of schema.subset_fields) expectLabelledControl(help.path.replace("[]", "[0]"), labels);
+    // The check itself fails on a setting the form does not show.
+    expect(() => expectLabelledControl("network.not_a_setting", labels)).toThrow(/has no control/);
     // Each setting shows its plain-words help.
     for (const field of all) {
       const row = document.querySelector(`[data-setting="${field.help.path}"]`);

@@ -1,6 +1,7 @@
 // Server state of the Training page: the schema, presets, saved configs, checking, the step plan, starting a run.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, unwrap, type components } from "@/api/client";
+import { JOBS_KEY } from "@/api/jobsSocketContext";
 import type { ConfigValue, FormSchema } from "@/components/schemaForm";
 
 export type Job = components["schemas"]["Job"];
@@ -129,7 +130,7 @@ export function useStartTraining() {
   return useMutation({
     mutationFn: ({ config, title }: { config: ConfigValue; title: string }) =>
       unwrap(api.POST("/api/jobs", { body: { kind: "train", params: { config }, title } })),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["jobs"] }),
+    onSuccess: () => client.invalidateQueries({ queryKey: JOBS_KEY }),
   });
 }
 
