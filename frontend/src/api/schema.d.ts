@@ -73,6 +73,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/configs/from-toml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read lorakit TOML text into a config (JSON), checked like a file */
+        post: operations["from_toml_api_configs_from_toml_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/configs/import-kohya": {
         parameters: {
             query?: never;
@@ -84,6 +101,40 @@ export interface paths {
         put?: never;
         /** Make a config from sd-scripts TOML files in the workspace */
         post: operations["import_kohya_api_configs_import_kohya_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/configs/kohya": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The sd-scripts files for a config, as text (nothing is written) */
+        post: operations["kohya_text_api_configs_kohya_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/configs/kohya/parse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Read pasted or uploaded sd-scripts TOML text into a config (not saved) */
+        post: operations["kohya_parse_api_configs_kohya_parse_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -117,7 +168,8 @@ export interface paths {
         /** Built-in and saved presets */
         get: operations["presets_api_configs_presets_get"];
         put?: never;
-        post?: never;
+        /** Save settings as your own preset (only what differs from the defaults) */
+        post: operations["save_preset_api_configs_presets_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -135,6 +187,23 @@ export interface paths {
         get: operations["form_api_configs_schema_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/configs/toml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A config (JSON) as the TOML text lorakit saves */
+        post: operations["as_toml_api_configs_toml_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1359,6 +1428,19 @@ export interface components {
             /** Resumable */
             resumable: boolean;
         };
+        /** KohyaTextBody */
+        KohyaTextBody: {
+            /**
+             * Config Toml
+             * @description sd-scripts' config.toml, as text.
+             */
+            config_toml: string;
+            /**
+             * Dataset Toml
+             * @description Its dataset.toml, when it has one.
+             */
+            dataset_toml?: string | null;
+        };
         /** LibraryEntryOut */
         LibraryEntryOut: {
             /**
@@ -1608,6 +1690,33 @@ export interface components {
              */
             include_images: boolean;
         };
+        /** PresetBody */
+        PresetBody: {
+            /**
+             * Config
+             * @description The settings to keep (only those that differ from the defaults are).
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * For Whom
+             * @default
+             */
+            for_whom: string;
+            /**
+             * Name
+             * @description The preset's file name: lower-case letters, digits, - and _.
+             */
+            name: string;
+            /** Title */
+            title?: string | null;
+            /**
+             * What
+             * @default
+             */
+            what: string;
+        };
         /** RenameBody */
         RenameBody: {
             /**
@@ -1772,6 +1881,14 @@ export interface components {
         TokenIn: {
             /** Token */
             token: string;
+        };
+        /** TomlBody */
+        TomlBody: {
+            /**
+             * Toml
+             * @description A lorakit config as TOML text.
+             */
+            toml: string;
         };
         /** TrashEntry */
         TrashEntry: {
@@ -2097,6 +2214,41 @@ export interface operations {
             };
         };
     };
+    from_toml_api_configs_from_toml_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TomlBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     import_kohya_api_configs_import_kohya_post: {
         parameters: {
             query?: never;
@@ -2107,6 +2259,76 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ImportKohyaBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    kohya_text_api_configs_kohya_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    kohya_parse_api_configs_kohya_parse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KohyaTextBody"];
             };
         };
         responses: {
@@ -2189,6 +2411,41 @@ export interface operations {
             };
         };
     };
+    save_preset_api_configs_presets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PresetBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     form_api_configs_schema_get: {
         parameters: {
             query?: {
@@ -2199,6 +2456,41 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    as_toml_api_configs_toml_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigBody"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

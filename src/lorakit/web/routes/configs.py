@@ -30,6 +30,23 @@ class NewConfigBody(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted keys: {'network.dim': 32}.")
 
 
+class TomlBody(BaseModel):
+    toml: str = Field(max_length=1_000_000, description="A lorakit config as TOML text.")
+
+
+class KohyaTextBody(BaseModel):
+    config_toml: str = Field(max_length=1_000_000, description="sd-scripts' config.toml, as text.")
+    dataset_toml: str | None = Field(None, max_length=1_000_000, description="Its dataset.toml, when it has one.")
+
+
+class PresetBody(BaseModel):
+    name: str = Field(max_length=64, description="The preset's file name: lower-case letters, digits, - and _.")
+    title: str | None = Field(None, max_length=200)
+    for_whom: str = Field("", max_length=500)
+    what: str = Field("", max_length=2000)
+    config: dict[str, Any] = Field(description="The settings to keep (only those that differ from the defaults are).")
+
+
 class ImportKohyaBody(BaseModel):
     paths: list[str] = Field(min_length=1, max_length=3, description="config.toml, dataset.toml, lorakit.toml")
     name: str = Field(pattern=NAME, description="Save the imported config under this name.")
@@ -100,6 +117,72 @@ def presets(workspace: WorkspaceDep) -> list[dict[str, Any]]:
     return out
 
 
+@router.post("/presets", summary="Save settings as your own preset (only what differs from the defaults)")
+def save_preset(body: PresetBody, workspace: WorkspaceDep) -> dict[str, Any]:
+    from lorakit.config.io import config_from_dict
+    from lorakit.config.presets import list_presets, save_user_preset
+
+    folder = _presets_folder(workspace)
+    if folder is None:
+        raise ApiError(
+            "invalid",
+            "The presets folder configs/presets leads outside the workspace.",
+            "Replace the link configs/presets with a real folder.",
+            field="name",
+        )
+    cfg = config_from_dict(body.config)
+    path = save_user_preset(cfg, body.name, folder, title=body.title, for_whom=body.for_whom, what=body.what)
+    info = next(p for p in list_presets(folder) if p.path == path)
+    data = info.to_dict()
+    data.pop("path", None)
+    return data
+
+
+@router.post("/toml", summary="A config (JSON) as the TOML text lorakit saves")
+def as_toml(body: ConfigBody) -> dict[str, Any]:
+    from lorakit.config.io import config_from_dict, to_toml
+
+    return {"toml": to_toml(config_from_dict(body.config))}
+
+
+@router.post("/from-toml", summary="Read lorakit TOML text into a config (JSON), checked like a file")
+def from_toml(body: TomlBody) -> dict[str, Any]:
+    from lorakit.config.io import config_from_dict, parse_toml
+
+    data = parse_toml(body.toml, "The TOML")
+    return {"config": _as_json(config_from_dict(data, source="The TOML"))}
+
+
+@router.post("/kohya", summary="The sd-scripts files for a config, as text (nothing is written)")
+def kohya_text(body: ConfigBody) -> dict[str, Any]:
+    import tomli_w
+
+    from lorakit.config.io import config_from_dict
+    from lorakit.config.kohya import to_kohya
+
+    kohya = to_kohya(config_from_dict(body.config))
+    files = {"config.toml": tomli_w.dumps(kohya.config)}
+    if kohya.dataset is not None:
+        files["dataset.toml"] = tomli_w.dumps(kohya.dataset)
+    files["lorakit.toml"] = tomli_w.dumps(kohya.lorakit)
+    if kohya.sample_prompts is not None:
+        files["sample_prompts.txt"] = "\n".join(kohya.sample_prompts) + "\n"
+    return {"files": files, "script": kohya.script, "notes": kohya.notes}
+
+
+@router.post("/kohya/parse", summary="Read pasted or uploaded sd-scripts TOML text into a config (not saved)")
+def kohya_parse(body: KohyaTextBody) -> dict[str, Any]:
+    from lorakit.config.io import parse_toml
+    from lorakit.config.kohya import from_kohya
+    from lorakit.config.kohya_import import flatten
+
+    config = flatten(parse_toml(body.config_toml, "config.toml"))
+    dataset = parse_toml(body.dataset_toml, "dataset.toml") if body.dataset_toml else None
+    result = from_kohya(config, dataset)
+    # Paths are kept as written (often another machine's): validation marks the ones to change.
+    return {"config": _as_json(result.config), "notes": result.notes}
+
+
 @router.get("/schema", summary="Every setting, grouped by section, for building forms")
 def form(level: str | None = Query(None, pattern="^(basic|advanced|expert)$")) -> dict[str, Any]:
     from lorakit.config.schema_export import form_schema
@@ -134,7 +217,16 @@ def validate(body: ConfigBody, workspace: WorkspaceDep) -> dict[str, Any]:
     from lorakit.config.validate import validate as check
 
     cfg = confine_config(workspace, config_from_dict(body.config))
-    return check(cfg).to_dict()
+    # Messages name folders as the user wrote them (datasets/x), not the server's absolute paths.
+    return _without_root(check(cfg).to_dict(), str(workspace.root) + "/")
+
+
+def _without_root(data: Any, root: str) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_root(v, root) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_without_root(v, root) for v in data]
+    return data.replace(root, "") if isinstance(data, str) else data
 
 
 @router.get("/{name}", summary="A saved config")
