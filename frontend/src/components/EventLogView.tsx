@@ -30,7 +30,8 @@ export function EventLogView({ lines, label, height = 280 }: { lines: readonly L
       type="auto"
       offsetScrollbars
     >
-      <Box role="log" aria-label={label} tabIndex={0} component="ol" m={0} p={0} style={{ listStyle: "none" }}>
+      <Box role="log" aria-label={label} tabIndex={0}>
+      <Box component="ol" m={0} p={0} style={{ listStyle: "none" }}>
         {lines.length === 0 ? (
           <Text component="li" size="sm" c="dimmed">
             Nothing logged yet.
@@ -56,6 +57,7 @@ export function EventLogView({ lines, label, height = 280 }: { lines: readonly L
             </Box>
           );
         })}
+      </Box>
       </Box>
     </ScrollArea>
   );

@@ -27,6 +27,8 @@ export interface ChartProps {
   logY?: boolean;
 }
 
+const STEP_TICKS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000].map((p) => m * p)).sort((a, b) => a - b);
+
 const frame = (fn: () => void) =>
   typeof window.requestAnimationFrame === "function" ? window.requestAnimationFrame(fn) : window.setTimeout(fn, 16);
 const cancelFrame = (handle: number) =>
@@ -52,7 +54,8 @@ export function Chart({ id, label, lines, getData, version, height = 260, xLabel
       height,
       cursor: { drag: { x: true, y: false } },
       scales: { x: { time: false }, y: logY ? { distr: 3 } : {} },
-      axes: [axis(xLabel), axis(yLabel)],
+      // Steps are whole numbers: no tick at 2.5.
+      axes: [{ ...axis(xLabel), incrs: STEP_TICKS }, axis(yLabel)],
       series: [{ label: xLabel }, ...lines.map((line) => ({ label: line.label, stroke: line.color, width: line.width ?? 1.5, dash: line.dash, points: { show: false }, spanGaps: true }))],
     };
     const chart = new uPlot(options, latest.current(), element);

@@ -83,7 +83,6 @@ export function RunMonitor({ jobId }: { jobId: string }) {
             <Progress
               value={fraction !== null ? fraction * 100 : 0}
               aria-label="Training progress"
-              aria-valuetext={latest.step ? `Step ${latest.step} of ${latest.totalSteps ?? "?"}` : "Not started"}
             />
             <SimpleGrid cols={{ base: 2, sm: 5 }} spacing="xs">
               <Figure label="Step" value={latest.step !== null ? `${latest.step.toLocaleString()}${latest.totalSteps ? ` / ${latest.totalSteps.toLocaleString()}` : ""}` : "–"} />
