@@ -3,20 +3,21 @@ import { IconAlertTriangle, IconCheck, IconClock, IconHandStop, IconLoader2, Ico
 import { STATE_WORDS } from "@/api/jobs";
 
 const LOOK: Record<string, { color: string; Icon: typeof IconCheck }> = {
-  queued: { color: "gray", Icon: IconClock },
-  running: { color: "blue", Icon: IconLoader2 },
-  completed: { color: "green", Icon: IconCheck },
-  stopped: { color: "yellow", Icon: IconPlayerStop },
-  failed: { color: "red", Icon: IconX },
-  cancelled: { color: "gray", Icon: IconHandStop },
-  interrupted: { color: "orange", Icon: IconAlertTriangle },
+  // Filled, dark enough for white text (contrast of 4.5:1 or more) in both colour schemes.
+  queued: { color: "gray.7", Icon: IconClock },
+  running: { color: "blue.8", Icon: IconLoader2 },
+  completed: { color: "teal.9", Icon: IconCheck },
+  stopped: { color: "grape.9", Icon: IconPlayerStop },
+  failed: { color: "red.9", Icon: IconX },
+  cancelled: { color: "gray.7", Icon: IconHandStop },
+  interrupted: { color: "#a63c06", Icon: IconAlertTriangle },
 };
 
 /** A job's state in words with an icon (never colour alone). */
 export function JobStateBadge({ state }: { state: string }) {
-  const look = LOOK[state] ?? { color: "gray", Icon: IconClock };
+  const look = LOOK[state] ?? { color: "gray.7", Icon: IconClock };
   return (
-    <Badge color={look.color} variant="light" leftSection={<look.Icon size={12} aria-hidden="true" />}>
+    <Badge color={look.color} variant="filled" leftSection={<look.Icon size={12} aria-hidden="true" />}>
       {STATE_WORDS[state] ?? state}
     </Badge>
   );
