@@ -101,3 +101,21 @@ def test_a_job_without_run_folder_or_unknown_job(setup):
     r = client.get(f"/api/jobs/{job_id}/samples/x_000001_00.png")
     assert r.status_code == 404 and "run folder" in r.json()["error"]["message"]
     assert client.get("/api/jobs/nosuchjob/samples/x_000001_00.png").status_code == 404
+
+
+def test_events_route_answers_json_and_turns_nan_into_null(setup):
+    from lorakit.events import EventLog
+
+    ws, runner, client = setup
+    job_id = _run(ws, runner, "outputs/run5")
+    log = EventLog(runner.events_path(job_id))
+    log.append("step", {"step": 1, "loss": 0.5, "lr": {"unet": 1e-4}})
+    log.append("step", {"step": 2, "loss": float("nan"), "lr": {"unet": float("inf")}})
+    r = client.get(f"/api/jobs/{job_id}/events", params={"since": 0})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    got = r.json()
+    assert [e["seq"] for e in got] == [1, 2]
+    assert got[0]["data"] == {"step": 1, "loss": 0.5, "lr": {"unet": 1e-4}}
+    assert got[1]["data"] == {"step": 2, "loss": None, "lr": {"unet": None}}
+    assert set(got[0]) == {"seq", "type", "data", "time"}
+    assert client.get(f"/api/jobs/{job_id}/events", params={"since": 1}).json()[0]["seq"] == 2

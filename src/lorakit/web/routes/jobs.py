@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from lorakit.errors import PathError
@@ -122,10 +124,27 @@ def resume_job(job_id: str, runner: RunnerDep) -> Job:
 @router.get("/{job_id}/events", response_model=list[EventOut], summary="The job's events after a sequence number")
 def job_events(
     job_id: str, runner: RunnerDep, since: int = Query(0, ge=0), limit: int = Query(10_000, ge=1, le=100_000)
-) -> list[dict]:
-    return [
+) -> Response:
+    events = [
         {"seq": e.seq, "type": e.type, "data": e.data, "time": e.time} for e in runner.events(job_id, since)[:limit]
     ]
+    # Written directly (the shape is EventOut's): a run's 100,000 step events would spend seconds in per-item
+    # validation. A NaN or infinite number (a diverged loss) becomes null, which every JSON reader accepts.
+    try:
+        body = json.dumps(events, ensure_ascii=False, allow_nan=False, default=str)
+    except ValueError:
+        body = json.dumps(_finite(events), ensure_ascii=False, allow_nan=False, default=str)
+    return Response(body, media_type="application/json")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 # A sample's file name as the trainer writes it (``<name>_<step>_<index>.png``): one name, no folder part.
