@@ -137,7 +137,7 @@ export function RunMonitor({ jobId }: { jobId: string }) {
                 id="loss"
                 label={n ? `Loss over ${n.toLocaleString()} steps; last ${lastLoss?.toFixed(4)}` : "Loss: no steps yet"}
                 lines={[
-                  { label: "Loss", color: "rgba(25,113,194,0.45)", width: 1 },
+                  { label: "Loss", color: "rgba(77,151,230,0.6)", width: 1 },
                   ...(w > 0 ? [{ label: "Smoothed", color: "#e8590c", width: 2 }] : []),
                 ]}
                 getData={() => (w > 0 ? [series.x, series.raw, series.smooth] : [series.x, series.raw]) as uPlot.AlignedData}
