@@ -1,8 +1,9 @@
-import { Badge, Button, Group, Popover, Progress, Stack, Text, ThemeIcon } from "@mantine/core";
+import { Anchor, Badge, Button, Group, Popover, Progress, Stack, Text, ThemeIcon } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { IconCheck, IconClock, IconLoader2, IconPlugConnectedX, IconX } from "@tabler/icons-react";
 import { useRef, useState } from "react";
+import { Link } from "react-router-dom";
 import { api, unwrap } from "@/api/client";
 import { asApiError } from "@/api/errors";
 import { formatEta, isActive, jobTitle, type Job, type Progress as JobProgress, progressFromEvent, STATE_WORDS } from "@/api/jobs";
@@ -114,9 +115,15 @@ export function JobRow({ job, progress }: { job: Job; progress: JobProgress | nu
           <ThemeIcon size="sm" variant="light" color={job.state === "running" ? "blue" : "gray"} aria-hidden="true">
             {job.state === "running" ? <IconLoader2 size={14} /> : <IconClock size={14} />}
           </ThemeIcon>
-          <Text size="sm" fw={600} lineClamp={1}>
-            {title}
-          </Text>
+          {job.kind === "train" ? (
+            <Anchor component={Link} to={`/runs/${encodeURIComponent(job.id)}`} size="sm" fw={600} lineClamp={1}>
+              {title}
+            </Anchor>
+          ) : (
+            <Text size="sm" fw={600} lineClamp={1}>
+              {title}
+            </Text>
+          )}
         </Group>
         <Button
           size="compact-xs"

@@ -20,6 +20,7 @@ export const routes: RouteObject[] = [
           { path: "datasets/*", lazy: page(() => import("@/features/datasets/Page")) },
           { path: "training/*", lazy: page(() => import("@/features/training/Page")) },
           { path: "jobs/*", lazy: page(() => import("@/features/jobs/Page")) },
+          { path: "runs/:jobId", lazy: page(() => import("@/features/runs/Page")) },
           { path: "models/*", lazy: page(() => import("@/features/models/Page")) },
           { path: "utilities/*", lazy: page(() => import("@/features/utilities/Page")) },
           { path: "*", element: <NotFound /> },
