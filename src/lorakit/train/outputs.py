@@ -113,6 +113,8 @@ def write_lora(path: Path, run, *, epoch: int, step: int) -> Path:
     cfg = run.cfg
     dtype = SAVE_DTYPES.get(save_precision(cfg, run.precision), None)
     tensors = run.network.kohya_state_dict(dtype)
+    if hasattr(run.family, "lora_file_tensors"):  # Flux: sd-scripts' layout (fused qkv), lora/flux_keys.py
+        tensors = run.family.lora_file_tensors(tensors)
     metadata = {}
     if not cfg.output.no_metadata:
         metadata = training_metadata(
