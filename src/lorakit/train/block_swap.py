@@ -5,7 +5,9 @@ base weights in (pinned) CPU memory. A forward pre-hook moves a block's frozen w
 it runs and a forward hook moves them back right after, so at most one swapped block is on the GPU at a time.
 The LoRA's own weights never move (their gradients and optimizer state stay on the GPU). With gradient
 checkpointing the block's forward runs again during backward, through the same hooks, so the weights are on
-the GPU for the backward too and no GPU copy is kept alive between forward and backward: swap blocks together
+the GPU for the backward too (torch may end that recomputation early, before the forward hook: the next
+block's pre-hook then sends it back, so at most one swapped block is on the GPU at any time) and no GPU copy
+is kept alive between forward and backward: swap blocks together
 with gradient checkpointing (the flux-character preset does). Without it, autograd keeps the weights each
 block used until the backward, and swapping saves little.
 
@@ -35,6 +37,7 @@ class BlockSwap:
         self.blocks = blocks
         self.device, self.offload = torch.device(device), torch.device(offload)
         self.moves = 0
+        self.resident: list[nn.Module] = []  # swapped blocks now on the device (at most one)
         self._handles = []
         for block in blocks:
             self.move(block, self.offload)
@@ -43,22 +46,37 @@ class BlockSwap:
 
     def move(self, block: nn.Module, device: torch.device) -> None:
         """Move the block's frozen parameters and its buffers to ``device`` (trainable ones stay)."""
-        pin = device.type == "cpu" and torch.cuda.is_available()
         for param in block.parameters():
-            if not param.requires_grad and param.device != device:
-                data = param.data.to(device, non_blocking=True)
-                param.data = data.pin_memory() if pin else data
+            if not param.requires_grad:
+                self.place(param, device)
         for module in block.modules():
             for name, buffer in list(module._buffers.items()):
                 if buffer is not None and buffer.device != device:
                     module._buffers[name] = buffer.to(device, non_blocking=True)
         self.moves += 1
 
+    def place(self, param: nn.Parameter, device: torch.device) -> None:
+        """Put one frozen parameter's data on ``device`` (pinned CPU memory when a GPU will read it back)."""
+        if param.device == device:
+            return
+        data = param.data.to(device, non_blocking=True)
+        param.data = data.pin_memory() if device.type == "cpu" and torch.cuda.is_available() else data
+
     def _before(self, block: nn.Module, args) -> None:
+        # A checkpointed block recomputed in backward may stop early (torch ends the recomputation once it has
+        # what the backward needs), so its after-hook does not run: whatever swapped block is still in goes out
+        # here, and at most one swapped block is ever on the device.
+        for other in [b for b in self.resident if b is not block]:
+            self.move(other, self.offload)
+            self.resident.remove(other)
         self.move(block, self.device)
+        if block not in self.resident:
+            self.resident.append(block)
 
     def _after(self, block: nn.Module, args, output) -> None:
         self.move(block, self.offload)
+        if block in self.resident:
+            self.resident.remove(block)
 
     def remove(self) -> None:
         """Take the hooks off and bring every block back to ``device``."""
