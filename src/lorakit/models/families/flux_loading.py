@@ -2,8 +2,8 @@
 
 The common downloads are transformer-only files (``flux1-dev.safetensors``: ``double_blocks.N.img_attn.qkv``,
 ``single_blocks.N.linear1`` ..., sometimes under ``model.diffusion_model.``) next to separate CLIP-L, T5-XXL
-and autoencoder files. lorakit reads such a file with diffusers' ``from_single_file`` against the transformer
-config of a Flux diffusers folder (``model.architecture_config``, e.g. the FLUX.1-dev repo from the local
+and autoencoder files. lorakit converts such a file with its own BFL → diffusers mapping (diffusers' single-file
+converter assumes the full 3072 width) into a transformer built from the config of a Flux diffusers folder (``model.architecture_config``, e.g. the FLUX.1-dev repo from the local
 Hugging Face cache), and takes the text encoders, tokenizers and VAE from that folder. dev and schnell are told
 apart by the weights (``guidance_in`` present → dev). Fill (``img_in`` 384 inputs), Canny/Depth (128) and
 Kontext models are refused: they train with an image condition this trainer does not feed.
@@ -111,8 +111,6 @@ def inspect_file(path: Path) -> dict:
 
 def from_single_file(path: Path, layout: Path | None, dtype: torch.dtype) -> Components:
     """A transformer-only Flux file, with the rest of the model from the diffusers folder ``layout``."""
-    from diffusers import FluxTransformer2DModel
-
     info = inspect_file(path)
     check_variant(info["in_channels"], "", path.name)
     if layout is None or not (layout / "model_index.json").is_file():
@@ -129,14 +127,7 @@ def from_single_file(path: Path, layout: Path | None, dtype: torch.dtype) -> Com
         config["guidance_embeds"] = info["variant"] == "dev"
     config["num_layers"], config["num_single_layers"] = info["double"], info["single"]
     try:
-        transformer = FluxTransformer2DModel.from_single_file(
-            str(path),
-            config=str(layout),
-            subfolder="transformer",
-            local_files_only=True,
-            torch_dtype=dtype,
-            **{k: config[k] for k in ("guidance_embeds", "num_layers", "num_single_layers")},
-        )
+        transformer = _transformer_from_bfl(path, config, dtype)
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise ModelError(
             f"Could not read {path.name} as a Flux transformer ({str(error).splitlines()[0]}).",
@@ -145,6 +136,95 @@ def from_single_file(path: Path, layout: Path | None, dtype: torch.dtype) -> Com
     components = from_folder(layout, dtype, transformer=transformer)
     components.source = str(path)
     return components
+
+
+def bfl_to_diffusers(bfl: dict[str, torch.Tensor], num_layers: int, num_single_layers: int) -> dict[str, torch.Tensor]:
+    """BFL-layout Flux transformer weights (prefix removed) → diffusers' FluxTransformer2DModel names.
+
+    Our own mapping (diffusers' converter assumes the full 3072 width): fused qkv / linear1 are split by the
+    model width (the q/k norm scale's length × the heads is not needed: qkv is 3 equal parts, linear1 is
+    3 × width + the MLP), and the final modulation's (shift, scale) becomes diffusers' (scale, shift).
+    """
+    sd = dict(bfl)
+    out: dict[str, torch.Tensor] = {}
+
+    def take(src: str, dst: str) -> None:
+        for kind in ("weight", "bias"):
+            if f"{src}.{kind}" in sd:
+                out[f"{dst}.{kind}"] = sd.pop(f"{src}.{kind}")
+
+    def split(src: str, dsts: list[str], sizes: list[int]) -> None:
+        for kind in ("weight", "bias"):
+            if f"{src}.{kind}" in sd:
+                for dst, part in zip(dsts, torch.split(sd.pop(f"{src}.{kind}"), sizes), strict=True):
+                    out[f"{dst}.{kind}"] = part
+
+    width = sd["img_in.weight"].shape[0]
+    for bfl_name, dif in (
+        ("time_in", "timestep_embedder"),
+        ("vector_in", "text_embedder"),
+        ("guidance_in", "guidance_embedder"),
+    ):
+        take(f"{bfl_name}.in_layer", f"time_text_embed.{dif}.linear_1")
+        take(f"{bfl_name}.out_layer", f"time_text_embed.{dif}.linear_2")
+    take("txt_in", "context_embedder")
+    take("img_in", "x_embedder")
+    for i in range(num_layers):
+        b, d = f"double_blocks.{i}", f"transformer_blocks.{i}"
+        take(f"{b}.img_mod.lin", f"{d}.norm1.linear")
+        take(f"{b}.txt_mod.lin", f"{d}.norm1_context.linear")
+        split(f"{b}.img_attn.qkv", [f"{d}.attn.to_q", f"{d}.attn.to_k", f"{d}.attn.to_v"], [width] * 3)
+        split(
+            f"{b}.txt_attn.qkv", [f"{d}.attn.add_q_proj", f"{d}.attn.add_k_proj", f"{d}.attn.add_v_proj"], [width] * 3
+        )
+        for side, q, k in (("img", "norm_q", "norm_k"), ("txt", "norm_added_q", "norm_added_k")):
+            out[f"{d}.attn.{q}.weight"] = sd.pop(f"{b}.{side}_attn.norm.query_norm.scale")
+            out[f"{d}.attn.{k}.weight"] = sd.pop(f"{b}.{side}_attn.norm.key_norm.scale")
+        take(f"{b}.img_attn.proj", f"{d}.attn.to_out.0")
+        take(f"{b}.txt_attn.proj", f"{d}.attn.to_add_out")
+        take(f"{b}.img_mlp.0", f"{d}.ff.net.0.proj")
+        take(f"{b}.img_mlp.2", f"{d}.ff.net.2")
+        take(f"{b}.txt_mlp.0", f"{d}.ff_context.net.0.proj")
+        take(f"{b}.txt_mlp.2", f"{d}.ff_context.net.2")
+    for i in range(num_single_layers):
+        b, d = f"single_blocks.{i}", f"single_transformer_blocks.{i}"
+        take(f"{b}.modulation.lin", f"{d}.norm.linear")
+        mlp = sd[f"{b}.linear1.weight"].shape[0] - 3 * width
+        split(
+            f"{b}.linear1",
+            [f"{d}.attn.to_q", f"{d}.attn.to_k", f"{d}.attn.to_v", f"{d}.proj_mlp"],
+            [width] * 3 + [mlp],
+        )
+        take(f"{b}.linear2", f"{d}.proj_out")
+        out[f"{d}.attn.norm_q.weight"] = sd.pop(f"{b}.norm.query_norm.scale")
+        out[f"{d}.attn.norm_k.weight"] = sd.pop(f"{b}.norm.key_norm.scale")
+    take("final_layer.linear", "proj_out")
+    for kind in ("weight", "bias"):
+        shift, scale = sd.pop(f"final_layer.adaLN_modulation.1.{kind}").chunk(2, dim=0)
+        out[f"norm_out.linear.{kind}"] = torch.cat([scale, shift])
+    if sd:
+        raise KeyError(f"{len(sd)} tensors with no place in a Flux transformer ({', '.join(sorted(sd)[:3])})")
+    return out
+
+
+def _transformer_from_bfl(path: Path, config: dict, dtype: torch.dtype):
+    """Build the transformer from ``config`` without weights, then fill it from the BFL file (converted)."""
+    from accelerate import init_empty_weights
+    from diffusers import FluxTransformer2DModel
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(path))
+    prefix = bfl_prefix(tensors.keys()) or ""
+    bfl = {k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)}
+    state = bfl_to_diffusers(bfl, config["num_layers"], config["num_single_layers"])
+    keep = {k: v for k, v in config.items() if not k.startswith("_")}
+    with init_empty_weights():
+        transformer = FluxTransformer2DModel.from_config(keep)
+    state = {k: (v.to(dtype) if v.is_floating_point() else v) for k, v in state.items()}
+    missing, unexpected = transformer.load_state_dict(state, strict=False, assign=True)
+    if missing or unexpected:
+        raise KeyError(f"the file does not fit the transformer config (missing {missing[:3]}, extra {unexpected[:3]})")
+    return transformer
 
 
 def _read_json(path: Path) -> dict:
