@@ -2,11 +2,12 @@
 
 The common downloads are transformer-only files (``flux1-dev.safetensors``: ``double_blocks.N.img_attn.qkv``,
 ``single_blocks.N.linear1`` ..., sometimes under ``model.diffusion_model.``) next to separate CLIP-L, T5-XXL
-and autoencoder files. lorakit converts such a file with its own BFL → diffusers mapping (diffusers' single-file
-converter assumes the full 3072 width) into a transformer built from the config of a Flux diffusers folder
-(``model.architecture_config``, e.g. the FLUX.1-dev repo from the local Hugging Face cache), and takes the text encoders, tokenizers and VAE from that folder. dev and schnell are told
-apart by the weights (``guidance_in`` present → dev). Fill (``img_in`` 384 inputs), Canny/Depth (128) and
-Kontext models are refused: they train with an image condition this trainer does not feed.
+and autoencoder files. lorakit converts such a file with its own BFL → diffusers mapping (diffusers'
+single-file converter assumes the full 3072 width) into a transformer built from the config of a Flux
+diffusers folder (``model.architecture_config``, e.g. the FLUX.1-dev repo from the local Hugging Face cache),
+and takes the text encoders, tokenizers and VAE from that folder. dev and schnell are told apart by the
+weights (``guidance_in`` present → dev). Fill (``img_in`` 384 inputs), Canny/Depth (128) and Kontext models
+are refused: they train with an image condition this trainer does not feed.
 """
 
 from __future__ import annotations
