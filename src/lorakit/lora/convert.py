@@ -387,9 +387,8 @@ def convert_lora(
 ) -> Path:
     """Convert ``source`` (any known layout) to ``layout`` at ``output`` (a file; a folder for peft)."""
     from lorakit.fileio import atomic_write_text
-    from lorakit.lora.modules import safetensors_bytes, write_lora
-
     from lorakit.lora import flux_convert
+    from lorakit.lora.modules import safetensors_bytes, write_lora
 
     if flux_convert.is_flux(source, arch):  # Flux: fused q/k/v <-> split layers (lora/flux_convert.py)
         return flux_convert.convert(source, output_path(output, layout), layout)
