@@ -176,3 +176,21 @@ def test_killed_flux_run_resumes_to_the_same_weights(tmp_path, flux_config):
     for key in want:
         torch.testing.assert_close(got[key], want[key], rtol=1e-5, atol=1e-6, msg=key)
     assert any(float(v.abs().max()) > 0 for k, v in want.items() if "lora_up" in k)
+
+
+def test_clip_and_t5_lora(tmp_path, flux_config):
+    """With the text encoder trained, CLIP-L gets lora_te1_ modules; with train_t5xxl T5 gets lora_te3_ (as
+    sd-scripts' lora_flux names them), and the convert to diffusers puts them under text_encoder(_2)."""
+    from lorakit.lora.convert import convert_lora
+
+    cfg = flux_config(network__train_unet_only=False, network__train_t5xxl=True, learning__text_encoder_lr=1e-3)
+    result = train(cfg, tmp_path / "run")
+    lora = load_lora_file(result["lora"])
+    assert any(n.startswith("lora_te1_text_model_encoder_layers_0_self_attn_q_proj") for n in lora.modules)
+    assert "lora_te3_encoder_block_0_layer_0_SelfAttention_q" in lora.modules
+    assert json.loads(lora.metadata["ss_network_args"]) == {"train_t5xxl": "True"}
+    from safetensors.torch import load_file
+
+    out = load_file(str(convert_lora(result["lora"], tmp_path / "d.safetensors", "diffusers")))
+    assert "text_encoder_2.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight" in out
+    assert "text_encoder.text_model.encoder.layers.0.self_attn.q_proj.lora_A.weight" in out
