@@ -142,3 +142,18 @@ def test_missing_t5_is_a_clear_error(tiny_flux, tmp_path):
     with pytest.raises(ModelError, match="T5-XXL") as info:
         load_model(folder)
     assert "text_encoder_2" in info.value.fix
+
+
+def test_tiny_flux_by_name(tmp_path):
+    from lorakit.train.setup import resolve_model_source
+
+    folder, family = resolve_model_source("tiny:flux", tmp_path)
+    assert family == "flux" and detect_family(folder) == "flux"
+    config = json.loads((folder / "transformer" / "config.json").read_text())
+    t5 = json.loads((folder / "text_encoder_2" / "config.json").read_text())
+    clip = json.loads((folder / "text_encoder" / "config.json").read_text())
+    vae = json.loads((folder / "vae" / "config.json").read_text())
+    width = config["num_attention_heads"] * config["attention_head_dim"]
+    assert len({width, t5["d_model"], clip["hidden_size"]}) == 3  # every part its own width
+    assert config["joint_attention_dim"] == t5["d_model"] and config["pooled_projection_dim"] == clip["hidden_size"]
+    assert vae["latent_channels"] == 16 and vae["shift_factor"] == pytest.approx(0.1159)

@@ -194,3 +194,12 @@ def test_clip_and_t5_lora(tmp_path, flux_config):
     out = load_file(str(convert_lora(result["lora"], tmp_path / "d.safetensors", "diffusers")))
     assert "text_encoder_2.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight" in out
     assert "text_encoder.text_model.encoder.layers.0.self_attn.q_proj.lora_A.weight" in out
+
+
+def test_flux_samples_render(tmp_path, flux_config):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("kitbot, robot cat --w 64 --h 64 --s 2 --d 1 --g 3.5\n")
+    cfg = flux_config(schedule__max_train_steps=1, samples__sample_prompts=str(prompts), samples__sample_at_first=True)
+    result = train(cfg, tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run" / "samples").glob("*.png"))
+    assert result["steps"] == 1
