@@ -157,3 +157,19 @@ def test_tiny_flux_by_name(tmp_path):
     assert len({width, t5["d_model"], clip["hidden_size"]}) == 3  # every part its own width
     assert config["joint_attention_dim"] == t5["d_model"] and config["pooled_projection_dim"] == clip["hidden_size"]
     assert vae["latent_channels"] == 16 and vae["shift_factor"] == pytest.approx(0.1159)
+
+
+def test_t5_attention_mask_hides_the_padding(tiny_flux):
+    """apply_t5_attn_mask: T5 and the transformer's joint attention ignore padding, so the prediction does not
+    depend on how far the caption is padded; without it, it does."""
+    family = load_model(tiny_flux)
+    noisy = torch.randn(1, 16, 8, 8, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([0.6])
+
+    def predict(length: int, mask: bool) -> torch.Tensor:
+        family.t5_max_length, family.apply_t5_attn_mask = length, mask
+        with torch.no_grad():
+            return family.predict(noisy, t, family.encode_prompts(["kitbot, robot cat"]))
+
+    torch.testing.assert_close(predict(16, True), predict(32, True), rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(predict(16, False), predict(32, False), atol=1e-4)
