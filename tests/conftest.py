@@ -51,6 +51,12 @@ def tiny_sdxl(tiny_models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_flux(tiny_models_dir) -> Path:
+    """A tiny Flux.1-dev-style diffusers folder (transformer 48 wide, CLIP-L 32, T5 24, 16-channel VAE)."""
+    return _build(tiny_models_dir, "flux")
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tiny_models_dir):
     """``tiny_model("sd1")`` / ``tiny_model("sd2")`` / ``tiny_model("sdxl")``: the folder of that tiny model."""
     return lambda family: _build(tiny_models_dir, family)

@@ -15,7 +15,6 @@ REFUSED_VALUES = {
     "network.train_norm": True,
     "network.use_tucker": True,
     "network.use_scalar": True,
-    "memory.blocks_to_swap": 2,
     "multigpu.num_machines": 2,
     "multigpu.machine_rank": 1,
     "multigpu.main_process_ip": "10.0.0.1",

@@ -19,15 +19,16 @@ def _one_thread():
 
 
 def test_registry_names_and_aliases():
-    assert families.names() == ["sd1", "sd2", "sdxl"]
+    assert families.names() == ["flux", "sd1", "sd2", "sdxl"]
     assert families.get("SD15").name == "sd1"
     with pytest.raises(ConfigError, match="Unknown model family"):
         families.get("sd9")
 
 
-def test_detects_the_tiny_models(tiny_sd1, tiny_sdxl):
+def test_detects_the_tiny_models(tiny_sd1, tiny_sdxl, tiny_flux):
     assert detect_family(tiny_sd1) == "sd1"
     assert detect_family(tiny_sdxl) == "sdxl"
+    assert detect_family(tiny_flux) == "flux"  # (it has text_encoder_2 too, but a transformer, no UNet)
 
 
 def test_sd1_encodes_prompts_images_and_predicts(tiny_sd1):

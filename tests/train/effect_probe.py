@@ -182,6 +182,8 @@ class Probes:
         if name == "reg":
             make_images(root / "reg" / "1_robot", seed=9)
             return root / "reg"
+        if name == "tiny_flux":
+            return build_tiny_model("flux", root / "tiny_flux")
         if name == "tiny_sd1_seed1":
             return build_tiny_model("sd1", root / "tiny_sd1_seed1", seed=1)
         if name == "vae_seed1":

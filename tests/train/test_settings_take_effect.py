@@ -63,6 +63,7 @@ SIZES = {"dataset.resolution": 128, "dataset.min_bucket_reso": 64}
 BUCKETS = {**SIZES, "dataset.enable_bucket": True, "dataset.bucket_reso_steps": 32}
 SDXL = {"model.pretrained_model_name_or_path": "@tiny_sdxl", "model.family": "sdxl"}
 TB = {"logging.log_with": "tensorboard"}
+FLUX = {"model.pretrained_model_name_or_path": "@tiny_flux", "model.family": "flux"}
 VALIDATION = events_differ("validation")
 
 
@@ -111,6 +112,14 @@ ROWS: list[Any] = [
     ),
     Row("model.v_parameterization", True),
     Row("model.clip_skip", 2),
+    # Flux (tests/flux/test_flow.py checks each against its formula).
+    Row("model.t5xxl_max_token_length", 8, FLUX),
+    Row("model.apply_t5_attn_mask", True, FLUX),
+    Row("model.guidance_scale", 3.5, FLUX),
+    Row("model.timestep_sampling", "shift", FLUX),
+    Row("model.sigmoid_scale", 3.0, {**FLUX, "model.timestep_sampling": "sigmoid"}),
+    Row("model.discrete_flow_shift", 1.5, FLUX),
+    Row("model.model_prediction_type", "raw", FLUX),
     # -- output --
     Row("output.output_dir", "@other_out", differs=lambda a, b: a.run_dir.parent != b.run_dir.parent),
     Row("output.output_name", "other", differs=files_differ),
@@ -274,6 +283,8 @@ ROWS: list[Any] = [
     Row("network.base_weights", ["@lora"]),
     Row("network.base_weights_multiplier", [0.5], {"network.base_weights": ["@lora"]}),
     Row("network.scale_weight_norms", 1e-3),
+    Row("network.train_blocks", "single", FLUX),
+    Row("network.train_t5xxl", True, FLUX),
     # -- noise --
     Row("noise.noise_offset", 0.1),
     Row("noise.noise_offset_random_strength", True, {"noise.noise_offset": 0.1}),
@@ -341,6 +352,19 @@ ROWS: list[Any] = [
         4,
         {"memory.cache_latents": True},
         run_check(lambda a, b: a.feed.encoded_batches != b.feed.encoded_batches, "vae_calls_differ"),
+    ),
+    # Flux block swap: hooks on a GPU; on a CPU a no-op that says so (tests/flux/test_block_swap.py).
+    Row(
+        "memory.blocks_to_swap",
+        1,
+        FLUX,
+        run_check(
+            lambda a, b: (
+                hasattr(b.family.components.unet, "lorakit_block_swap")
+                or any("blocks_to_swap" in n for n in getattr(b.family, "notes", []))
+            ),
+            "swapped_or_said_why_not",
+        ),
     ),
     Row("memory.attention", "none", differs=run_check(lambda a, b: _processors(a) != _processors(b), "attention")),
     # Compiled with the "eager" backend here (LORAKIT_COMPILE_BACKEND): dynamo runs, no C++ build on the CPU.

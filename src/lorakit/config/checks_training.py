@@ -256,7 +256,16 @@ def _model_family(cfg: TrainConfig, family: str | None, r: ValidationReport) -> 
             r.warn(
                 f"model.{missing[0]}",
                 f"A single-file Flux model usually needs separate {', '.join(missing)} files.",
-                "Set model.clip_l, model.t5xxl and model.ae to their files (or use a diffusers folder).",
+                "Set model.clip_l, model.t5xxl and model.ae to their files for sd-scripts (or use a diffusers"
+                " folder).",
+            )
+        if model_path.endswith(".safetensors") and not m.architecture_config:
+            # lorakit's trainer takes Flux's text encoders and VAE from a diffusers folder (docs/flux.md).
+            r.warn(
+                "model.architecture_config",
+                "lorakit's trainer reads a single Flux transformer file with the text encoders, tokenizers and"
+                " VAE of a Flux diffusers folder.",
+                "Set model.architecture_config to a FLUX.1 diffusers folder (or its repo id in the local cache).",
             )
     if m.clip_skip is not None and m.clip_skip > 1 and family in ("sdxl", "flux"):
         r.warn("model.clip_skip", f"{family} models ignore clip_skip.", "Remove model.clip_skip.")

@@ -95,6 +95,8 @@ NETWORK_ARGS = {
     "mid_lr_weight": "mid_lr_weight",
     "up_lr_weight": "up_lr_weight",
     "block_lr_zero_threshold": "block_lr_zero_threshold",
+    "train_blocks": "train_blocks",  # Flux (networks.lora_flux)
+    "train_t5xxl": "train_t5xxl",
 }
 # LoRA+ ratios (our optimizer section) are network arguments in sd-scripts (networks/lora.py reads them).
 LORAPLUS_ARGS = ("loraplus_lr_ratio", "loraplus_unet_lr_ratio", "loraplus_text_encoder_lr_ratio")

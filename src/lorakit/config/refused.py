@@ -12,7 +12,6 @@ from typing import Any
 from lorakit.config.report import ValidationReport
 
 _LYCORIS = "IA3, DyLoRA and full networks and LyCORIS' Tucker, scalar and norm training are not built yet"
-_FLUX_MEMORY = "block swapping comes with issue #19 (Flux and LyCORIS)"
 _MULTI_MACHINE = "multi-machine and FSDP training are not available in lorakit's trainer yet"
 
 # field path -> (what is missing, when it comes)
@@ -21,7 +20,6 @@ REFUSED: dict[str, str] = {
     "network.train_norm": _LYCORIS,
     "network.use_tucker": _LYCORIS,
     "network.use_scalar": _LYCORIS,
-    "memory.blocks_to_swap": _FLUX_MEMORY,
     "multigpu.num_machines": _MULTI_MACHINE,
     "multigpu.machine_rank": _MULTI_MACHINE,
     "multigpu.main_process_ip": _MULTI_MACHINE,

@@ -410,8 +410,11 @@ def convert_lora(
 ) -> Path:
     """Convert ``source`` (any known layout) to ``layout`` at ``output`` (a file; a folder for peft)."""
     from lorakit.fileio import atomic_write_text
+    from lorakit.lora import flux_convert
     from lorakit.lora.modules import safetensors_bytes, write_lora
 
+    if flux_convert.is_flux(source, arch):  # Flux: fused q/k/v <-> split layers (lora/flux_convert.py)
+        return flux_convert.convert(source, output_path(output, layout), layout)
     state = read_any(source, arch=arch, unet_config=unet_config)
     files, configs = from_kohya(state, layout, arch=arch, unet_config=unet_config)
     out = output_path(output, layout)

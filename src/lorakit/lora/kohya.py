@@ -96,10 +96,18 @@ def training_metadata(
     ):
         if values is not None:
             args[name] = ",".join(f"{v:g}" for v in values)
+    if family.name == "flux":  # sd-scripts' lora_flux network_args (models/families/flux.py)
+        args.update({k: str(v) for k, v in family.network_args().items()})
     resolution = dataset.get("resolution", family.default_resolution)
     now = time.time()
     meta: dict[str, Any] = {
-        "ss_network_module": LYCORIS_MODULE if ns.kind in LYCORIS_KINDS else "networks.lora",
+        "ss_network_module": (
+            LYCORIS_MODULE
+            if ns.kind in LYCORIS_KINDS
+            else "networks.lora_flux"
+            if family.name == "flux"
+            else "networks.lora"
+        ),
         "ss_network_dim": ns.rank,
         "ss_network_alpha": ns.alpha,
         "ss_network_dropout": ns.dropout,
@@ -124,6 +132,8 @@ def training_metadata(
         "modelspec.architecture": family.modelspec_architecture,
         "modelspec.implementation": "https://github.com/Stability-AI/generative-models"
         if family.name == "sdxl"
+        else "https://github.com/black-forest-labs/flux"
+        if family.name == "flux"
         else "diffusers",
         "modelspec.title": title or output_name,
         "modelspec.date": datetime.fromtimestamp(started_at or now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),

@@ -133,6 +133,7 @@ class ComponentTargets:
     containers: tuple[str, ...]  # classes whose Linear / 1×1 conv layers get LoRA
     conv_containers: tuple[str, ...] = ()  # classes whose convs get LoCon (3×3 at conv_rank)
     name_path: Callable[[str], str] | None = None  # module path → path used in the kohya name (SGM for SDXL)
+    skip: Callable[[str], bool] | None = None  # module paths inside the containers left out (Flux modulation)
 
     def kohya_name(self, module_path: str) -> str:
         return kohya_name(self.prefix, self.name_path(module_path) if self.name_path else module_path)
@@ -171,6 +172,8 @@ def find_targets(model: nn.Module, spec: ComponentTargets, settings: NetworkSett
                 continue
             path = f"{owner_path}.{sub_path}" if owner_path else sub_path
             if path in found or not _wanted(path, settings.target_modules):
+                continue
+            if spec.skip is not None and spec.skip(path):
                 continue
             linear = isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1))
             if not (linear or (isinstance(module, nn.Conv2d) and in_conv_block)):

@@ -245,6 +245,8 @@ def load_model(
     if path.is_dir():
         found = detect_family(path)
         family_cls = families.get(family or found)
+        if "flux" in (found, family_cls.name):  # Flux has its own loader (models/families/flux_loading.py)
+            return _load_flux(path, found, family_cls, config, dtype, device, in_memory)
         if (found == "sdxl") != (family_cls.name == "sdxl"):
             # SD1 and SD2 share one layout (told apart by width only); SDXL's is different: loading would fail
             # deep inside diffusers, so say it plainly here.
@@ -259,6 +261,8 @@ def load_model(
     else:
         from lorakit.models import single_file
 
+        if family == "flux" or _is_flux_file(path):
+            return _load_flux(path, "flux", families.get("flux"), config, dtype, device, in_memory)
         named = single_file.named_layout(path, config)
         if family is None:
             try:
@@ -300,6 +304,41 @@ def load_model(
         from lorakit.models.in_memory import into_memory
 
         into_memory(modules)  # a GPU gets its own copy from .to(device)
+    for module in modules:
+        module.to(device)
+    return family_cls(components)
+
+
+def _is_flux_file(path: Path) -> bool:
+    from lorakit.models.families.flux_loading import bfl_prefix
+    from lorakit.models.header import read_header
+
+    try:
+        return bfl_prefix(set(read_header(path).tensors)) is not None
+    except Exception:  # not a readable safetensors header: the SD path reports it
+        return False
+
+
+def _load_flux(path: Path, found: str, family_cls, config, dtype, device, in_memory: bool) -> ModelFamily:
+    """A Flux model: a diffusers folder, or a transformer file with the rest from ``config`` (a Flux folder)."""
+    from lorakit.models.families import flux_loading
+
+    if found != family_cls.name:
+        raise ModelError(
+            f"{path} is a {families.get(found).title} model, but the config asks for {family_cls.title}.",
+            f"Set model.family to {found!r} (or 'auto'), or choose a {family_cls.title} base model.",
+            field="family",
+        )
+    if path.is_dir():
+        components = flux_loading.from_folder(path, dtype)
+    else:
+        layout = (from_hub_cache(config) or Path(config).expanduser()) if config else None
+        components = flux_loading.from_single_file(path, layout, dtype)
+    modules = (components.unet, components.vae, *components.text_encoders)
+    if in_memory and torch.device(device).type == "cpu":
+        from lorakit.models.in_memory import into_memory
+
+        into_memory(modules)
     for module in modules:
         module.to(device)
     return family_cls(components)

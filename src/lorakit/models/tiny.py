@@ -15,7 +15,7 @@ from lorakit.errors import ConfigError
 from lorakit.fileio import atomic_write_text
 
 VOCAB_DIR = Path(__file__).parent / "tiny_vocab"
-TINY_FAMILIES = ("sd1", "sd2", "sdxl")
+TINY_FAMILIES = ("sd1", "sd2", "sdxl", "flux")
 # Bump when the configs below change, so a cached tiny model is rebuilt.
 TINY_VERSION = 2
 _MARKER = "lorakit_tiny.json"
@@ -90,7 +90,7 @@ def _text_config(tokenizer, hidden_act: str, sizes: dict | None = None):
 
 
 def build_tiny_pipeline(family: str = "sd1", seed: int = 0):
-    """A diffusers pipeline of the tiny ``family`` ("sd1", "sd2" or "sdxl") with weights drawn from ``seed``.
+    """A diffusers pipeline of the tiny ``family`` ("sd1", "sd2", "sdxl" or "flux") with weights drawn from ``seed``.
 
     The weights come from a forked RNG: the caller's global torch RNG is left exactly as it was, so a run
     that builds the tiny model on first use trains the same as every later run (which finds it built).
@@ -119,6 +119,10 @@ def _build_pipeline(family: str):
     )
     from transformers import CLIPTextModel
 
+    if family == "flux":  # its own module: a transformer, CLIP-L + T5 and a 16-channel VAE
+        from lorakit.models.tiny_flux import build_flux_pipeline
+
+        return build_flux_pipeline()
     tokenizer = _tokenizer()
     vae = AutoencoderKL(**_VAE)
     if family == "sd1":

@@ -99,6 +99,26 @@ def training_settings(cfg, plan, optimizer) -> dict[str, Any]:
     }
 
 
+# The Flux values flux_train_network.py records as ss_<name> (model section fields of the same names).
+FLUX_SETTINGS = (
+    "guidance_scale",
+    "timestep_sampling",
+    "sigmoid_scale",
+    "discrete_flow_shift",
+    "model_prediction_type",
+    "apply_t5_attn_mask",
+)
+
+
+def flux_settings(cfg, family) -> dict[str, Any]:
+    """``ss_guidance_scale``, ``ss_timestep_sampling`` ... for a Flux run; nothing for the SD families."""
+    if family.name != "flux":
+        return {}
+    out: dict[str, Any] = {name: getattr(cfg.model, name) for name in FLUX_SETTINGS}
+    out["t5xxl_max_token_length"] = family.t5_length
+    return {k: str(v) if not isinstance(v, (bool, float, int)) else v for k, v in out.items()}
+
+
 def save_precision(cfg, precision) -> str:
     """The saved LoRA's number format: ``output.save_precision``, or when empty the run's training precision
     (``precision.mixed_precision``, the run's :class:`~lorakit.train.precision.Precision`: fp16, bf16 or float)."""
@@ -113,12 +133,14 @@ def write_lora(path: Path, run, *, epoch: int, step: int) -> Path:
     cfg = run.cfg
     dtype = SAVE_DTYPES.get(save_precision(cfg, run.precision), None)
     tensors = run.network.kohya_state_dict(dtype)
+    if hasattr(run.family, "lora_file_tensors"):  # Flux: sd-scripts' layout (fused qkv), lora/flux_keys.py
+        tensors = run.family.lora_file_tensors(tensors)
     metadata = {}
     if not cfg.output.no_metadata:
         metadata = training_metadata(
             family=run.family,
             network=run.network,
-            settings=training_settings(cfg, run.plan, run.optimizer),
+            settings=training_settings(cfg, run.plan, run.optimizer) | flux_settings(cfg, run.family),
             dataset=run.dataset_meta,
             model_name=Path(str(cfg.model.pretrained_model_name_or_path)).name,
             model_hash=run.model_hash,

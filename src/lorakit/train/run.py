@@ -117,6 +117,8 @@ class Run:
         device = torch.device(self.accelerator.device)
         self.status("starting", "Loading the base model")
         self.family, self.network = su.build_model_and_network(cfg, device)
+        for note in getattr(self.family, "notes", []):  # what setup could not do here (Flux block swap on a CPU)
+            self.warn(note)
         self.model_hash = su.model_hash(cfg.model.pretrained_model_name_or_path)
         self.step_options = su.step_options(cfg, self.family, self.network.settings)
         # The schedule counts the steps of every process, as sd-scripts' does through accelerate (which steps a
@@ -202,7 +204,7 @@ class Run:
         fixed = all(captions_are_fixed(e) for e in self.examples)
         if mem.cache_text_encoder_outputs and fixed and not self.network.settings.train_text_encoder:
             encoders = self.family.components.text_encoders
-            identity = "-".join(module_identity(e)[:8] for e in encoders)
+            identity = "-".join(module_identity(e)[:8] for e in encoders) + getattr(self.family, "cache_tag", "")
             folder = cache_root / "text" if mem.cache_text_encoder_outputs_to_disk else None
             self.feed.text_cache = TextCache(identity, folder)
             self.feed.text_key = (self.step_options.clip_skip, self.step_options.max_token_length)

@@ -55,7 +55,8 @@ def render_samples(
                     width=p.width,
                     height=p.height,
                     num_inference_steps=p.steps,
-                    guidance_scale=p.cfg_scale,
+                    # Flux: the distilled guidance (--g, 3.5 when not given) instead of CFG
+                    guidance_scale=(p.guidance or 3.5) if family.name == "flux" else p.cfg_scale,
                     generator=generator,
                 ).images[0]
             path = folder / f"{name}_{step:06d}_{p.index:02d}.png"

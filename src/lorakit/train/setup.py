@@ -89,6 +89,8 @@ def step_options(cfg, family, settings: NetworkSettings) -> StepOptions:
                 values[f.name] = _STEP_NEUTRAL.get(f.name) if value is None and f.name in _STEP_NEUTRAL else value
                 break
     values["loss_type"], values["huber_schedule"] = str(values["loss_type"]), str(values["huber_schedule"])
+    values["timestep_sampling"] = str(values["timestep_sampling"])
+    values["model_prediction_type"] = str(values["model_prediction_type"])
     values["max_token_length"] = int(values["max_token_length"])
     return StepOptions(**values)
 
@@ -108,12 +110,6 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
     v_prediction = cfg.model.v_parameterization
     if family_name == "sd2-v" and v_prediction is None:
         v_prediction = True  # "sd2-v" names the 768-v models, whose files often carry no scheduler config
-    if family_name == "flux":
-        raise ModelError(
-            "Flux training is not available in this version.",
-            "Choose an SD1, SD2 or SDXL base model (and its preset) for now.",
-            field="family",
-        )
     family = load_model(
         source,
         family=tiny_family or family_name,
@@ -123,6 +119,8 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         device=device,
         v_prediction=v_prediction,
     )
+    if family.name == "flux":  # T5 length/mask, guidance, block selection (models/families/flux.py)
+        family.configure(cfg.model, str(cfg.network.train_blocks), bool(cfg.network.train_t5xxl))
     family.components.vae.to(precision.vae)  # fp32 with no_half_vae
     if cfg.noise.zero_terminal_snr:
         from lorakit.train.noise import apply_zero_terminal_snr
@@ -150,9 +148,15 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
         from lorakit.lora.kohya import load_lora_file
 
         lora = load_lora_file(cfg.network.network_weights)
-        network.load_kohya_state_dict(lora.tensors, source=str(cfg.network.network_weights))
+        tensors = family.network_tensors(lora.tensors) if hasattr(family, "network_tensors") else lora.tensors
+        network.load_kohya_state_dict(tensors, source=str(cfg.network.network_weights))
     if mem.gradient_checkpointing:
         family.components.unet.enable_gradient_checkpointing()
+    if mem.blocks_to_swap:  # Flux: transformer blocks kept in CPU memory between uses (train/block_swap.py)
+        from lorakit.train.block_swap import enable_block_swap
+
+        notes = family.__dict__.setdefault("notes", [])  # warnings the run emits once set up (run.py)
+        enable_block_swap(family.components.unet, int(mem.blocks_to_swap), device, notes.append)
     from lorakit.train.speed import apply_speed_settings
 
     apply_speed_settings(cfg, family)  # attention implementation, channels-last, torch.compile

@@ -35,10 +35,17 @@ def check_speed_settings(cfg) -> None:
         )
 
 
+# Flux's attention goes through diffusers' attention dispatcher: the memory.attention values by backend name.
+FLUX_BACKENDS = {"sdpa": "native", "xformers": "xformers", "mem_eff": "_native_efficient", "none": "_native_math"}
+
+
 def set_attention(unet, kind: str) -> None:
     """Switch every attention layer of ``unet`` to the ``memory.attention`` implementation."""
     from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
 
+    if type(unet).__name__ == "FluxTransformer2DModel":  # (its processors are Flux's own: keep them)
+        unet.set_attention_backend(FLUX_BACKENDS.get(kind, "native"))
+        return
     if kind == "xformers":
         unet.enable_xformers_memory_efficient_attention()
     elif kind == "mem_eff":

@@ -55,6 +55,11 @@ class StepOptions:
     v_pred_like_loss: float | None = None
     prior_loss_weight: float = 1.0
     weighted_captions: bool = False  # (word:1.3) weights in captions (lorakit.data.weighted_captions)
+    # Flux (flow matching, lorakit.train.flow): the model section's fields of these names.
+    timestep_sampling: str = "sigma"
+    sigmoid_scale: float = 1.0
+    discrete_flow_shift: float = 3.0
+    model_prediction_type: str = "sigma_scaled"
 
 
 def encode_captions(family, captions: list[str], opts: StepOptions) -> dict[str, torch.Tensor]:
@@ -97,6 +102,10 @@ def training_step(
 
     ``generator`` is one generator for the whole batch, or a list with one per image (the trainer's way).
     """
+    if getattr(family, "flow_matching", False):  # Flux: rectified flow, its own noise/target (train/flow.py)
+        from lorakit.train.flow import flow_training_step
+
+        return flow_training_step(family, batch, opts, generator, backward)
     scheduler = family.components.noise_scheduler
     unet = family.components.unet
     device, dtype = unet.device, input_dtype(unet)

@@ -97,7 +97,7 @@ class ModelSection(Section):
         help="Flux only: how many T5 tokens a caption may use. Empty = 512 for Flux dev, 256 for schnell."
         " Shorter is faster and uses less memory.",
         kohya="t5xxl_max_token_length",
-        effect="export-only",
+        effect="trainer",
         level="expert",
         ge=1,
         le=512,
@@ -107,14 +107,14 @@ class ModelSection(Section):
         False,
         help="Flux only: mask T5 padding tokens. Slightly cleaner text conditioning for short captions.",
         kohya="apply_t5_attn_mask",
-        effect="export-only",
+        effect="trainer",
         level="expert",
     )
     guidance_scale: float = setting(
         1.0,
         help="Flux only: the guidance value the model sees while training. Keep 1.0 for Flux dev LoRAs.",
         kohya="guidance_scale",
-        effect="export-only",
+        effect="trainer",
         level="advanced",
         ge=0.0,
         le=30.0,
@@ -125,7 +125,7 @@ class ModelSection(Section):
         help="Flux only: how training noise levels are picked. 'shift' or 'sigmoid' focus on middle noise levels"
         " and usually learn faces and details better than 'sigma'.",
         kohya="timestep_sampling",
-        effect="export-only",
+        effect="trainer",
         level="advanced",
         recommended="shift",
     )
@@ -133,7 +133,7 @@ class ModelSection(Section):
         1.0,
         help="Flux only: spread of the noise levels for 'sigmoid'/'shift' sampling. Higher = more spread out.",
         kohya="sigmoid_scale",
-        effect="export-only",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=10.0,
@@ -143,7 +143,7 @@ class ModelSection(Section):
         help="Flux only: shift toward higher noise levels for 'shift' sampling. 3.0 is the usual value;"
         " raise it to learn composition more, lower it for fine detail.",
         kohya="discrete_flow_shift",
-        effect="export-only",
+        effect="trainer",
         level="expert",
         gt=0.0,
         le=20.0,
@@ -152,7 +152,7 @@ class ModelSection(Section):
         "sigma_scaled",
         help="Flux only: how the model output is turned into a prediction. 'raw' is what most Flux LoRA guides use.",
         kohya="model_prediction_type",
-        effect="export-only",
+        effect="trainer",
         level="expert",
         recommended="raw",
     )

@@ -268,6 +268,22 @@ class NetworkSection(Section):
         level="expert",
         gt=0.0,
     )
+    train_blocks: Literal["all", "single", "double"] | None = setting(
+        None,
+        help="Flux only: which transformer blocks get LoRA: all, only the single blocks, or only the double"
+        " blocks (sd-scripts' train_blocks). Empty = all.",
+        kohya="train_blocks",
+        effect="trainer",
+        level="expert",
+    )
+    train_t5xxl: bool | None = setting(
+        None,
+        help="Flux only: also train a LoRA on the T5-XXL text encoder (with the text encoder; needs a lot of"
+        " memory). Empty = no.",
+        kohya="train_t5xxl",
+        effect="trainer",
+        level="expert",
+    )
     extra_args: dict[str, Any] = setting(
         default_factory=dict,
         help="Further network arguments passed to the adapter as they are (sd-scripts' network_args that"

@@ -157,7 +157,7 @@ class MemorySection(Section):
         help="Flux: move this many transformer blocks to CPU memory between uses. Lets Flux train on 12-16 GB;"
         " each block costs speed.",
         kohya="blocks_to_swap",
-        effect="refused",
+        effect="trainer",
         level="expert",
         ge=0,
         le=60,

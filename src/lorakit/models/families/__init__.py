@@ -1,4 +1,4 @@
-"""Model families (sd1, sd2, sdxl; flux later), each a module that registers itself.
+"""Model families (sd1, sd2, sdxl, flux), each a module that registers itself.
 
 ``families.get("sdxl")`` returns the family class; ``families.names()`` lists them. A new family is a
 new module here that subclasses :class:`~lorakit.models.families.base.ModelFamily`, decorates itself
@@ -38,4 +38,4 @@ def all_families() -> list[type]:
     return list(_REGISTRY.values())
 
 
-from lorakit.models.families import sd1, sd2, sdxl  # noqa: E402,F401  (registers them)
+from lorakit.models.families import flux, sd1, sd2, sdxl  # noqa: E402,F401  (registers them)

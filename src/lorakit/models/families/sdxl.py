@@ -54,4 +54,4 @@ class StableDiffusionXL(ModelFamily):
 
     @classmethod
     def matches(cls, model_index: dict, unet_config: dict, text_config: dict) -> bool:
-        return "text_encoder_2" in model_index
+        return "text_encoder_2" in model_index and "unet" in model_index  # (Flux has a transformer instead)
