@@ -12,6 +12,9 @@ from typing import Any
 from lorakit.config.report import ValidationReport
 
 _LYCORIS = "IA3, DyLoRA and full networks and LyCORIS' Tucker, scalar and norm training are not built yet"
+# Flux LoRAs are written fused in sd-scripts' layout (lora/flux_keys.py), which has no LyCORIS form yet.
+FLUX_LYCORIS = "{what} networks are not available for Flux in lorakit's trainer yet (only LoRA is)"
+FLUX_LYCORIS_FIX = "Set network.type = 'lora' (and dora_wd = false) for Flux, or train LoHa/LoKr/DoRA on SD1/SD2/SDXL."
 _MULTI_MACHINE = "multi-machine and FSDP training are not available in lorakit's trainer yet"
 
 # field path -> (what is missing, when it comes)
@@ -73,6 +76,8 @@ def _lycoris(cfg: Any, report: ValidationReport) -> None:
     if kind not in ("loha", "lokr", "dora") and not net.dora_wd:
         return
     what = "DoRA" if kind in ("lora", "locon") else kind
+    if str(cfg.model.family) == "flux":
+        report.problem("network.type", FLUX_LYCORIS.format(what=what), FLUX_LYCORIS_FIX)
     if net.scale_weight_norms is not None:
         report.problem(
             "network.scale_weight_norms",

@@ -137,6 +137,12 @@ def build_model_and_network(cfg, device: torch.device) -> tuple[Any, LoraNetwork
             list(cfg.network.base_weights_multiplier or []),
         )
     settings = network_settings(cfg, sdxl=family.name == "sdxl")
+    if family.name == "flux" and settings.kind not in ("lora", "locon"):  # the family was found from the files
+        from lorakit.config.errors import ConfigError
+        from lorakit.config.refused import FLUX_LYCORIS, FLUX_LYCORIS_FIX
+
+        what = "DoRA" if settings.kind == "dora" else settings.kind
+        raise ConfigError(FLUX_LYCORIS.format(what=what) + ".", FLUX_LYCORIS_FIX, field="network.type")
     specs = family.lora_targets(settings.train_unet, settings.train_text_encoder)
     network = build_network(family.trainable_parts(), specs, settings)
     for param in network.parameters():
