@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect
 
+from lorakit.errors import ConfigError
 from lorakit.studio import migrate
 from lorakit.studio.store import Conflict, NotFound, StudioError, StudioStore
 
@@ -43,6 +44,11 @@ def test_projects_and_characters(store, character):
         store.create_character("Demo", "Other", trigger_word="two words")
     with pytest.raises(StudioError, match="Unknown generation defaults: colour"):
         store.create_project("Bad", generation={"colour": 1})
+    with pytest.raises(ConfigError, match="no preset named 'nope'"):
+        store.create_project("Bad", train_preset="nope")
+    with pytest.raises(ConfigError, match=r"network\.dim"):
+        store.create_project("Bad", train_preset="tiny-demo", train_settings={"network.dim": "x"})
+    assert [p.name for p in store.projects()] == ["Demo"]
 
 
 def test_design_prompt_history(store, character):
@@ -53,6 +59,15 @@ def test_design_prompt_history(store, character):
         ("1girl, red hair, blue eyes", "edited"),
     ]
     assert store.character(character.id).design_prompt == "1girl, red hair, blue eyes"
+
+
+def test_ids_past_64_bits_are_not_found(store, character):
+    with pytest.raises(NotFound):
+        store.character(2**70)
+    with pytest.raises(NotFound):
+        store.image(2**70)
+    with pytest.raises(NotFound):
+        store.project(str(2**70))
 
 
 def test_images_are_copied_into_the_workspace_as_pending(workspace, store, character, png):

@@ -4391,6 +4391,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 character_id: number;
             };
             cookie?: never;
@@ -4425,6 +4426,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The row's id. */
                 character_id: number;
             };
             cookie?: never;
@@ -4456,6 +4458,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 character_id: number;
             };
             cookie?: never;
@@ -4491,6 +4494,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 character_id: number;
             };
             cookie?: never;
@@ -4522,6 +4526,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 character_id: number;
             };
             cookie?: never;
@@ -4557,6 +4562,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 character_id: number;
             };
             cookie?: never;
@@ -4592,6 +4598,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 image_id: number;
             };
             cookie?: never;
@@ -4627,6 +4634,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The row's id. */
                 image_id: number;
             };
             cookie?: never;

@@ -163,6 +163,7 @@ class StudioStore:
                 field="generation",
             )
         self.workspace.resolve_inside(lora_folder)  # refused if it leaves the workspace
+        _check_training(train_preset, train_settings or {})
         with self.session() as s, s.begin():
             if s.scalar(select(ProjectRow.id).where(ProjectRow.name == name)) is not None:
                 raise Conflict(f"There is already a project named {name!r}.", "Choose another name.", field="name")
@@ -236,7 +237,7 @@ class StudioStore:
 
     def character(self, character_id: int) -> Character:
         with self.session() as s:
-            row = s.get(CharacterRow, character_id)
+            row = s.get(CharacterRow, character_id) if _valid_id(character_id) else None
             if row is None:
                 raise NotFound(
                     f"There is no character {character_id!r}.",
@@ -312,7 +313,7 @@ class StudioStore:
 
     def image(self, image_id: int) -> Image:
         with self.session() as s:
-            row = s.get(ImageRow, image_id)
+            row = s.get(ImageRow, image_id) if _valid_id(image_id) else None
             if row is None:
                 raise NotFound(f"There is no image {image_id!r}.", "List the character's images.", field="image")
             return _model(Image, row)
@@ -361,8 +362,20 @@ class StudioStore:
             return [{c.name: getattr(r, c.name) for c in FeedbackRow.__table__.columns} for r in s.scalars(query)]
 
 
+def _check_training(preset: str, settings: dict[str, Any]) -> None:
+    """A ConfigError now (naming the setting) rather than when the character is trained."""
+    from lorakit.config.presets import new_config
+
+    new_config(preset, settings)
+
+
+def _valid_id(value: int) -> bool:
+    """Whether ``value`` can be a row id at all (SQLite refuses integers past 64 bits with an overflow)."""
+    return isinstance(value, int) and 0 < value < 2**63
+
+
 def _by_ref(s, table, ref: int | str, name_column):
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+    if (isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit())) and _valid_id(int(ref)):
         row = s.get(table, int(ref))
         if row is not None:
             return row

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from lorakit.studio import feedback, train
@@ -31,6 +31,7 @@ def get_studio(request: Request) -> StudioStore:
 
 
 StudioDep = Annotated[StudioStore, Depends(get_studio)]
+RowId = Annotated[int, Path(ge=1, le=2**53, description="The row's id.")]
 
 
 class NewProject(BaseModel):
@@ -106,7 +107,7 @@ def create_character(body: NewCharacter, studio: StudioDep) -> Character:
 
 
 @router.get("/characters/{character_id}", response_model=CharacterDetail, summary="A character with its history")
-def get_character(character_id: int, studio: StudioDep) -> CharacterDetail:
+def get_character(character_id: RowId, studio: StudioDep) -> CharacterDetail:
     character = studio.character(character_id)
     return CharacterDetail(
         **character.model_dump(),
@@ -117,7 +118,7 @@ def get_character(character_id: int, studio: StudioDep) -> CharacterDetail:
 
 @router.get("/characters/{character_id}/images", response_model=list[Image], summary="A character's images")
 def list_images(
-    character_id: int, studio: StudioDep, status: str | None = Query(None, description=" | ".join(STATUSES))
+    character_id: RowId, studio: StudioDep, status: str | None = Query(None, description=" | ".join(STATUSES))
 ) -> list[Image]:
     studio.character(character_id)
     return studio.images(character_id, status=status)
@@ -126,18 +127,18 @@ def list_images(
 @router.post(
     "/characters/{character_id}/images", response_model=Image, status_code=201, summary="Add an image (pending)"
 )
-def add_image(character_id: int, body: NewImage, studio: StudioDep, workspace: WorkspaceDep) -> Image:
+def add_image(character_id: RowId, body: NewImage, studio: StudioDep, workspace: WorkspaceDep) -> Image:
     path = existing(workspace, body.path)
     return studio.add_image(character_id, path, source=body.source, meta=body.meta)
 
 
 @router.post("/images/{image_id}/approve", response_model=Image, summary="Approve a pending image")
-def approve(image_id: int, body: Approval, studio: StudioDep) -> Image:
+def approve(image_id: RowId, body: Approval, studio: StudioDep) -> Image:
     return feedback.approve(studio, image_id, body.notes)
 
 
 @router.post("/images/{image_id}/reject", response_model=Image, summary="Reject a pending image")
-def reject(image_id: int, body: Rejection, studio: StudioDep) -> Image:
+def reject(image_id: RowId, body: Rejection, studio: StudioDep) -> Image:
     return feedback.reject(studio, image_id, body.categories, body.notes, body.prompt_edit)
 
 
@@ -146,14 +147,14 @@ def reject(image_id: int, body: Rejection, studio: StudioDep) -> Image:
     response_model=Proposal,
     summary="A refined design prompt (after 3 structured rejections)",
 )
-def proposal(character_id: int, studio: StudioDep) -> Proposal:
+def proposal(character_id: RowId, studio: StudioDep) -> Proposal:
     return feedback.propose_prompt(studio, character_id)
 
 
 @router.post(
     "/characters/{character_id}/proposal/accept", response_model=Character, summary="Make a prompt the design prompt"
 )
-def accept(character_id: int, body: Acceptance, studio: StudioDep) -> Character:
+def accept(character_id: RowId, body: Acceptance, studio: StudioDep) -> Character:
     return feedback.accept_proposal(studio, character_id, body.prompt)
 
 
@@ -168,11 +169,13 @@ def negatives(workspace: WorkspaceDep) -> dict[str, list[str]]:
     status_code=201,
     summary="Train the character's LoRA (10 approved images and a checkpoint needed)",
 )
-def start_training(character_id: int, body: TrainRequest, studio: StudioDep, runner: RunnerDep) -> Training:
+def start_training(character_id: RowId, body: TrainRequest, studio: StudioDep, runner: RunnerDep) -> Training:
     return train.start_training(studio, runner, character_id, body.overrides, repeats=body.repeats)
 
 
 @router.get("/trainings", response_model=list[Training], summary="Trainings, newest first (finished LoRAs copied)")
-def list_trainings(studio: StudioDep, runner: RunnerDep, character_id: int | None = None) -> list[Training]:
+def list_trainings(
+    studio: StudioDep, runner: RunnerDep, character_id: int | None = Query(None, ge=1, le=2**53)
+) -> list[Training]:
     train.collect(studio, runner)
     return train.trainings(studio, character_id)
