@@ -74,6 +74,30 @@ def test_two_reviewers_rejecting_at_once_exactly_one_wins(workspace, store, char
         assert len([f for f in store.feedback(character.id) if f["image_id"] == image]) == 1
 
 
+def test_rejections_of_different_images_at_once_both_add_their_negatives(workspace, store, character, png):
+    ids = _pending(store, character, png, 6)
+    categories = ["wrong_appearance", "wrong_style", "bad_quality", "not_solo", "wrong_pose", "wrong_expression"]
+    barrier = threading.Barrier(len(ids))
+    errors: list[BaseException] = []
+
+    def review(image: int, category: str) -> None:
+        with StudioStore(workspace) as own:
+            barrier.wait()
+            try:
+                feedback.reject(own, image, [category])
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=review, args=pair) for pair in zip(ids, categories, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    learned = set(store.character(character.id).learned_negatives)
+    assert learned == {term for c in categories for term in BUILTIN[c]}
+
+
 def test_the_workspace_table_overrides_the_builtin_one(workspace, store, character, png):
     (workspace.root / "studio").mkdir(exist_ok=True)
     (workspace.root / "studio" / "negatives.toml").write_text('not_solo = ["crowd", "Crowd ", "duo"]\n')

@@ -72,7 +72,7 @@ def reject(
     image = store.decide(image_id, REJECTED, feedback)
     character = store.character(image.character_id)
     new_terms = [term for category in categories for term in table[category]]
-    store.set_learned_negatives(character.id, merge_terms(character.learned_negatives, new_terms))
+    store.add_learned_negatives(character.id, new_terms)
     if prompt_edit is not None and prompt_edit.strip() and prompt_edit != character.design_prompt:
         store.set_design_prompt(character.id, prompt_edit.strip(), "edited on reject")
     return image

@@ -47,6 +47,8 @@ class CharacterRow(Base):
     design_prompt: Mapped[str] = mapped_column(Text, default="")
     trigger_word: Mapped[str] = mapped_column(String(100))
     learned_negatives: Mapped[list] = mapped_column(JSON, default=list)
+    # Bumped by each change of learned_negatives, so concurrent rejections merge instead of overwriting.
+    negatives_revision: Mapped[int] = mapped_column(Integer, default=0)
     reference_images: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[float] = mapped_column(Float)
 

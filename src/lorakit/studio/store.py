@@ -219,6 +219,7 @@ class StudioStore:
                 design_prompt=design_prompt,
                 trigger_word=trigger,
                 learned_negatives=[],
+                negatives_revision=0,
                 reference_images=[],
                 created_at=now,
             )
@@ -272,9 +273,30 @@ class StudioStore:
         with self.session() as s:
             return [_model(PromptVersion, r) for r in s.scalars(query)]
 
-    def set_learned_negatives(self, character_id: int, negatives: list[str]) -> None:
-        with self.session() as s, s.begin():
-            s.execute(update(CharacterRow).where(CharacterRow.id == character_id).values(learned_negatives=negatives))
+    def add_learned_negatives(self, character_id: int, terms: list[str]) -> list[str]:
+        """Merge ``terms`` into the character's learned negatives (no duplicates); the new list.
+
+        Optimistic: the write only lands if nobody changed the list since it was read, else it reads again,
+        so two reviewers rejecting different images of one character at once both add their terms.
+        """
+        from lorakit.studio.negatives import merge_terms
+
+        for _ in range(100):
+            with self.session() as s, s.begin():
+                row = s.get(CharacterRow, character_id)
+                if row is None:
+                    raise NotFound(f"There is no character {character_id!r}.", "Reload the characters.")
+                merged = merge_terms(list(row.learned_negatives), terms)
+                if merged == row.learned_negatives:
+                    return merged
+                query = (
+                    update(CharacterRow)
+                    .where(CharacterRow.id == character_id, CharacterRow.negatives_revision == row.negatives_revision)
+                    .values(learned_negatives=merged, negatives_revision=row.negatives_revision + 1)
+                )
+                if s.execute(query).rowcount:
+                    return merged
+        raise Conflict("The learned negatives kept changing while they were being saved.", "Try again.")
 
     # --- images --------------------------------------------------------------------------------------
     def character_folder(self, character: Character) -> Path:

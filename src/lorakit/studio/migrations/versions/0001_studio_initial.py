@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("design_prompt", sa.Text(), nullable=False),
         sa.Column("trigger_word", sa.String(100), nullable=False),
         sa.Column("learned_negatives", sa.JSON(), nullable=False),
+        sa.Column("negatives_revision", sa.Integer(), nullable=False),
         sa.Column("reference_images", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
     )
