@@ -81,3 +81,28 @@ def test_images_are_copied_into_the_workspace_as_pending(workspace, store, chara
     text.write_text("x")
     with pytest.raises(StudioError, match="not an image"):
         store.add_image(character.id, text, source="upload")
+
+
+def test_stores_opening_a_new_database_at_once_all_find_it_migrated(tmp_path):
+    import threading
+
+    from lorakit.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "fresh")
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            with StudioStore(workspace) as store:
+                outcomes.append(migrate.current(store.engine))
+        except Exception as error:
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == [migrate.head()] * 4

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+
+try:
+    import fcntl
+except ImportError:  # Windows: only the in-process lock
+    fcntl = None  # type: ignore[assignment]
 
 SCRIPTS = Path(__file__).parent / "migrations"
+LOCK_FILE = ".lorakit-studio-migrate.lock"
+# Alembic keeps its running migration in module globals: one migration at a time in a process.
+_PROCESS_LOCK = threading.Lock()
 
 
 def _config(connection=None):
@@ -33,15 +44,32 @@ def current(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply the missing revisions. Two processes opening a new database at once: the loser finds it done."""
+def upgrade(engine: Engine, lock_folder: str | os.PathLike) -> None:
+    """Apply the missing revisions, one opener at a time: an flock on ``lock_folder/LOCK_FILE`` (the
+    workspace) across processes, a lock within this one. Those who waited find the database done.
+
+    SQLite (pysqlite) commits each CREATE TABLE at once, so without the lock a second opener could see
+    half a migration: tables made, no version recorded yet.
+    """
     from alembic import command
 
     if current(engine) == head():
         return
-    try:
+    with _PROCESS_LOCK, _file_lock(Path(lock_folder) / LOCK_FILE):
+        if current(engine) == head():
+            return
         with engine.begin() as connection:
             command.upgrade(_config(connection), "head")
-    except OperationalError:
-        if current(engine) != head():
-            raise
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    if fcntl is None:
+        yield
+        return
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -129,7 +129,7 @@ class StudioStore:
         if self.url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "connect", _foreign_keys)
-        migrate.upgrade(self.engine)
+        migrate.upgrade(self.engine, self.workspace.root)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:
