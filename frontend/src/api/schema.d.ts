@@ -1013,10 +1013,229 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studio/characters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a character */
+        post: operations["create_character_api_studio_characters_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/characters/{character_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A character with its history */
+        get: operations["get_character_api_studio_characters__character_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/characters/{character_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A character's images */
+        get: operations["list_images_api_studio_characters__character_id__images_get"];
+        put?: never;
+        /** Add an image (pending) */
+        post: operations["add_image_api_studio_characters__character_id__images_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/characters/{character_id}/proposal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A refined design prompt (after 3 structured rejections) */
+        get: operations["proposal_api_studio_characters__character_id__proposal_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/characters/{character_id}/proposal/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a prompt the design prompt */
+        post: operations["accept_api_studio_characters__character_id__proposal_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/characters/{character_id}/train": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Train the character's LoRA (10 approved images and a checkpoint needed) */
+        post: operations["start_training_api_studio_characters__character_id__train_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/images/{image_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve a pending image */
+        post: operations["approve_api_studio_images__image_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/images/{image_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending image */
+        post: operations["reject_api_studio_images__image_id__reject_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/negatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rejection categories -> negative terms */
+        get: operations["negatives_api_studio_negatives_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List projects */
+        get: operations["list_projects_api_studio_projects_get"];
+        put?: never;
+        /** Create a project */
+        post: operations["create_project_api_studio_projects_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/projects/{project}/characters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's characters */
+        get: operations["list_characters_api_studio_projects__project__characters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studio/trainings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trainings, newest first (finished LoRAs copied) */
+        get: operations["list_trainings_api_studio_trainings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Acceptance */
+        Acceptance: {
+            /** Prompt */
+            prompt: string;
+        };
+        /** Approval */
+        Approval: {
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+        };
         /** BakeParams */
         BakeParams: {
             /**
@@ -1087,6 +1306,68 @@ export interface components {
             card: string;
             /** Repo Id */
             repo_id: string;
+        };
+        /** Character */
+        Character: {
+            /**
+             * Counts
+             * @description Images by status.
+             */
+            counts?: {
+                [key: string]: number;
+            };
+            /** Created At */
+            created_at: number;
+            /**
+             * Design Prompt
+             * @default
+             */
+            design_prompt: string;
+            /** Id */
+            id: number;
+            /** Learned Negatives */
+            learned_negatives?: string[];
+            /** Name */
+            name: string;
+            /** Project Id */
+            project_id: number;
+            /** Reference Images */
+            reference_images?: string[];
+            /** Trigger Word */
+            trigger_word: string;
+        };
+        /** CharacterDetail */
+        CharacterDetail: {
+            /**
+             * Counts
+             * @description Images by status.
+             */
+            counts?: {
+                [key: string]: number;
+            };
+            /** Created At */
+            created_at: number;
+            /**
+             * Design Prompt
+             * @default
+             */
+            design_prompt: string;
+            /** Id */
+            id: number;
+            /** Learned Negatives */
+            learned_negatives?: string[];
+            /** Name */
+            name: string;
+            /** Negative Prompt */
+            negative_prompt: string;
+            /** Project Id */
+            project_id: number;
+            /** Prompt History */
+            prompt_history: components["schemas"]["PromptVersion"][];
+            /** Reference Images */
+            reference_images?: string[];
+            /** Trigger Word */
+            trigger_word: string;
         };
         /** ConfigBody */
         ConfigBody: {
@@ -1305,6 +1586,27 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** Image */
+        Image: {
+            /** Character Id */
+            character_id: number;
+            /** Created At */
+            created_at: number;
+            /** Decided At */
+            decided_at?: number | null;
+            /** Id */
+            id: number;
+            /** Meta */
+            meta?: {
+                [key: string]: unknown;
+            };
+            /** Path */
+            path: string;
+            /** Source */
+            source: string;
+            /** Status */
+            status: string;
         };
         /** ImageItem */
         ImageItem: {
@@ -1645,6 +1947,23 @@ export interface components {
              */
             to: string;
         };
+        /** NewCharacter */
+        NewCharacter: {
+            /**
+             * Design Prompt
+             * @default
+             */
+            design_prompt: string;
+            /** Name */
+            name: string;
+            /**
+             * Project
+             * @description The project's name or id.
+             */
+            project: string;
+            /** Trigger Word */
+            trigger_word?: string | null;
+        };
         /** NewConfigBody */
         NewConfigBody: {
             /**
@@ -1656,6 +1975,27 @@ export interface components {
             };
             /** Preset */
             preset?: string | null;
+        };
+        /** NewImage */
+        NewImage: {
+            /**
+             * Meta
+             * @description prompt, negative, seed, checkpoint, ...
+             */
+            meta?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Path
+             * @description A workspace image file to copy in.
+             */
+            path: string;
+            /**
+             * Source
+             * @description One of: generated, video_frame, upload, comfyui_scan.
+             * @default upload
+             */
+            source: string;
         };
         /** NewJob */
         NewJob: {
@@ -1677,6 +2017,48 @@ export interface components {
              * @default
              */
             title: string;
+        };
+        /** NewProject */
+        NewProject: {
+            /** Base Negatives */
+            base_negatives?: string[];
+            /**
+             * Checkpoint
+             * @description A workspace model path or a Hugging Face repo id.
+             * @default
+             */
+            checkpoint: string;
+            /**
+             * Generation
+             * @description width, height, cfg, steps, sampler, seed_policy, seed.
+             */
+            generation?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Lora Folder
+             * @default models/loras
+             */
+            lora_folder: string;
+            /** Name */
+            name: string;
+            /**
+             * Style
+             * @default
+             */
+            style: string;
+            /**
+             * Train Preset
+             * @default sd15-character
+             */
+            train_preset: string;
+            /**
+             * Train Settings
+             * @description Dotted config overrides.
+             */
+            train_settings?: {
+                [key: string]: unknown;
+            };
         };
         /** PathBody */
         PathBody: {
@@ -1736,6 +2118,87 @@ export interface components {
              * @default
              */
             what: string;
+        };
+        /** Project */
+        Project: {
+            /** Base Negatives */
+            base_negatives?: string[];
+            /**
+             * Checkpoint
+             * @default
+             */
+            checkpoint: string;
+            /** Created At */
+            created_at: number;
+            /** Generation */
+            generation?: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /**
+             * Lora Folder
+             * @default models/loras
+             */
+            lora_folder: string;
+            /** Name */
+            name: string;
+            /**
+             * Style
+             * @default
+             */
+            style: string;
+            /**
+             * Train Preset
+             * @default sd15-character
+             */
+            train_preset: string;
+            /** Train Settings */
+            train_settings?: {
+                [key: string]: unknown;
+            };
+        };
+        /** PromptVersion */
+        PromptVersion: {
+            /** Created At */
+            created_at: number;
+            /** Prompt */
+            prompt: string;
+            /** Reason */
+            reason: string;
+        };
+        /** Proposal */
+        Proposal: {
+            /** Character Id */
+            character_id: number;
+            /** Message */
+            message?: string | null;
+            /** Prompt */
+            prompt: string;
+            /** Reasons */
+            reasons: string[];
+            /** Rejections */
+            rejections: number;
+            /** Source */
+            source: string;
+        };
+        /** Rejection */
+        Rejection: {
+            /**
+             * Categories
+             * @description Any of: wrong_appearance, wrong_style, bad_quality, not_solo, wrong_pose, wrong_expression.
+             */
+            categories?: string[];
+            /**
+             * Notes
+             * @default
+             */
+            notes: string;
+            /**
+             * Prompt Edit
+             * @description A new design prompt for the character.
+             */
+            prompt_edit?: string | null;
         };
         /** RenameBody */
         RenameBody: {
@@ -1909,6 +2372,40 @@ export interface components {
              * @description A lorakit config as TOML text.
              */
             toml: string;
+        };
+        /** Training */
+        Training: {
+            /** Character Id */
+            character_id: number;
+            /** Created At */
+            created_at: number;
+            /** Dataset */
+            dataset: string;
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: string;
+            /** Lora Path */
+            lora_path?: string | null;
+            /** Message */
+            message?: string | null;
+            /** State */
+            state: string;
+        };
+        /** TrainRequest */
+        TrainRequest: {
+            /**
+             * Overrides
+             * @description Dotted config overrides for this run.
+             */
+            overrides?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Repeats
+             * @default 1
+             */
+            repeats: number;
         };
         /** TrashEntry */
         TrashEntry: {
@@ -4188,6 +4685,455 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CredentialOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_character_api_studio_characters_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewCharacter"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Character"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_character_api_studio_characters__character_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                character_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CharacterDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_images_api_studio_characters__character_id__images_get: {
+        parameters: {
+            query?: {
+                /** @description pending | approved | rejected */
+                status?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                character_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_image_api_studio_characters__character_id__images_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                character_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewImage"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    proposal_api_studio_characters__character_id__proposal_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                character_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Proposal"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    accept_api_studio_characters__character_id__proposal_accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                character_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Acceptance"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Character"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_training_api_studio_characters__character_id__train_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                character_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrainRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Training"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    approve_api_studio_images__image_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Approval"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_api_studio_images__image_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The row's id. */
+                image_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rejection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Image"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    negatives_api_studio_negatives_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    };
+                };
+            };
+        };
+    };
+    list_projects_api_studio_projects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"][];
+                };
+            };
+        };
+    };
+    create_project_api_studio_projects_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewProject"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_characters_api_studio_projects__project__characters_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Character"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_trainings_api_studio_trainings_get: {
+        parameters: {
+            query?: {
+                character_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Training"][];
                 };
             };
             /** @description Validation Error */

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from lorakit.cli import config, dataset, doctor, lora, models, plan, serve, train
+from lorakit.cli import config, dataset, doctor, lora, models, plan, serve, studio, train
 
 app = typer.Typer(
     name="lorakit",
@@ -15,7 +15,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for module in (config, plan, doctor, train, dataset, models, lora, serve):
+for module in (config, plan, doctor, train, dataset, models, lora, serve, studio):
     module.register(app)
 
 

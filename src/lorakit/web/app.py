@@ -28,7 +28,7 @@ log = logging.getLogger("lorakit.web")
 ROUTES = ("health", "files", "datasets", "jobs", "settings", "ws")
 # Routes over core areas that may need an optional package (an extra): left out, with a warning, only when
 # that third-party package is not installed.
-OPTIONAL_ROUTES = ("configs", "plans", "models", "lora")
+OPTIONAL_ROUTES = ("configs", "plans", "models", "lora", "studio")
 
 
 def create_app(
@@ -52,6 +52,9 @@ def create_app(
         hub = getattr(app.state, "hub", None)
         if hub is not None:
             await hub.close()
+        studio = getattr(app.state, "studio", None)  # opened by the first /api/studio request
+        if studio is not None:
+            studio.close()
         if own_runner:
             runner.close()
 
@@ -70,6 +73,7 @@ def create_app(
     app.state.workspace = ws
     app.state.runner = runner
     app.state.hub = None
+    app.state.studio = None
     errors.install(app)
     for name in ROUTES:
         app.include_router(importlib.import_module(f"lorakit.web.routes.{name}").router)
