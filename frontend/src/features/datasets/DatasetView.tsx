@@ -1,7 +1,7 @@
 /** One dataset: its images (grid or caption table) with selection and the tag filter, and the side panels. */
 import { Button, Group, SegmentedControl, Tabs, Text } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useDeferredValue, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 
 import { useShortcutHelp } from "@/hooks/shortcuts";
 
@@ -40,6 +40,10 @@ export function DatasetView({ name, health }: DatasetViewProps) {
   const [filter, setFilter] = useState<TagFilter>(NO_FILTER);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [view, setView] = useState<"grid" | "table">("grid");
+  // The side panels come just after the grid's first paint (rendered in slices, at low priority): the first
+  // thumbnails do not wait for the tag list and the bulk edit form.
+  const [sideReady, setSideReady] = useState(false);
+  useEffect(() => startTransition(() => setSideReady(true)), []);
   const [tab, setTab] = useState("tags");
   const [opened, setOpened] = useState<ReadonlySet<string>>(() => new Set(["tags"]));
   const openTab = (value: string) => {
@@ -175,18 +179,22 @@ export function DatasetView({ name, health }: DatasetViewProps) {
             <Tabs.Tab value="history">History</Tabs.Tab>
           </Tabs.List>
           <Tabs.Panel value="tags" pt="xs">
-            <BulkEdit
-              dataset={name}
-              selection={selection}
-              filter={filter}
-              shownCount={count}
-              totalCount={total}
-              onChanged={reload}
-            />
-            <Text fw={600} size="sm" mt="md" mb={4}>
-              Tags
-            </Text>
-            <TagPanel tags={tags} captions={captions} filter={filter} onFilterChange={setFilter} loadingNote={loadingNote} />
+            {sideReady ? (
+              <>
+                <BulkEdit
+                  dataset={name}
+                  selection={selection}
+                  filter={filter}
+                  shownCount={count}
+                  totalCount={total}
+                  onChanged={reload}
+                />
+                <Text fw={600} size="sm" mt="md" mb={4}>
+                  Tags
+                </Text>
+                <TagPanel tags={tags} captions={captions} filter={filter} onFilterChange={setFilter} loadingNote={loadingNote} />
+              </>
+            ) : null}
           </Tabs.Panel>
           <Tabs.Panel value="health" pt="xs">
             {opened.has("health") ? <HealthPanel dataset={name} latest={health} /> : null}
