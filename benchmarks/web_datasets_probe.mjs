@@ -1,7 +1,10 @@
 // Drives Debian's Chromium through playwright-core (from frontend/node_modules) over the Datasets page and
-// prints one JSON line: time to the first thumbnails after navigation, and long tasks while scrolling the
-// whole grid. Started by benchmarks/bench_web_datasets.py, which makes the dataset and runs the server.
-//   node benchmarks/web_datasets_probe.mjs URL [--runs 2]
+// prints one JSON line: time to the first thumbnails after navigation (with when each request of the way there
+// started and ended), and long tasks while scrolling the whole grid: their wall time (Performance API
+// 'longtask') and their CPU time on the page's main thread (Chrome trace, 'toplevel' RunTask's thread
+// duration), which a busy machine inflates far less. Started by benchmarks/bench_web_datasets.py, which makes
+// the dataset and runs the server.
+//   node benchmarks/web_datasets_probe.mjs URL [--runs 2] [--scroll 0]
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +14,9 @@ const require = createRequire(path.join(here, "..", "frontend", "package.json"))
 const { chromium } = require("playwright-core");
 
 const url = process.argv[2];
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 2);
+const arg = (name, fallback) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
+const runs = Number(arg("--runs", 2));
+const scrollGrid = arg("--scroll", "1") !== "0";
 const GRID = '[data-testid="image-grid"]';
 
 function observe() {
@@ -32,6 +37,40 @@ function observe() {
   );
 }
 
+/** The main-thread tasks of the page's renderer in a Chrome trace: wall and CPU (thread) time, in ms. */
+function rendererTasks(trace) {
+  const events = JSON.parse(trace.toString("utf8")).traceEvents ?? [];
+  const mains = new Set(
+    events.filter((e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`),
+  );
+  const byThread = new Map();
+  for (const e of events) {
+    const key = `${e.pid}:${e.tid}`;
+    if (e.ph !== "X" || !mains.has(key) || !/RunTask$/.test(e.name) || typeof e.dur !== "number") continue;
+    if (!byThread.has(key)) byThread.set(key, []);
+    byThread.get(key).push({ wall: e.dur / 1000, cpu: (e.tdur ?? e.dur) / 1000 });
+  }
+  // The page's renderer is the busiest one (a spare renderer may exist too).
+  return [...byThread.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+}
+
+/** When the requests on the way to the first thumbnail started and ended (ms after navigation start). */
+function waterfall() {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const rows = [["document", nav.startTime, nav.responseEnd]];
+  for (const r of performance.getEntriesByType("resource")) {
+    const url = new URL(r.name);
+    const name = url.pathname.startsWith("/assets/") ? url.pathname.slice(8) : url.pathname + url.search;
+    rows.push([name.slice(0, 60), r.startTime, r.responseEnd]);
+  }
+  rows.push(["first thumbnail loaded", window.__firstThumb, window.__firstThumb]);
+  return rows
+    .filter((r) => r[1] <= window.__firstThumb + 1)
+    .sort((a, b) => a[1] - b[1])
+    .slice(0, 24)
+    .map(([n, a, b]) => `${Math.round(a)}-${Math.round(b)} ${n}`);
+}
+
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
 const results = [];
 try {
@@ -42,6 +81,7 @@ try {
     await page.goto(url, { waitUntil: "commit" });
     await page.waitForFunction(() => window.__firstThumb !== null, null, { timeout: 120_000, polling: 5 });
     const firstThumbMs = await page.evaluate(() => window.__firstThumb);
+    const requests = await page.evaluate(waterfall);
     await page.waitForFunction(
       (sel) => {
         const imgs = [...document.querySelectorAll(`${sel} img`)];
@@ -55,7 +95,8 @@ try {
     // Every caption page loaded (the status stops saying "Still loading").
     await page.waitForFunction(() => !document.body.textContent.includes("Still loading captions"), null, { timeout: 300_000 });
     const loadTasks = await page.evaluate(() => window.__longtasks.map((t) => t.duration));
-    const scroll = await page.evaluate(async (sel) => {
+    if (scrollGrid) await browser.startTracing(page, { categories: ["toplevel"] });
+    const scroll = !scrollGrid ? {} : await page.evaluate(async (sel) => {
       const el = document.querySelector(sel);
       window.__longtasks = [];
       const start = performance.now();
@@ -85,6 +126,13 @@ try {
         long_tasks_over_50ms: tasks.filter((d) => d > 50).length,
       };
     }, GRID);
+    if (scrollGrid) {
+      const tasks = rendererTasks(await browser.stopTracing());
+      const cpu = tasks.map((t) => t.cpu);
+      scroll.longest_task_cpu_ms = cpu.length ? Math.max(...cpu) : 0;
+      scroll.tasks_over_50ms_cpu = cpu.filter((d) => d > 50).length;
+      scroll.main_thread_cpu_s = cpu.reduce((a, b) => a + b, 0) / 1000;
+    }
     results.push({
       run: run === 0 ? "first visit (thumbnails made on demand)" : "again (thumbnails cached)",
       first_thumbnail_ms: Math.round(firstThumbMs),
@@ -92,6 +140,7 @@ try {
       first_screen_images: firstScreenImages,
       load_longest_task_ms: loadTasks.length ? Math.round(Math.max(...loadTasks)) : 0,
       ...Object.fromEntries(Object.entries(scroll).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      requests,
     });
   }
 } finally {

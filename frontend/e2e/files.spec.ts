@@ -1,6 +1,6 @@
 // The Files page against a real `lorakit serve`: folder upload, rename, trash/undo/restore, ZIP import (and
-// the refusal of a ZIP with path escapes), restore of files a dataset job trashed, an upload that survives
-// the server going away, accessibility, screenshots.
+// the refusal of a ZIP with path escapes), restore of files a dataset job trashed, emptying the trash (the
+// one confirm of the app), an upload that survives the server going away, accessibility, screenshots.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -215,6 +215,31 @@ test("a duplicate trashed by a dataset job, and a file a command-line fix set as
   await page.getByRole("tab", { name: "Files" }).click();
   await expect(row(page, trashedName)).toBeVisible();
   await expect(row(page, "broken.png")).toBeVisible();
+});
+
+test("emptying the trash asks first, then deletes only what the trash holds, for good", async ({ page, workspace }) => {
+  const set = join(workspace, "datasets", "emptied");
+  makeImages(set, ["gone.png", "kept.png"], 7);
+  const trashed = await page.request.post("/api/files/delete", { data: { paths: ["datasets/emptied/gone.png"] } });
+  expect(trashed.status()).toBe(200);
+  const [{ id }] = (await trashed.json()) as { id: string }[];
+
+  await page.goto("/files/datasets/emptied?view=trash");
+  await expect(page.getByRole("table", { name: "Trashed files and folders" })).toContainText("datasets/emptied/gone.png");
+  await page.getByRole("button", { name: "Empty the trash…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Empty the trash?" });
+  await expect(dialog).toContainText("cannot be undone");
+  await expectNoSeriousA11y(page);
+  await dialog.getByRole("button", { name: "Keep them" }).click(); // nothing happens
+  await expect(dialog).toHaveCount(0);
+  expect(existsSync(join(workspace, "trash", "items", id))).toBe(true);
+
+  await page.getByRole("button", { name: "Empty the trash…" }).click();
+  await dialog.getByRole("button", { name: /for good$/ }).click();
+  await expect(page.getByText(/^Emptied the trash: \d+ items? deleted for good\.$/)).toBeVisible();
+  await expect(page.getByText("The trash is empty.")).toBeVisible();
+  expect(existsSync(join(workspace, "trash", "items", id))).toBe(false);
+  expect(existsSync(join(set, "kept.png"))).toBe(true);
 });
 
 test("the server going away mid-upload: the page says so, and the upload resumes from the server's offset", async ({

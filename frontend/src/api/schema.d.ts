@@ -555,6 +555,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/files/trash/empty": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete what is in the trash, for good
+         * @description Deletes the trashed files and folders (what the trash list shows), and nothing else: only the items'
+         *     own folders inside a trash's ``items`` folder, never through a link. Returns what was deleted.
+         */
+        post: operations["empty_trash_api_files_trash_empty_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/files/upload": {
         parameters: {
             query?: never;
@@ -567,6 +588,28 @@ export interface paths {
         put?: never;
         /** Upload one chunk of a file */
         post: operations["upload_chunk_api_files_upload_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/upload/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare bytes of your file with what an interrupted upload received
+         * @description Before going on with an interrupted upload, send some of the bytes the server should already hold (the
+         *     first and last MiB, say): ``matches`` false means the part file holds something else (another file of
+         *     that name, or damaged bytes), and the upload should start again from offset 0, which replaces it.
+         */
+        post: operations["upload_check_api_files_upload_check_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2445,6 +2488,21 @@ export interface components {
              */
             force: boolean;
         };
+        /** UploadCheck */
+        UploadCheck: {
+            /**
+             * Matches
+             * @description Whether the bytes sent equal the part file's bytes at that offset.
+             */
+            matches: boolean;
+            /** Path */
+            path: string;
+            /**
+             * Received
+             * @description The bytes the upload's part file holds.
+             */
+            received: number;
+        };
         /** UploadParams */
         UploadParams: {
             /**
@@ -3759,6 +3817,38 @@ export interface operations {
             };
         };
     };
+    empty_trash_api_files_trash_empty_post: {
+        parameters: {
+            query?: {
+                /** @description Only this trash ('' = the workspace's, datasets/<name>); all when left out. */
+                trash?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrashEntry"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     upload_state_api_files_upload_get: {
         parameters: {
             query?: {
@@ -3817,6 +3907,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UploadState"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_check_api_files_upload_check_post: {
+        parameters: {
+            query: {
+                /** @description Where in the file the bytes sent begin. */
+                offset?: number;
+                path: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadCheck"];
                 };
             };
             /** @description Validation Error */

@@ -4,7 +4,7 @@
  * after it has an Undo that puts every caption back as it was.
  */
 import { Button, Checkbox, Group, Paper, Radio, Select, Stack, Text, TextInput } from "@mantine/core";
-import { useState } from "react";
+import { memo, useState } from "react";
 
 import { datasetApi, type DatasetApi } from "./api";
 import { ErrorNotice } from "@/components/ErrorNotice";
@@ -38,7 +38,7 @@ interface Done {
   undone?: boolean;
 }
 
-export function BulkEdit({ dataset, selection, filter, shownCount, totalCount, onChanged, api = datasetApi }: BulkEditProps) {
+export const BulkEdit = memo(function BulkEdit({ dataset, selection, filter, shownCount, totalCount, onChanged, api = datasetApi }: BulkEditProps) {
   const [action, setAction] = useState<Action>("add");
   const [tags, setTags] = useState("");
   const [replacement, setReplacement] = useState("");
@@ -162,4 +162,4 @@ export function BulkEdit({ dataset, selection, filter, shownCount, totalCount, o
       )}
     </Stack>
   );
-}
+});

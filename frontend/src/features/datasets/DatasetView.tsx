@@ -1,7 +1,7 @@
 /** One dataset: its images (grid or caption table) with selection and the tag filter, and the side panels. */
 import { Button, Group, SegmentedControl, Tabs, Text } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
 
 import { useShortcutHelp } from "@/hooks/shortcuts";
 
@@ -17,7 +17,7 @@ import { historyKey, imagesKey, useDatasetImages, useUpdateCaptionInCache } from
 import { ImageDrop } from "./ImageDrop";
 import { ImageGrid } from "./ImageGrid";
 import { TagPanel } from "./TagPanel";
-import { NO_FILTER, isFilterEmpty, matchesFilter, tagFrequencies, type TagFilter } from "./tags";
+import { NO_FILTER, isFilterEmpty, matchesFilter, mergedTagFrequencies, type TagFilter } from "./tags";
 import type { HealthReport, Job } from "./types";
 
 const SHORTCUTS = [
@@ -40,12 +40,25 @@ export function DatasetView({ name, health }: DatasetViewProps) {
   const [filter, setFilter] = useState<TagFilter>(NO_FILTER);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [view, setView] = useState<"grid" | "table">("grid");
+  // The side panels come just after the grid's first paint (rendered in slices, at low priority): the first
+  // thumbnails do not wait for the tag list and the bulk edit form.
+  const [sideReady, setSideReady] = useState(false);
+  useEffect(() => startTransition(() => setSideReady(true)), []);
+  const [tab, setTab] = useState("tags");
+  const [opened, setOpened] = useState<ReadonlySet<string>>(() => new Set(["tags"]));
+  const openTab = (value: string) => {
+    setTab(value);
+    setOpened((before) => (before.has(value) ? before : new Set(before).add(value)));
+  };
   const lastToggled = useRef<number | null>(null);
   useShortcutHelp("Datasets", SHORTCUTS);
 
   const { items, total } = images;
-  const tags = useMemo(() => tagFrequencies(items.map((i) => i.caption)), [items]);
-  const captions = useMemo(() => items.filter((i) => i.caption !== null).length, [items]);
+  // The tag panel follows the pages as they load at low priority (React renders it in slices between frames),
+  // so counting 10,000 captions never holds up the grid; each page's tags are counted once.
+  const pages = useDeferredValue(images.pages);
+  const tags = useMemo(() => mergedTagFrequencies(pages, (i) => i.caption), [pages]);
+  const captions = useMemo(() => pages.reduce((n, page) => n + page.filter((i) => i.caption !== null).length, 0), [pages]);
   const filtered = useMemo(
     () => (isFilterEmpty(filter) ? null : items.filter((i) => matchesFilter(i.caption, filter))),
     [items, filter],
@@ -110,7 +123,8 @@ export function DatasetView({ name, health }: DatasetViewProps) {
 
   const shownPaths = () => (filtered ?? items).map((i) => i.path);
   const selection = useMemo(() => [...selected], [selected]);
-  const loadingNote = images.complete ? null : `Still loading captions: ${items.length} of ${total} so far.`;
+  const shownLoaded = pages.reduce((n, page) => n + page.length, 0);
+  const loadingNote = images.complete && shownLoaded === items.length ? null : `Still loading captions: ${shownLoaded} of ${total} so far.`;
   const View = view === "grid" ? ImageGrid : CaptionTable;
 
   return (
@@ -155,7 +169,8 @@ export function DatasetView({ name, health }: DatasetViewProps) {
         </ImageDrop>
       </div>
       <div className="lk-view-side">
-        <Tabs defaultValue="tags">
+        {/* A panel is made when first opened, then kept (a running job or an Undo survives switching tabs). */}
+        <Tabs value={tab} onChange={(value) => value && openTab(value)}>
           <Tabs.List>
             <Tabs.Tab value="tags">Tags</Tabs.Tab>
             <Tabs.Tab value="health">Health</Tabs.Tab>
@@ -164,30 +179,34 @@ export function DatasetView({ name, health }: DatasetViewProps) {
             <Tabs.Tab value="history">History</Tabs.Tab>
           </Tabs.List>
           <Tabs.Panel value="tags" pt="xs">
-            <BulkEdit
-              dataset={name}
-              selection={selection}
-              filter={filter}
-              shownCount={count}
-              totalCount={total}
-              onChanged={reload}
-            />
-            <Text fw={600} size="sm" mt="md" mb={4}>
-              Tags
-            </Text>
-            <TagPanel tags={tags} captions={captions} filter={filter} onFilterChange={setFilter} loadingNote={loadingNote} />
+            {sideReady ? (
+              <>
+                <BulkEdit
+                  dataset={name}
+                  selection={selection}
+                  filter={filter}
+                  shownCount={count}
+                  totalCount={total}
+                  onChanged={reload}
+                />
+                <Text fw={600} size="sm" mt="md" mb={4}>
+                  Tags
+                </Text>
+                <TagPanel tags={tags} captions={captions} filter={filter} onFilterChange={setFilter} loadingNote={loadingNote} />
+              </>
+            ) : null}
           </Tabs.Panel>
           <Tabs.Panel value="health" pt="xs">
-            <HealthPanel dataset={name} latest={health} />
+            {opened.has("health") ? <HealthPanel dataset={name} latest={health} /> : null}
           </Tabs.Panel>
           <Tabs.Panel value="duplicates" pt="xs">
-            <DuplicatesPanel dataset={name} hasCaption={hasCaption} />
+            {opened.has("duplicates") ? <DuplicatesPanel dataset={name} hasCaption={hasCaption} /> : null}
           </Tabs.Panel>
           <Tabs.Panel value="auto" pt="xs">
-            <AutoTagPanel dataset={name} selection={selection} />
+            {opened.has("auto") ? <AutoTagPanel dataset={name} selection={selection} /> : null}
           </Tabs.Panel>
           <Tabs.Panel value="history" pt="xs">
-            <HistoryPanel dataset={name} />
+            {opened.has("history") ? <HistoryPanel dataset={name} /> : null}
           </Tabs.Panel>
         </Tabs>
       </div>

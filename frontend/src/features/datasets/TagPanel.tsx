@@ -3,7 +3,7 @@
  * "Must have" shows only images whose caption has the tag, "Must not have" only those without it.
  */
 import { Badge, Button, CloseButton, Group, ScrollArea, Stack, Text, TextInput } from "@mantine/core";
-import { useMemo, useState } from "react";
+import { memo, useMemo, useState } from "react";
 
 import { isFilterEmpty, withTag, type TagCount, type TagFilter } from "./tags";
 
@@ -19,7 +19,7 @@ export interface TagPanelProps {
   loadingNote?: string | null;
 }
 
-export function TagPanel({ tags, captions, filter, onFilterChange, loadingNote }: TagPanelProps) {
+export const TagPanel = memo(function TagPanel({ tags, captions, filter, onFilterChange, loadingNote }: TagPanelProps) {
   const [search, setSearch] = useState("");
   const [showAll, setShowAll] = useState(false);
   const found = useMemo(() => {
@@ -112,4 +112,4 @@ export function TagPanel({ tags, captions, filter, onFilterChange, loadingNote }
       {found.length === 0 && <Text size="sm">No tag matches “{search}”.</Text>}
     </Stack>
   );
-}
+});

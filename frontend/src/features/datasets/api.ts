@@ -4,6 +4,8 @@
  * report dicts, which the OpenAPI schema leaves untyped; the shapes are in ./types.
  */
 import { ApiError, notifyUnauthorized, toApiError } from "@/api/client";
+
+import { takePrefetched } from "./prefetch";
 import type {
   Caption,
   DatasetInfo,
@@ -23,7 +25,8 @@ export function isConflict(error: unknown): boolean {
 async function request<T>(url: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(url, { credentials: "same-origin", ...init });
+    // A plain GET index.html's early script already made (the first screen of the page) is not asked again.
+    response = (!init && (await takePrefetched(url))) || (await fetch(url, { credentials: "same-origin", ...init }));
   } catch {
     throw toApiError(0, null);
   }

@@ -6,10 +6,11 @@ import { progressFromEvent, type Progress } from "@/api/jobs";
 import { useJobEvents } from "@/api/jobsSocketContext";
 
 import { datasetApi } from "./api";
+import { FIRST_PAGE } from "./firstRequests";
 import { FINISHED_STATES, type ImageItem, type ImagePage, type Job } from "./types";
 
 /** The first page is small so the first thumbnails come fast; the rest load behind it in larger pages. */
-export const FIRST_PAGE = 120;
+export { FIRST_PAGE };
 export const NEXT_PAGE = 1000;
 
 export const imagesKey = (name: string) => ["datasets", name, "images"] as const;
@@ -32,12 +33,31 @@ export function useDatasetImages(name: string | null) {
     },
   });
   const { hasNextPage, isFetchingNextPage, fetchNextPage, isError } = query;
+  const loadedPages = query.data?.pages.length ?? 0;
   useEffect(() => {
-    if (hasNextPage && !isFetchingNextPage && !isError) void fetchNextPage();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage, isError]);
-  const items = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
+    if (!hasNextPage || isFetchingNextPage || isError) return;
+    // The second page waits until the browser is idle (the first screen drawn, its thumbnails asked for),
+    // so a page of 1,000 captions does not compete with the first thumbnails; the others follow at once.
+    if (loadedPages !== 1) {
+      void fetchNextPage();
+      return;
+    }
+    return whenIdle(() => void fetchNextPage());
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage, isError, loadedPages]);
+  const pages = useMemo(() => query.data?.pages.map((p) => p.items) ?? [], [query.data]);
+  const items = useMemo(() => pages.flat(), [pages]);
   const total = query.data?.pages[0]?.total ?? 0;
-  return { ...query, items, total, complete: !!query.data && !hasNextPage };
+  return { ...query, items, pages, total, complete: !!query.data && !hasNextPage };
+}
+
+/** Run `callback` when the browser is idle (at most `timeout` ms later); returns a cancel function. */
+function whenIdle(callback: () => void, timeout = 300): () => void {
+  if (typeof requestIdleCallback === "function") {
+    const id = requestIdleCallback(callback, { timeout });
+    return () => cancelIdleCallback(id);
+  }
+  const id = setTimeout(callback, 0);
+  return () => clearTimeout(id);
 }
 
 /** Put a saved caption into the cached list without loading it again. */
@@ -49,12 +69,17 @@ export function useUpdateCaptionInCache(name: string) {
         data
           ? {
               ...data,
-              pages: data.pages.map((page) => ({
-                ...page,
-                items: page.items.map((item: ImageItem) =>
-                  item.path === path ? { ...item, caption: text, version, caption_error: null } : item,
-                ),
-              })),
+              // Only the page holding the image changes: the others keep their arrays (and their tag counts).
+              pages: data.pages.map((page) =>
+                page.items.some((item) => item.path === path)
+                  ? {
+                      ...page,
+                      items: page.items.map((item: ImageItem) =>
+                        item.path === path ? { ...item, caption: text, version, caption_error: null } : item,
+                      ),
+                    }
+                  : page,
+              ),
             }
           : data,
       );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { captionPathFor, matchesFilter, normalizeTag, parseTags, tagFrequencies, withTag } from "./tags";
+import { captionPathFor, matchesFilter, mergedTagFrequencies, normalizeTag, parseTags, tagFrequencies, withTag } from "./tags";
 
 describe("tags in the server's normal form", () => {
   it("normalises like lorakit.data.tags.normalize_tag", () => {
@@ -34,5 +34,27 @@ describe("tags in the server's normal form", () => {
   it("names the caption file like the server", () => {
     expect(captionPathFor("10_cat/a.b.png")).toBe("10_cat/a.b.txt");
     expect(captionPathFor("x.jpeg")).toBe("x.txt");
+  });
+});
+
+describe("tag counts page by page", () => {
+  it("equal the counts over all captions at once", () => {
+    const pages = [["cat, Smile", "dog"], [null, "smile, cat, cat"], ["Dog, bird"]].map((page) => page.map((caption) => ({ caption })));
+    const all = pages.flat().map((i) => i.caption);
+    expect(mergedTagFrequencies(pages, (i) => i.caption)).toEqual(tagFrequencies(all));
+  });
+
+  it("count a page again only when it changed", () => {
+    const first = [{ caption: "cat" }];
+    const second = [{ caption: "cat, dog" }];
+    expect(mergedTagFrequencies([first, second], (i) => i.caption).map((t) => [t.key, t.count])).toEqual([
+      ["cat", 2],
+      ["dog", 1],
+    ]);
+    const edited = [{ caption: "bird" }];
+    expect(mergedTagFrequencies([first, edited], (i) => i.caption).map((t) => [t.key, t.count])).toEqual([
+      ["bird", 1],
+      ["cat", 1],
+    ]);
   });
 });

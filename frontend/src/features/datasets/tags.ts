@@ -65,6 +65,29 @@ export function tagFrequencies(captions: Iterable<string | null | undefined>): T
   return [...counts.values()].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
 }
 
+/**
+ * `tagFrequencies` of all the groups' captions together, each group counted once and kept (by the group's
+ * array) while it does not change: a dataset's captions come in pages, and a new page only counts itself.
+ */
+const groupCounts = new WeakMap<readonly unknown[], TagCount[]>();
+
+export function mergedTagFrequencies<T>(groups: readonly (readonly T[])[], caption: (item: T) => string | null | undefined): TagCount[] {
+  const counts = new Map<string, TagCount>();
+  for (const group of groups) {
+    let own = groupCounts.get(group);
+    if (!own) {
+      own = tagFrequencies(group.map(caption));
+      groupCounts.set(group, own);
+    }
+    for (const { tag, key, count } of own) {
+      const entry = counts.get(key);
+      if (entry) entry.count += count;
+      else counts.set(key, { tag, key, count });
+    }
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+}
+
 /** Which images to show: those whose caption has every tag of `having` and none of `notHaving`. */
 export interface TagFilter {
   having: string[];

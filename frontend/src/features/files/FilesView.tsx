@@ -1,5 +1,5 @@
 import { Badge, Button, CloseButton, Group, Loader, Paper, Stack, Tabs, Text } from "@mantine/core";
-import { IconArchive, IconCheck, IconFolderPlus, IconFolderSymlink, IconFolderUp, IconRestore, IconTrash, IconUpload } from "@tabler/icons-react";
+import { IconArchive, IconCheck, IconFolderPlus, IconFolderSymlink, IconFolderUp, IconRestore, IconTrash, IconTrashX, IconUpload } from "@tabler/icons-react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
@@ -8,7 +8,7 @@ import { PageHeader } from "@/components/PageHeader";
 import { isTyping, useShortcutHelp } from "@/hooks/shortcuts";
 import type { Entry, FilesApi, TrashEntry } from "./api";
 import { fromDataTransfer, fromInput, sortOut, targetPath, type PickedFile, type Skipped } from "./collect";
-import { TextDialog } from "./dialogs";
+import { EmptyTrashDialog, TextDialog } from "./dialogs";
 import { FileTable } from "./FileTable";
 import { FolderBreadcrumbs } from "./FolderBreadcrumbs";
 import { parentOf, plural, trashKey } from "./format";
@@ -26,6 +26,7 @@ type Dialog =
   | { kind: "rename"; entry: Entry }
   | { kind: "move"; entries: Entry[] }
   | { kind: "import"; source?: string }
+  | { kind: "empty-trash" }
   | null;
 
 interface Notice {
@@ -317,18 +318,34 @@ export function FilesView({ api, queue }: FilesViewProps) {
               workspace’s trash (the Files and Datasets pages) and each dataset’s own trash (where `lorakit dataset` fixes
               and duplicate removal on the command line put files).
             </Text>
-            {trashSelected.size > 0 ? (
+            {trashSelected.size > 0 || trashItems.length > 0 ? (
               <Group gap="xs">
-                <Button
-                  leftSection={<IconRestore size={16} aria-hidden="true" />}
-                  onClick={() => restore(trashItems.filter((i) => trashSelected.has(trashKey(i))))}
-                  disabled={busy}
-                >
-                  Restore selected ({trashSelected.size})
-                </Button>
-                <Button variant="subtle" onClick={() => setTrashSelected(new Set())}>
-                  Clear selection
-                </Button>
+                {trashSelected.size > 0 ? (
+                  <>
+                    <Button
+                      leftSection={<IconRestore size={16} aria-hidden="true" />}
+                      onClick={() => restore(trashItems.filter((i) => trashSelected.has(trashKey(i))))}
+                      disabled={busy}
+                    >
+                      Restore selected ({trashSelected.size})
+                    </Button>
+                    <Button variant="subtle" onClick={() => setTrashSelected(new Set())}>
+                      Clear selection
+                    </Button>
+                  </>
+                ) : null}
+                {trashItems.length > 0 ? (
+                  <Button
+                    color="red"
+                    variant="light"
+                    ml="auto"
+                    leftSection={<IconTrashX size={16} aria-hidden="true" />}
+                    onClick={() => setDialog({ kind: "empty-trash" })}
+                    disabled={busy}
+                  >
+                    Empty the trash…
+                  </Button>
+                ) : null}
               </Group>
             ) : null}
             {trash.isPending ? (
@@ -409,6 +426,18 @@ export function FilesView({ api, queue }: FilesViewProps) {
               message: `Moved ${plural(moved.length, "item")} into ${to}.`,
               undo: async () => void (await api.move(moved.map((e) => e.path), from)),
             });
+            await refresh();
+          }}
+        />
+      ) : null}
+      {dialog?.kind === "empty-trash" ? (
+        <EmptyTrashDialog
+          count={trashItems.length}
+          onClose={() => setDialog(null)}
+          onEmpty={async () => {
+            const removed = await api.emptyTrash();
+            setTrashSelected(new Set());
+            setNotice({ message: `Emptied the trash: ${plural(removed.length, "item")} deleted for good.` });
             await refresh();
           }}
         />

@@ -39,6 +39,7 @@ function UploadRow({ item, queue }: { item: UploadItem; queue: UploadQueue }) {
                   ? ` · ${formatBytes(item.size)}`
                   : ""}
               {item.resumedFrom > 0 && item.status !== "done" ? ` · went on from ${formatBytes(item.resumedFrom)}` : ""}
+              {item.discarded > 0 ? ` · started again: the ${formatBytes(item.discarded)} an earlier upload left did not match this file` : ""}
             </Text>
             {item.status === "failed" || item.status === "cancelled" ? (
               <Button size="compact-xs" variant="default" onClick={() => queue.retry(item.id)} aria-label={`Try ${item.name} again`}>

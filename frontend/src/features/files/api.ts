@@ -20,6 +20,8 @@ export const filesApi = {
         params: { path: { item_id: item.id }, query: { trash: item.trash ?? "" } },
       }),
     ),
+  /** Delete for good what every trash holds (the one place nothing can be undone: the page asks first). */
+  emptyTrash: () => unwrap(api.POST("/api/files/trash/empty", {})),
   /** Start an import job: a ZIP (or folders, images) into a dataset folder. */
   importToDataset: async (sources: string[], to: string): Promise<Job> =>
     (await unwrap(api.POST("/api/files/import", { body: { sources, to } }))) as Job,
@@ -33,7 +35,7 @@ export function downloadUrl(path: string): string {
   return `/api/files/download?path=${encodeURIComponent(path)}`;
 }
 
-async function call(url: string, init: RequestInit): Promise<UploadState> {
+async function call<T = UploadState>(url: string, init: RequestInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, { credentials: "same-origin", ...init });
@@ -48,7 +50,7 @@ async function call(url: string, init: RequestInit): Promise<UploadState> {
     body = null;
   }
   if (!response.ok) throw toApiError(response.status, body);
-  return body as UploadState;
+  return body as T;
 }
 
 /** Chunks go up as raw bytes (application/octet-stream), not through the JSON client. */
@@ -64,4 +66,11 @@ export const httpTransport: UploadTransport = {
       signal,
     });
   },
+  check: ({ path, offset, body, signal }) =>
+    call<{ matches: boolean }>(`/api/files/upload/check?${new URLSearchParams({ path, offset: String(offset) })}`, {
+      method: "POST",
+      body,
+      headers: { "Content-Type": "application/octet-stream" },
+      signal,
+    }),
 };

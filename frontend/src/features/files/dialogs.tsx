@@ -1,4 +1,4 @@
-import { Button, Group, Modal, Stack, TextInput } from "@mantine/core";
+import { Button, Group, Modal, Stack, Text, TextInput } from "@mantine/core";
 import { useState, type FormEvent } from "react";
 import { asApiError } from "@/api/client";
 import { ErrorNotice } from "@/components/ErrorNotice";
@@ -66,6 +66,56 @@ export function TextDialog({ title, label, description, initial, submitLabel, on
           </Group>
         </Stack>
       </form>
+    </Modal>
+  );
+}
+
+export interface EmptyTrashDialogProps {
+  /** How many items the trash holds (what the list shows). */
+  count: number;
+  onEmpty: () => Promise<void>;
+  onClose: () => void;
+}
+
+/**
+ * The one "are you sure?" of the app: everything else is undone afterwards, but what leaves the trash is gone.
+ * Says what is deleted and that it cannot come back; "Keep them" is the default (focused) choice.
+ */
+export function EmptyTrashDialog({ count, onEmpty, onClose }: EmptyTrashDialogProps) {
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const items = count === 1 ? "1 item" : `${count} items`;
+
+  async function empty() {
+    setBusy(true);
+    setError(null);
+    try {
+      await onEmpty();
+      onClose();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal opened onClose={onClose} title="Empty the trash?" centered closeButtonProps={{ "aria-label": "Close the dialog" }}>
+      <Stack>
+        <Text size="sm">
+          This deletes the {items} in the trash for good, with their files and folders (the workspace’s trash and each
+          dataset’s own). Unlike everything else on this page, it cannot be undone: they cannot be restored afterwards.
+        </Text>
+        {error ? <ErrorNotice error={error} title="The trash was not emptied" /> : null}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose} data-autofocus>
+            Keep them
+          </Button>
+          <Button color="red" onClick={() => void empty()} loading={busy}>
+            Delete {items} for good
+          </Button>
+        </Group>
+      </Stack>
     </Modal>
   );
 }

@@ -37,6 +37,18 @@ export class FakeUploadServer implements UploadTransport {
     return { path, received: part?.length ?? 0, complete: false };
   }
 
+  checks: { path: string; offset: number; length: number }[] = [];
+
+  async check({ path, offset, body }: { path: string; offset: number; body: Blob }): Promise<{ matches: boolean }> {
+    if (this.down) throw new TypeError("Failed to fetch");
+    const part = this.parts.get(path);
+    if (!part) throw new FakeServerError(404, `No upload of '${path}' is under way.`, "Start it from offset 0.", "not_found");
+    const bytes = await readBlob(body);
+    this.checks.push({ path, offset, length: bytes.length });
+    const held = part.subarray(offset, offset + bytes.length);
+    return { matches: held.length === bytes.length && held.every((b, i) => b === bytes[i]) };
+  }
+
   async send({
     path,
     offset,

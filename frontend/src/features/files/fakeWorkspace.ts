@@ -131,6 +131,12 @@ export class FakeWorkspace {
       for (const [p, node] of found.nodes) this.nodes.set(p, node);
       return this.entry(found.original_path);
     },
+    emptyTrash: async () => {
+      this.calls.push("empty trash");
+      const removed = this.trashed.map(({ nodes: _nodes, ...item }) => item);
+      this.trashed = [];
+      return removed;
+    },
     importToDataset: async (sources, to) => {
       this.calls.push(`import ${sources.join(",")} ${to}`);
       if (this.importAnswer instanceof ApiError) throw this.importAnswer;

@@ -1,7 +1,10 @@
 // The upload queue: files go up in chunks (POST /api/files/upload?path&offset&total). Before each file, and
 // after anything went wrong, the queue asks the server how much it already has (GET /api/files/upload?path)
-// and goes on from there, so an interrupted upload never restarts from zero. When the server cannot be
-// reached the queue says so and keeps trying (with growing pauses) until it answers again.
+// and goes on from there, so an interrupted upload never restarts from zero. Before going on from bytes an
+// earlier session left, it compares the first and last MiB of them with the file (POST .../upload/check):
+// a part left by another file of the same name, or damaged, is started again instead of being completed
+// with the wrong bytes. When the server cannot be reached the queue says so and keeps trying (with growing
+// pauses) until it answers again.
 
 export interface UploadState {
   path: string;
@@ -21,6 +24,8 @@ export interface UploadTransport {
     overwrite?: boolean;
     signal?: AbortSignal;
   }): Promise<UploadState>;
+  /** Whether `body` equals the bytes the server's part file holds at `offset` (see POST /api/files/upload/check). */
+  check?(chunk: { path: string; offset: number; body: Blob; signal?: AbortSignal }): Promise<{ matches: boolean }>;
 }
 
 /** A problem the server explained (what happened + what to do), as the shell's ApiError carries it. */
@@ -43,6 +48,8 @@ export interface UploadItem {
   problem: Problem | null;
   /** Whether this upload went on from bytes already on the server (an earlier, interrupted upload). */
   resumedFrom: number;
+  /** Bytes an earlier upload left on the server that did not match this file (so it started again); 0 if none. */
+  discarded: number;
   /** The server refused because a file of that name is there: the user may choose to replace it. */
   exists: boolean;
 }
@@ -66,9 +73,12 @@ export interface QueueOptions {
   onFileDone?: (item: UploadItem) => void;
   /** Listeners hear of changes at most this often (ms); 0: at once. A folder of 10,000 images changes often. */
   publishMs?: number;
+  /** How many bytes at each end of an earlier upload's part are compared with the file before going on. */
+  verifyBytes?: number;
 }
 
 export const DEFAULT_CHUNK = 8 * 1024 * 1024;
+export const DEFAULT_VERIFY = 1024 * 1024;
 
 /** Whether an error means "the server cannot be reached" (network failure, gateway or restart answers). */
 export function isServerAway(error: unknown): boolean {
@@ -136,6 +146,7 @@ export class UploadQueue {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onFileDone?: (item: UploadItem) => void;
   private readonly publishMs: number;
+  private readonly verifyBytes: number;
   private publishTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -148,6 +159,7 @@ export class UploadQueue {
     this.sleep = options.sleep ?? abortable;
     this.onFileDone = options.onFileDone;
     this.publishMs = options.publishMs ?? 100;
+    this.verifyBytes = options.verifyBytes ?? DEFAULT_VERIFY;
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -169,6 +181,7 @@ export class UploadQueue {
         status: "queued",
         problem: null,
         resumedFrom: 0,
+        discarded: 0,
         exists: false,
       };
       this.entries.push({ item, file, controller: new AbortController(), started: false, overwrite: false, asked: false });
@@ -321,10 +334,34 @@ export class UploadQueue {
       }
       return 0; // a file already there: the server refuses to overwrite it unless the user chose to replace it
     }
-    const offset = state.received <= entry.item.size ? state.received : 0;
+    let offset = state.received <= entry.item.size ? state.received : 0;
+    // Bytes this queue did not send itself are compared with the file before the upload goes on from them.
+    if (!entry.started && offset > 0 && !(await this.partMatches(entry, offset, signal))) {
+      this.update(entry, { discarded: offset });
+      offset = 0; // sending from 0 replaces the part on the server
+    }
     if (!entry.started && offset > 0) this.update(entry, { resumedFrom: offset });
     this.update(entry, { sent: offset });
     return offset;
+  }
+
+  /** Whether the first and last `verifyBytes` of the server's `received` bytes equal the file's. */
+  private async partMatches(entry: Entry, received: number, signal: AbortSignal): Promise<boolean> {
+    const check = this.transport.check;
+    if (!check) return true;
+    const size = Math.min(this.verifyBytes, received);
+    const windows = received - size > 0 ? [0, received - size] : [0];
+    for (const start of windows) {
+      const body = entry.file.slice(start, start + size);
+      try {
+        const answer = await check.call(this.transport, { path: entry.item.path, offset: start, body, signal });
+        if (!answer.matches) return false;
+      } catch (error) {
+        if ((error as { status?: unknown } | null)?.status === 404) return false; // the part is gone meanwhile
+        throw error;
+      }
+    }
+    return true;
   }
 
   private finish(entry: Entry): void {

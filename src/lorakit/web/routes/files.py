@@ -6,7 +6,10 @@ lorakit's own files: the database, settings, trash, jobs, ``.lorakit`` folders);
 Links are listed only when they lead inside the workspace. Uploads are raw bytes
 (``application/octet-stream``) sent in chunks to ``POST /api/files/upload?path=..&offset=..&total=..``;
 a part file grows until ``total`` bytes arrived, then takes the final name. An interrupted upload goes
-on from ``GET /api/files/upload?path=..`` (the bytes received so far).
+on from ``GET /api/files/upload?path=..`` (the bytes received so far), after the client compared some of
+them with its file (``POST /api/files/upload/check``: its first and last MiB), so a part left by another
+file of the same name, or damaged, is started again rather than completed with the wrong bytes.
+``POST /api/files/trash/empty`` deletes what the trash holds for good (nothing else).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from lorakit.data.health_fixes import TRASH_FOLDER as DATASET_TRASH
 from lorakit.errors import LorakitError, PathError
-from lorakit.fileio import open_inside
+from lorakit.fileio import is_inside, open_inside
 from lorakit.jobs.params import ImportParams
 from lorakit.trash import Trash, TrashItem
 from lorakit.web.deps import RunnerDep, WorkspaceDep, existing
@@ -38,6 +41,7 @@ router = APIRouter(prefix="/api/files", tags=["files"])
 log = logging.getLogger("lorakit.web")
 
 CHUNK_LIMIT = 64 * 1024 * 1024  # one request's body; bigger files come in several chunks
+CHECK_LIMIT = 4 * 1024 * 1024  # the bytes one upload check compares
 PART_SUFFIX = ".upload"
 KINDS = {
     "image": {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".avif", ".heic", ".jxl"},
@@ -88,6 +92,12 @@ class UploadState(BaseModel):
     received: int
     total: int | None = None
     complete: bool
+
+
+class UploadCheck(BaseModel):
+    path: str
+    received: int = Field(description="The bytes the upload's part file holds.")
+    matches: bool = Field(description="Whether the bytes sent equal the part file's bytes at that offset.")
 
 
 class TrashEntry(BaseModel):
@@ -362,6 +372,31 @@ def restore(
     return _entry(workspace, holder.restore(item_id, target))
 
 
+@router.post("/trash/empty", response_model=list[TrashEntry], summary="Delete what is in the trash, for good")
+def empty_trash(
+    workspace: WorkspaceDep,
+    trash: str | None = Query(
+        None, max_length=300, description="Only this trash ('' = the workspace's, datasets/<name>); all when left out."
+    ),
+) -> list[TrashEntry]:
+    """Deletes the trashed files and folders (what the trash list shows), and nothing else: only the items'
+    own folders inside a trash's ``items`` folder, never through a link. Returns what was deleted."""
+    holders = _trashes(workspace) if trash is None else [(trash, _trash_named(workspace, trash))]
+    removed: list[TrashEntry] = []
+    for where, holder in holders:
+        items = holder.folder / "items"
+        if items.is_symlink() or not is_inside(os.path.realpath(items), os.path.realpath(holder.folder)):
+            log.warning("the trash of %s was not emptied: its items folder is a link", where or "the workspace")
+            continue
+        try:
+            removed += [_trash_entry(workspace, item, where) for item in holder.empty()]
+        except (OSError, ValueError, LorakitError):  # an unreadable dataset manifest leaves that trash alone
+            if where == "":
+                raise
+            log.warning("the trash of %s cannot be read; it was not emptied", where)
+    return removed
+
+
 @router.get("/upload", response_model=UploadState, summary="How much of an upload has arrived")
 def upload_state(workspace: WorkspaceDep, path: str = PathQuery) -> UploadState:
     target = workspace.resolve_inside(path)
@@ -453,6 +488,46 @@ async def upload_chunk(
         os.utime(target, (time.time(), time.time()))
         return UploadState(path=workspace.relative(target), received=size, total=total, complete=True)
     return UploadState(path=workspace.relative(target), received=size, total=total, complete=False)
+
+
+@router.post(
+    "/upload/check",
+    response_model=UploadCheck,
+    summary="Compare bytes of your file with what an interrupted upload received",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_check(
+    request: Request,
+    workspace: WorkspaceDep,
+    path: str = Query(..., min_length=1, max_length=4096),
+    offset: int = Query(0, ge=0, description="Where in the file the bytes sent begin."),
+) -> UploadCheck:
+    """Before going on with an interrupted upload, send some of the bytes the server should already hold (the
+    first and last MiB, say): ``matches`` false means the part file holds something else (another file of
+    that name, or damaged bytes), and the upload should start again from offset 0, which replaces it."""
+    target = workspace.resolve_inside(path)
+    _refuse_internal(workspace, target, path)
+    part = target.with_name(target.name + PART_SUFFIX)
+    have = _part_size(part)
+    if have is None:
+        raise ApiError("not_found", f"No upload of {path!r} is under way.", "Start it from offset 0.", field="path")
+    expected = bytearray()
+    async for chunk in request.stream():
+        expected += chunk
+        if len(expected) > CHECK_LIMIT:
+            raise ApiError("too_large", "Too many bytes to compare.", f"Send at most {CHECK_LIMIT} bytes.")
+    matches = offset + len(expected) <= have
+    if matches and expected:
+        fd = open_inside(part, workspace.root, follow=False)
+        with os.fdopen(fd, "rb") as f:
+            f.seek(offset)
+            matches = f.read(len(expected)) == expected
+    return UploadCheck(path=workspace.relative(target), received=have, matches=matches)
 
 
 @router.post("/import", status_code=201, summary="Import folders, ZIP files or images into a dataset (a job)")
