@@ -64,7 +64,7 @@ class Hit:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "source": self.memory.source_line(), **self.memory.to_dict()}
+        return {**self.memory.to_dict(), "score": self.score, "citation": self.memory.source_line()}
 
 
 def check_filters(filters: dict[str, Any] | None) -> dict[str, tuple[str, ...]]:
