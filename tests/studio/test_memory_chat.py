@@ -100,6 +100,7 @@ def test_chat_with_llm_sends_memories_and_returns_its_answer(tmp_path, embedder,
     assert len(chats) == 1 and OpenAIStandIn.reply in chats[0].memory.text
     assert chats[0].memory.project == "studio"
     assert answer.to_dict()["memories"][0]["citation"].startswith("note · user")
+    assert json.loads(json.dumps(answer.to_dict()))["answer"] == OpenAIStandIn.reply
 
 
 def test_enhance_prompt_with_llm(tmp_path, embedder, llm_server):
@@ -128,6 +129,7 @@ def test_without_llm_memories_and_rules_are_returned(tmp_path, embedder):
     assert result.negatives[0] == "bad hands" and set(result.negatives) == {"bad hands", "extra fingers", "2girls"}
     assert result.enhanced.startswith("1girl, mira, smiling, ") and "crimson hair" in result.enhanced
     assert {h.memory.character for h in result.memories} == {"Mira"}
+    assert json.loads(json.dumps(result.to_dict()))["negatives"] == result.negatives
 
 
 @pytest.mark.parametrize("failure", ["down", "http_error", "empty"])
