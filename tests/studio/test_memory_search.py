@@ -127,3 +127,17 @@ def test_qdrant_server_down_is_a_plain_error(embedder):
     pytest.importorskip("qdrant_client")
     with pytest.raises(AssistantMemoryError, match="cannot be used"):
         QdrantStore(embedder.dim, url="http://127.0.0.1:9")
+
+
+def test_two_stage_search_keeps_the_ranking(memory):
+    # Force the coarse 64-dimension scan with fewer candidates than memories: the best one must survive it.
+    store = memory.store
+    assert store.coarse_dim == 64
+    exact = {query: memory.search(query, k=3)[0] for query, _ in QUERIES}
+    store.exact_up_to, store.candidates = 0, 6
+    for query, _ in QUERIES:
+        hits = memory.search(query, k=3)
+        assert len(hits) == 3
+        assert hits[0].memory.text == exact[query].memory.text
+        assert hits[0].score == pytest.approx(exact[query].score, abs=1e-6)  # rescored with the full vectors
+    assert len(memory.search("hair", k=10)) == 10  # at least k candidates are rescored

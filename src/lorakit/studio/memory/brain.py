@@ -81,7 +81,8 @@ class AssistantMemory:
             if qdrant_url:
                 store = QdrantStore(self.embedder.dim, url=qdrant_url)
             elif folder is not None:
-                store = LocalStore(folder, self.embedder.dim, self.embedder.name)
+                coarse = getattr(self.embedder, "coarse_dim", None)
+                store = LocalStore(folder, self.embedder.dim, self.embedder.name, coarse_dim=coarse)
             else:
                 raise TypeError("AssistantMemory needs a folder, a qdrant_url or a store")
         self.store = store

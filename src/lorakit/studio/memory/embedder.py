@@ -23,6 +23,7 @@ class WordLlamaEmbedder:
 
     name = f"wordllama-{CONFIG}-{DIM}"
     dim = DIM
+    coarse_dim = 64  # WordLlama is Matryoshka-trained: its first 64 dimensions are an embedding too
 
     def __init__(self) -> None:
         self._model = None

@@ -24,12 +24,22 @@ _COLUMNS = ("id", "kind", "text", "source", "ref", "project", "character", "time
 
 
 class LocalStore:
-    """Memories in ``<folder>/memory.sqlite``, searched in memory."""
+    """Memories in ``<folder>/memory.sqlite``, searched in memory.
 
-    def __init__(self, folder: str | Path, dim: int, model: str):
+    With ``coarse_dim`` (for Matryoshka-trained models such as WordLlama, whose vector prefixes are embeddings
+    too), a search over more than ``exact_up_to`` rows first scans the re-normalised ``coarse_dim`` prefixes
+    (a quarter of the memory traffic at 64 of 256 dimensions), then rescores the best ``candidates`` rows with
+    the full vectors; smaller searches are exact. The benchmark measures the recall against exact search.
+    """
+
+    exact_up_to = 20_000
+    candidates = 1_000
+
+    def __init__(self, folder: str | Path, dim: int, model: str, *, coarse_dim: int | None = None):
         self.path = Path(folder) / "memory.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.dim = dim
+        self.coarse_dim = coarse_dim if coarse_dim and coarse_dim < dim else None
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False)
         self._db.execute(
@@ -48,6 +58,7 @@ class LocalStore:
             )
         self._memories: list[Memory] = []
         self._vectors = np.zeros((1024, dim), dtype=np.float32)
+        self._coarse = np.zeros((1024, self.coarse_dim or 0), dtype=np.float32)
         self._codes = {name: np.zeros(1024, dtype=np.int32) for name in FILTER_FIELDS}
         self._code_of: dict[str, dict[str, int]] = {name: {} for name in FILTER_FIELDS}
         self._load()
@@ -74,9 +85,14 @@ class LocalStore:
             grown = np.zeros((size, self.dim), dtype=np.float32)
             grown[:start] = self._vectors[:start]
             self._vectors = grown
+            coarse = np.zeros((size, self._coarse.shape[1]), dtype=np.float32)
+            coarse[:start] = self._coarse[:start]
+            self._coarse = coarse
             for name, codes in self._codes.items():
                 self._codes[name] = np.concatenate([codes[:start], np.zeros(size - start, dtype=np.int32)])
         self._vectors[start:end] = vectors
+        if self.coarse_dim:
+            self._coarse[start:end] = _unit(vectors[:, : self.coarse_dim])
         for name in FILTER_FIELDS:
             self._codes[name][start:end] = [self._code(name, getattr(m, name)) for m in memories]
         self._memories.extend(memories)
@@ -104,21 +120,29 @@ class LocalStore:
                 codes = [self._code_of[name].get(v, 0) for v in values]
                 hit = np.isin(self._codes[name][:n], [c for c in codes if c]) if any(codes) else np.zeros(n, bool)
                 mask = hit if mask is None else mask & hit
-            if mask is None:
-                rows = np.arange(n)
-                scores = self._vectors[:n] @ vector
-            else:
-                rows = np.flatnonzero(mask)
-                scores = self._vectors[rows] @ vector
+            rows = np.arange(n) if mask is None else np.flatnonzero(mask)
             k = min(k, len(rows))
             if k <= 0:
                 return []
+            candidates = max(self.candidates, k)
+            if self.coarse_dim and len(rows) > max(self.exact_up_to, candidates):
+                coarse_query = _unit(vector[None, : self.coarse_dim])[0]
+                coarse = (self._coarse[:n] if mask is None else self._coarse[rows]) @ coarse_query
+                rows = rows[np.argpartition(-coarse, candidates - 1)[:candidates]]
+                scores = self._vectors[rows] @ vector
+            else:
+                scores = (self._vectors[:n] if mask is None else self._vectors[rows]) @ vector
             top = np.argpartition(-scores, k - 1)[:k]
             top = top[np.argsort(-scores[top], kind="stable")]
             return [Hit(self._memories[rows[i]], float(scores[i])) for i in top]
 
     def close(self) -> None:
         self._db.close()
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1)).astype(np.float32)
 
 
 class QdrantStore:
