@@ -141,3 +141,15 @@ def test_two_stage_search_keeps_the_ranking(memory):
         assert hits[0].memory.text == exact[query].memory.text
         assert hits[0].score == pytest.approx(exact[query].score, abs=1e-6)  # rescored with the full vectors
     assert len(memory.search("hair", k=10)) == 10  # at least k candidates are rescored
+
+
+def test_a_damaged_store_is_refused(tmp_path, memory):
+    import sqlite3
+
+    path = memory.store.path
+    memory.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE memories SET vector = ? WHERE rowid = 1", (b"\0" * 12,))
+    db.close()
+    with pytest.raises(AssistantMemoryError, match="damaged"):
+        LocalStore(path.parent, 256, "wordllama-l2_supercat-256")

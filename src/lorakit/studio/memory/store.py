@@ -66,13 +66,17 @@ class LocalStore:
     def _load(self) -> None:
         rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)}, vector FROM memories ORDER BY rowid").fetchall()
         memories = []
-        vectors = np.zeros((len(rows), self.dim), dtype=np.float32)
-        for i, row in enumerate(rows):
+        for row in rows:
             data = dict(zip(_COLUMNS, row[:-1], strict=True))
             data["extra"] = json.loads(data["extra"] or "{}")
             memories.append(Memory.from_dict(data))
-            vectors[i] = np.frombuffer(row[-1], dtype=np.float32)
-        self._append(memories, vectors)
+        blob = b"".join(row[-1] for row in rows)  # one copy, not one per row
+        if len(blob) != 4 * self.dim * len(rows):
+            raise AssistantMemoryError(
+                f"The vectors in {self.path} do not all have {self.dim} dimensions: the file is damaged.",
+                "Move the file aside to start a new memory.",
+            )
+        self._append(memories, np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self.dim))
 
     def _code(self, name: str, value: str) -> int:
         codes = self._code_of[name]
