@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 TORCH_VERSION=${LORAKIT_TORCH_VERSION:-2.13.0}
-EXTRAS=${LORAKIT_EXTRAS:-train,tag,caption,web,notebook,dev}
+EXTRAS=${LORAKIT_EXTRAS:-train,tag,caption,web,notebook,studio,dev}
 STAMP=$VENV/.lorakit-setup
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16) $EXTRAS"
 
