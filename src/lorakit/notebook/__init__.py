@@ -37,4 +37,8 @@ def train(*, workspace: str | os.PathLike | None = None):
     return TrainStep(session(workspace))
 
 
-__all__ = ["config", "train", "use"]
+def dataset(name: str | None = None, *, workspace: str | os.PathLike | None = None):
+    """The dataset step (``name``: the dataset folder under datasets/ to work on)."""
+    from lorakit.notebook.dataset_widget import DatasetStep
+
+    return DatasetStep(session(workspace), name)
