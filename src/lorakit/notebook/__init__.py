@@ -42,3 +42,10 @@ def dataset(name: str | None = None, *, workspace: str | os.PathLike | None = No
     from lorakit.notebook.dataset_widget import DatasetStep
 
     return DatasetStep(session(workspace), name)
+
+
+def setup(*, workspace: str | os.PathLike | None = None, checks: bool = True):
+    """The setup step: machine checks, base model, tokens, folders (``checks=False`` skips the checks)."""
+    from lorakit.notebook.setup_widget import SetupStep
+
+    return SetupStep(session(workspace), checks=checks)
