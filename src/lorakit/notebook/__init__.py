@@ -49,3 +49,13 @@ def setup(*, workspace: str | os.PathLike | None = None, checks: bool = True):
     from lorakit.notebook.setup_widget import SetupStep
 
     return SetupStep(session(workspace), checks=checks)
+
+
+def utilities(*, workspace: str | os.PathLike | None = None):
+    """The LoRA tools step: inspect, resize, convert, merge, extract, upload."""
+    from lorakit.notebook.utilities_widget import UtilitiesStep
+
+    return UtilitiesStep(session(workspace))
+
+
+__all__ = ["config", "dataset", "setup", "train", "use", "utilities"]
