@@ -37,11 +37,12 @@ def train(*, workspace: str | os.PathLike | None = None):
     return TrainStep(session(workspace))
 
 
-def dataset(name: str | None = None, *, workspace: str | os.PathLike | None = None):
-    """The dataset step (``name``: the dataset folder under datasets/ to work on)."""
+def dataset(name: str | None = None, *, tab: str = "images", workspace: str | os.PathLike | None = None):
+    """The dataset step (``name``: the dataset folder under datasets/; ``tab``: images, health, duplicates,
+    tagging or captions, the part shown first)."""
     from lorakit.notebook.dataset_widget import DatasetStep
 
-    return DatasetStep(session(workspace), name)
+    return DatasetStep(session(workspace), name, tab)
 
 
 def setup(*, workspace: str | os.PathLike | None = None, checks: bool = True):

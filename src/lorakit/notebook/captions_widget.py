@@ -147,6 +147,7 @@ class CaptionsPanel:
     def add_trigger(self) -> None:
         from lorakit.data.tags import TagEdit
 
+        self.step.current()
         word = self.step.trigger.value.strip()
         if not word:
             raise DatasetError("No trigger word has been set.", "Type one in the Health tab's Trigger word box.")
@@ -157,6 +158,7 @@ class CaptionsPanel:
     def bulk_edit(self) -> None:
         from lorakit.data.tags import TagEdit, parse_tags
 
+        self.step.current()  # an out-of-order click names the missing step first
         kind = self.edit_kind.value
         text = self.edit_tags.value.strip()
         if kind == "replace":

@@ -69,7 +69,8 @@ class ConfigStep(kit.Step):
 
         essentials, sections = [], []
         by_name = {s["name"]: s for s in schema["sections"]}
-        for name_ in ("general", *ESSENTIAL_ORDER):
+        rest = [s["name"] for s in schema["sections"] if s["name"] not in ("general", *ESSENTIAL_ORDER)]
+        for name_ in ("general", *ESSENTIAL_ORDER, *rest):
             basic = [self.controls[f["path"]].box for f in by_name[name_]["fields"] if f["level"] == "basic"]
             if basic:
                 essentials.append(W.HTML(f"<b>{kit.esc(by_name[name_]['title'])}</b>"))

@@ -18,7 +18,9 @@ class DatasetStep(kit.Step):
     title = "Dataset"
     what = "Bring your images in, check them, remove duplicates, then tag and caption them."
 
-    def __init__(self, session: Session, name: str | None = None):
+    TABS = ("images", "health", "duplicates", "tagging", "captions")
+
+    def __init__(self, session: Session, name: str | None = None, tab: str = "images"):
         from lorakit.notebook.captions_widget import CaptionsPanel
 
         self.session = session
@@ -74,6 +76,9 @@ class DatasetStep(kit.Step):
         )
         for i, title in enumerate(("Images", "Health", "Duplicates", "Tagging", "Captions")):
             tabs.set_title(i, title)
+        if tab not in self.TABS:
+            raise DatasetError(f"There is no dataset tab {tab!r}.", f"Use one of: {', '.join(self.TABS)}.")
+        tabs.selected_index = self.TABS.index(tab)
         self.tabs = tabs
         super().__init__([tabs])
         if current and (session.workspace.root / current).is_dir():
