@@ -87,3 +87,17 @@ def test_second_start_and_kernel_restart_reattach(sample_session):
     assert again.wait(timeout=600) == "stopped", again.status.text
     assert again.chart.steps and again.chart.steps[0] == 1
     assert session.runner.get(job_id).resumable
+
+
+def test_a_failed_run_shows_problem_and_fix_not_a_traceback(sample_session):
+    import shutil
+
+    _save_config(sample_session, "gone", steps=3)
+    shutil.rmtree(sample_session.workspace.datasets / "kitbot")  # the dataset went away after saving
+    step = TrainStep(sample_session)
+    step.start_button.click()
+    assert step.wait(timeout=600) == "failed"
+    assert step.status.kind == "fail"
+    assert "kitbot" in step.status.text
+    assert "What to do:" in step.status.value
+    assert "Traceback" not in step.status.value
