@@ -13,7 +13,9 @@ class LossChart(W.Image):
     """Loss (and its running mean) over steps, and the learning rate on a second axis."""
 
     def __init__(self, **kwargs):
-        super().__init__(format="png", layout=W.Layout(width="640px"), **kwargs)
+        # Hidden until there is something to draw (an empty Image still renders as a broken picture).
+        super().__init__(format="png", layout=W.Layout(width="640px", display="none"), **kwargs)
+        self.add_class("lorakit-loss-chart")
         self.steps: list[int] = []
         self.losses: list[float] = []
         self.avg_losses: list[float] = []
@@ -24,6 +26,7 @@ class LossChart(W.Image):
         self.steps, self.losses, self.avg_losses, self.lrs = [], [], [], []
         self.drawn = 0
         self.value = b""
+        self.layout.display = "none"
 
     def add(self, data: dict) -> None:
         """One ``step`` event's payload: step, loss, avg_loss, lr ({group: value})."""
@@ -58,3 +61,4 @@ class LossChart(W.Image):
         fig.savefig(buffer, format="png")
         self.value = buffer.getvalue()
         self.drawn = len(self.steps)
+        self.layout.display = None
