@@ -127,6 +127,21 @@ test("run monitor: live loss and samples, reload without a gap, Stop, Resume, in
   expect(done.points).toBe(STEPS);
   const link = page.getByRole("link", { name: "Open in Utilities" }).last();
   await expect(link).toHaveAttribute("href", /^\/utilities\?lora=outputs%2F.*e2e-run-monitor\.safetensors$/);
+
+  // On into Utilities with the LoRA this run made: inspect it, then resize it to rank 2 as a job.
+  await link.click();
+  await expect(page.getByRole("heading", { level: 1, name: "Utilities" })).toBeVisible();
+  const lora = decodeURIComponent(new URL(page.url()).searchParams.get("lora") ?? "");
+  await page.getByRole("button", { name: "Inspect", exact: true }).click();
+  await expect(page.getByRole("table", { name: "What it is" }).getByRole("row", { name: /Base model/ })).toContainText("SD 1.x");
+  await page.goto(`/utilities?tool=resize&lora=${encodeURIComponent(lora)}`);
+  await page.getByRole("textbox", { name: "Rank", exact: true }).fill("2");
+  const resized = lora.replace(/\.safetensors$/, "-r2.safetensors");
+  await page.getByRole("textbox", { name: "Save as" }).fill(resized);
+  await page.getByRole("button", { name: "Resize", exact: true }).click();
+  const resizeJob = page.getByRole("region", { name: /^Resize .*e2e-run-monitor\.safetensors: / });
+  await expect(resizeJob).toHaveAccessibleName(/: Done$/, { timeout: 120_000 });
+  await expect(resizeJob.getByRole("table", { name: "Energy report" })).toContainText("Average rank now2.0");
 });
 
 test("compare runs: another run's loss overlays this one's", async ({ page, request }) => {

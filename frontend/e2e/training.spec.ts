@@ -13,6 +13,8 @@ function sampleDataset(workspace: string, name: string): string {
   return `datasets/${name}/10_kitbot`;
 }
 
+test.describe.configure({ timeout: 360_000 });
+
 const field = (page: Page, path: string) => page.locator(`#setting-${path.replace(/[^A-Za-z0-9_-]/g, "-")}`);
 
 /** The tiny-demo preset, picked after seeing what it changes, with the sample images as its dataset. */
@@ -53,6 +55,13 @@ test("a config from the tiny-demo preset: an invalid value, its fix, then a run"
   await expect(start).toHaveAttribute("aria-disabled", "false");
   await start.click();
   await expect(page).toHaveURL(/\/runs\/[A-Za-z0-9_-]+$/, { timeout: 20_000 });
+
+  // The run monitor of the run just started: its loss chart gets points; Stop ends it (it saves first), so the
+  // rest of this worker's specs do not wait behind it for the training slot.
+  const points = page.getByTestId("loss-points");
+  await expect.poll(async () => Number(await points.getAttribute("data-points")), { timeout: 240_000 }).toBeGreaterThan(0);
+  await page.getByRole("button", { name: "Stop", exact: true }).click();
+  await expect(page.getByText("Stopped", { exact: true })).toBeVisible({ timeout: 240_000 });
 });
 
 test("the TOML view round-trips with the form, and sd-scripts files download", async ({ page, workspace }) => {
