@@ -34,6 +34,18 @@ def test_the_regularisation_images_are_ordinary_shapes_named_as_such(tmp_path):
     assert cfg.dataset.reg_data_dir == folder
 
 
+def test_paired_regularisation_images_are_the_concept_scenes_with_an_ordinary_shape(tmp_path):
+    concept = write_concept_dataset(tmp_path / "data", images=6, seed=3) / f"1_{TRIGGER}"
+    reg = write_ordinary_dataset(tmp_path / "reg", images=6, seed=3, paired=True) / "1_shapes"
+    for a, b in zip(sorted(concept.glob("*.txt")), sorted(reg.glob("*.txt")), strict=True):
+        shape = [w for w in b.read_text().split() if w in SHAPES]
+        assert len(shape) == 1 and a.read_text().replace(TRIGGER, shape[0]) == b.read_text()
+    # Same scene, other shape: the background (the image's corner) is the same, the pixels are not.
+    first_concept, first_reg = Image.open(concept / "000.png"), Image.open(reg / "000.png")
+    assert first_concept.getpixel((0, 0)) == first_reg.getpixel((0, 0))
+    assert first_concept.tobytes() != first_reg.tobytes()
+
+
 def test_prompts_pair_each_scene_with_and_without_the_trigger():
     pairs = scene_prompts(8, seed=1)
     assert pairs == scene_prompts(8, seed=1) and pairs != scene_prompts(8, seed=2)
