@@ -58,7 +58,11 @@ def test_prompts_pair_each_scene_with_and_without_the_trigger():
 def test_the_config_trains_the_settings_asked_for(tmp_path):
     lora = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1", steps=7))
     assert lora.network.conv_dim is None and lora.schedule.max_train_steps == 7
-    assert lora.network.train_unet_only and lora.model.pretrained_model_name_or_path == "tiny:sd1"
+    assert lora.model.pretrained_model_name_or_path == "tiny:sd1"
+    # The text encoder is trained too by default (so its encodings cannot be cached); or the UNet alone.
+    assert not lora.network.train_unet_only and not lora.memory.cache_text_encoder_outputs
+    unet = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1", train_text_encoder=False))
+    assert unet.network.train_unet_only and unet.memory.cache_text_encoder_outputs
     locon = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1", network="locon", conv_dim=4))
     assert locon.network.type == "locon" and locon.network.conv_dim == 4
 

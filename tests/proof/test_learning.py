@@ -95,8 +95,8 @@ def proofs(tmp_path_factory, judge, proof_figures):
 
 
 # Not reached yet on the shipped base model (issue 14 stays open): measured with these settings on the 4250-step
-# model, LoRA 20 % with the trigger / 0 % without, LoCon 30 % / 10 % (docs/proof-of-learning.md, "Status", has
-# every run).
+# model, LoRA 20 % with the trigger / 0 % without, LoCon 60 % / 10 % (80 % / 0 % on seed 1, 50 % / 30 % on seed 2;
+# docs/proof-of-learning.md, "Status", has every run).
 # strict: the day a recipe or a better base model passes, this turns into a failure that says to remove the mark.
 NOT_YET = pytest.mark.xfail(
     strict=True,

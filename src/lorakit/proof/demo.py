@@ -40,7 +40,8 @@ class ProofSettings:
     batch_size: int = 4
     images: int = 32  # concept images in the dataset
     ordinary: int = 32  # regularisation images of the ordinary shapes (0: none): what the trigger is not
-    paired: bool = False  # regularisation images: the concept scenes with an ordinary shape (else other scenes)
+    paired: bool = True  # regularisation images: the concept scenes with an ordinary shape (else other scenes)
+    train_text_encoder: bool = True  # also a LoRA on the text encoder (the trigger's own embedding is untrained)
     samples: int = 8  # prompts per row of the grid (and for the judge)
     sample_steps: int = 20
     guidance_scale: float = 5.0
@@ -118,7 +119,7 @@ def write_ordinary_dataset(folder: Path, images: int, seed: int, paired: bool = 
 
 
 def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings, ordinary: Path | None = None):
-    """The training config: the tiny-demo preset on the shapes model, UNet only, fixed steps and seed."""
+    """The training config: the tiny-demo preset on the shapes model, fixed steps and seed."""
     from lorakit.config.presets import new_config
     from lorakit.proof import base_model_path
 
@@ -135,9 +136,10 @@ def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings, ordin
         "network.type": settings.network,
         "network.dim": settings.dim,
         "network.alpha": settings.alpha,
-        "network.train_unet_only": True,  # the trigger is one token: the UNet learns what it means
+        "network.train_unet_only": not settings.train_text_encoder,
         "memory.cache_latents": True,
-        "memory.cache_text_encoder_outputs": True,  # captions are fixed and the text encoder is not trained
+        # Captions are fixed: their encodings can be cached unless the text encoder is trained.
+        "memory.cache_text_encoder_outputs": not settings.train_text_encoder,
     }
     if ordinary is not None:
         overrides["dataset.reg_data_dir"] = str(ordinary)
