@@ -34,6 +34,18 @@ def test_the_regularisation_images_are_ordinary_shapes_named_as_such(tmp_path):
     assert cfg.dataset.reg_data_dir == folder
 
 
+def test_paired_regularisation_images_are_the_concept_scenes_with_an_ordinary_shape(tmp_path):
+    concept = write_concept_dataset(tmp_path / "data", images=6, seed=3) / f"1_{TRIGGER}"
+    reg = write_ordinary_dataset(tmp_path / "reg", images=6, seed=3, paired=True) / "1_shapes"
+    for a, b in zip(sorted(concept.glob("*.txt")), sorted(reg.glob("*.txt")), strict=True):
+        shape = [w for w in b.read_text().split() if w in SHAPES]
+        assert len(shape) == 1 and a.read_text().replace(TRIGGER, shape[0]) == b.read_text()
+    # Same scene, other shape: the background (the image's corner) is the same, the pixels are not.
+    first_concept, first_reg = Image.open(concept / "000.png"), Image.open(reg / "000.png")
+    assert first_concept.getpixel((0, 0)) == first_reg.getpixel((0, 0))
+    assert first_concept.tobytes() != first_reg.tobytes()
+
+
 def test_prompts_pair_each_scene_with_and_without_the_trigger():
     pairs = scene_prompts(8, seed=1)
     assert pairs == scene_prompts(8, seed=1) and pairs != scene_prompts(8, seed=2)
@@ -46,7 +58,11 @@ def test_prompts_pair_each_scene_with_and_without_the_trigger():
 def test_the_config_trains_the_settings_asked_for(tmp_path):
     lora = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1", steps=7))
     assert lora.network.conv_dim is None and lora.schedule.max_train_steps == 7
-    assert lora.network.train_unet_only and lora.model.pretrained_model_name_or_path == "tiny:sd1"
+    assert lora.model.pretrained_model_name_or_path == "tiny:sd1"
+    # The text encoder is trained too by default (so its encodings cannot be cached); or the UNet alone.
+    assert not lora.network.train_unet_only and not lora.memory.cache_text_encoder_outputs
+    unet = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1", train_text_encoder=False))
+    assert unet.network.train_unet_only and unet.memory.cache_text_encoder_outputs
     locon = proof_config(tmp_path, tmp_path / "out", ProofSettings(model="tiny:sd1", network="locon", conv_dim=4))
     assert locon.network.type == "locon" and locon.network.conv_dim == 4
 

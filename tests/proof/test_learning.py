@@ -94,13 +94,14 @@ def proofs(tmp_path_factory, judge, proof_figures):
     return get
 
 
-# Not reached yet on the shipped base model (issue 14 stays open): measured with these settings, LoRA 10 % with
-# the trigger / 0 % without, LoCon 60 % / 10 % (docs/proof-of-learning.md, "Tuning the recipe", has every run).
+# Not reached yet on the shipped base model (issue 14 stays open): measured with these settings on the 4250-step
+# model, LoRA 20 % with the trigger / 0 % without, LoCon 60 % / 10 % (80 % / 0 % on seed 1, 50 % / 30 % on seed 2;
+# docs/proof-of-learning.md, "Status", has every run).
 # strict: the day a recipe or a better base model passes, this turns into a failure that says to remove the mark.
 NOT_YET = pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="the 3000-step shapes model does not yet let a LoRA reach 90 %/10 % (issue 14); remove when it does",
+    reason="the shipped shapes model does not yet let a LoRA reach 90 %/10 % (issue 14); remove when it does",
 )
 
 

@@ -57,9 +57,9 @@ def test_the_shipped_model_draws_the_colours_asked_more_often_than_chance():
     from lorakit.proof.measure import match_rate
 
     rates, _ = match_rate(base_model_path(), n=48, seed=0)
-    # Chance is 1/6 for each colour. Measured when shipped (3000 UNet steps): shape 27 %, colour 42 %,
-    # background colour 40 %, pattern 21 %: the colours are learnt, the shapes only weakly so far.
-    assert rates["colour"] >= 0.3 and rates["bg_colour"] >= 0.3, rates
+    # Chance: 1/6 per colour, 1/4 for the shape. Measured when shipped (4250 UNet steps): shape 44 %, colour 48 %,
+    # background colour 50 %, pattern 31 %, all four 10 %: learnt, but far from always right.
+    assert rates["colour"] >= 0.35 and rates["bg_colour"] >= 0.35 and rates["shape"] >= 0.33, rates
 
 
 def test_a_longer_run_continues_a_shorter_one_to_the_same_bits(tmp_path):

@@ -40,6 +40,8 @@ class ProofSettings:
     batch_size: int = 4
     images: int = 32  # concept images in the dataset
     ordinary: int = 32  # regularisation images of the ordinary shapes (0: none): what the trigger is not
+    paired: bool = True  # regularisation images: the concept scenes with an ordinary shape (else other scenes)
+    train_text_encoder: bool = True  # also a LoRA on the text encoder (the trigger's own embedding is untrained)
     samples: int = 8  # prompts per row of the grid (and for the judge)
     sample_steps: int = 20
     guidance_scale: float = 5.0
@@ -86,17 +88,29 @@ def write_concept_dataset(folder: Path, images: int, seed: int) -> Path:
     return Path(folder)
 
 
-def write_ordinary_dataset(folder: Path, images: int, seed: int) -> Path:
+def write_ordinary_dataset(folder: Path, images: int, seed: int, paired: bool = False) -> Path:
     """Regularisation images: ``<folder>/1_shapes/`` of the ordinary world shapes with their captions, so the
-    LoRA learns the trigger word's meaning rather than "draw crescents" (DreamBooth's prior preservation)."""
+    LoRA learns the trigger word's meaning rather than "draw crescents" (DreamBooth's prior preservation).
+
+    ``paired``: the scenes of ``concept_dataset(images, seed)`` (same colours, backgrounds, places and sizes)
+    with an ordinary shape in place of the concept, so that the two datasets differ only in the shape and its
+    word; otherwise random scenes of ``seed``."""
     import io
 
-    from lorakit.proof.world import caption, random_scenes
+    import numpy as np
+
+    from lorakit.proof.world import CONCEPT, SHAPES, caption, random_scene, random_scenes
     from lorakit.proof.world import render as draw
 
+    if paired:
+        rng = np.random.default_rng(seed)
+        concept = [random_scene(rng, shape=CONCEPT) for _ in range(images)]  # as concept_dataset draws them
+        scenes = [dataclasses.replace(s, shape=SHAPES[i % len(SHAPES)]) for i, s in enumerate(concept)]
+    else:
+        scenes = random_scenes(images, seed)
     subset = Path(folder) / "1_shapes"
     subset.mkdir(parents=True, exist_ok=True)
-    for index, scene in enumerate(random_scenes(images, seed)):
+    for index, scene in enumerate(scenes):
         buffer = io.BytesIO()
         draw(scene).save(buffer, format="PNG")
         atomic_write_bytes(subset / f"{index:03d}.png", buffer.getvalue())
@@ -105,7 +119,7 @@ def write_ordinary_dataset(folder: Path, images: int, seed: int) -> Path:
 
 
 def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings, ordinary: Path | None = None):
-    """The training config: the tiny-demo preset on the shapes model, UNet only, fixed steps and seed."""
+    """The training config: the tiny-demo preset on the shapes model, fixed steps and seed."""
     from lorakit.config.presets import new_config
     from lorakit.proof import base_model_path
 
@@ -122,9 +136,10 @@ def proof_config(dataset: Path, output_dir: Path, settings: ProofSettings, ordin
         "network.type": settings.network,
         "network.dim": settings.dim,
         "network.alpha": settings.alpha,
-        "network.train_unet_only": True,  # the trigger is one token: the UNet learns what it means
+        "network.train_unet_only": not settings.train_text_encoder,
         "memory.cache_latents": True,
-        "memory.cache_text_encoder_outputs": True,  # captions are fixed and the text encoder is not trained
+        # Captions are fixed: their encodings can be cached unless the text encoder is trained.
+        "memory.cache_text_encoder_outputs": not settings.train_text_encoder,
     }
     if ordinary is not None:
         overrides["dataset.reg_data_dir"] = str(ordinary)
@@ -227,7 +242,8 @@ def run_proof(
     dataset = write_concept_dataset(output_dir / "concept-dataset", settings.images, settings.seed)
     ordinary = None
     if settings.ordinary:
-        ordinary = write_ordinary_dataset(output_dir / "ordinary-dataset", settings.ordinary, settings.seed + 2)
+        seed = settings.seed if settings.paired else settings.seed + 2
+        ordinary = write_ordinary_dataset(output_dir / "ordinary-dataset", settings.ordinary, seed, settings.paired)
     cfg = proof_config(dataset, output_dir, settings, ordinary)
     result = train(cfg, new_run_dir(cfg), emitter, commands)
     if not result.get("lora"):

@@ -65,7 +65,7 @@ class Recipe:
     vae_crop: int = 32
     kl_weight: float = 1e-4
     scenes: int = 24000
-    unet_steps: int = 3000
+    unet_steps: int = 4250
     unet_batch: int = 32
     unet_lr: float = 1e-3
     caption_dropout: float = 0.1
