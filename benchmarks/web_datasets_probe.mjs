@@ -121,7 +121,7 @@ try {
         frames,
         worst_frame_ms: worstFrame,
         scroll_height_px: el.scrollHeight,
-        longest_task_ms: tasks.length ? Math.max(...tasks) : 0,
+        longest_task_ms: tasks.length ? tasks.reduce((a, b) => Math.max(a, b), 0) : 0,
         long_tasks: tasks.length,
         long_tasks_over_50ms: tasks.filter((d) => d > 50).length,
       };
@@ -129,7 +129,7 @@ try {
     if (scrollGrid) {
       const tasks = rendererTasks(await browser.stopTracing());
       const cpu = tasks.map((t) => t.cpu);
-      scroll.longest_task_cpu_ms = cpu.length ? Math.max(...cpu) : 0;
+      scroll.longest_task_cpu_ms = cpu.length ? cpu.reduce((a, b) => Math.max(a, b), 0) : 0;
       scroll.tasks_over_50ms_cpu = cpu.filter((d) => d > 50).length;
       scroll.main_thread_cpu_s = cpu.reduce((a, b) => a + b, 0) / 1000;
     }
@@ -138,7 +138,7 @@ try {
       first_thumbnail_ms: Math.round(firstThumbMs),
       first_screen_loaded_ms: Math.round(firstScreenMs),
       first_screen_images: firstScreenImages,
-      load_longest_task_ms: loadTasks.length ? Math.round(Math.max(...loadTasks)) : 0,
+      load_longest_task_ms: loadTasks.length ? Math.round(loadTasks.reduce((a, b) => Math.max(a, b), 0)) : 0,
       ...Object.fromEntries(Object.entries(scroll).map(([k, v]) => [k, Math.round(v * 10) / 10])),
       requests,
     });
