@@ -92,14 +92,14 @@ def test_stop_command_ends_job_early_as_stopped(runner):
         runner.resume(done.id)
 
 
-def test_process_killed_from_outside_is_failed_with_a_message(runner):
+def test_process_killed_from_outside_is_interrupted_and_one_that_exits_is_failed(runner):
     job = runner.submit("sleep", {"steps": 400, "seconds": 40})
     _wait_for(_progress_seen(runner, job.id))
     os.kill(runner.get(job.id).pid, signal.SIGKILL)
     done = runner.wait(job.id, 30)
-    assert done.state == "failed"
-    assert "killed by signal 9" in done.error["message"] and done.error["fix"]
-    assert runner.events(job.id)[-1].data["state"] == "failed"
+    assert done.state == "interrupted"
+    assert "killed by signal 9" in done.error["message"] and "stopped from outside" in done.error["fix"]
+    assert runner.events(job.id)[-1].data["state"] == "interrupted"
     exited = runner.wait(runner.submit("fail", {"how": "exit", "code": 5}).id, 60)
     assert exited.state == "failed" and "exited with code 5" in exited.error["message"]
 

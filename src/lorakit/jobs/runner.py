@@ -334,8 +334,11 @@ class JobRunner:
             self._cancels.pop(job_id, None)
             job = self.store.get(job_id)
             if job.state == RUNNING:
-                how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-                self._end_unfinished(job, FAILED, f"The job's process {how} before it finished.")
+                if code < 0 and not job.cancel_requested:  # killed from outside (kill, out of memory): resumable
+                    message = f"The job's process was killed by signal {-code} before it finished."
+                    self._end_unfinished(job, INTERRUPTED, message)
+                else:  # the process itself gave up without recording why: a failure
+                    self._end_unfinished(job, FAILED, f"The job's process exited with code {code} before it finished.")
         # Jobs this runner adopted (or another runner started) are watched through their pid.
         for job in self.store.list(states=(RUNNING,), limit=10_000):
             if job.id in self._children or job.pid is None:
@@ -370,7 +373,7 @@ class JobRunner:
             state, message = CANCELLED, "Cancelled."
         resumable = state in (FAILED, INTERRUPTED) and self._has_saved_state(job)
         fix = "Resume it to continue from its last save, or retry it." if resumable else "Retry it."
-        if state == FAILED:
+        if state == FAILED or message.startswith("The job's process was killed"):
             fix = "The computer may have run out of memory, or the process was stopped from outside. " + fix
         error = None if state == CANCELLED else {"code": state, "message": message, "fix": fix, "field": None}
         if not self.store.finish(job.id, state, error=error):
