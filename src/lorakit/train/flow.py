@@ -108,20 +108,11 @@ def apply_prediction_type(kind: str, output: torch.Tensor, noisy: torch.Tensor, 
 def flow_training_step(family, batch, opts, generator, backward: Callable[[torch.Tensor], None]) -> torch.Tensor:
     """One flow-matching step on ``batch`` (see :func:`lorakit.train.step.training_step`, which calls this)."""
     from lorakit.train.precision import input_dtype
-    from lorakit.train.step import encode_captions
+    from lorakit.train.step import encode_batch
 
     model = family.components.unet
     device, dtype = model.device, input_dtype(model)
-    latents = batch.latents
-    if latents is None:
-        with torch.no_grad():
-            latents = family.encode_images(batch.pixels)
-    latents = latents.to(device, dtype)
-    cond = batch.conditioning
-    if cond is None:
-        with torch.set_grad_enabled(opts.train_text_encoder):
-            cond = encode_captions(family, batch.captions, opts)
-    cond = {k: v.to(device) for k, v in cond.items() if v is not None}
+    latents, cond = encode_batch(family, batch, opts)
 
     generators = generator if isinstance(generator, list) else [generator]
     parts = list(latents.split(1)) if isinstance(generator, list) else [latents]

@@ -71,6 +71,22 @@ def encode_captions(family, captions: list[str], opts: StepOptions) -> dict[str,
     return family.encode_prompts(captions, opts.clip_skip, opts.max_token_length)
 
 
+def encode_batch(family, batch: Batch, opts: StepOptions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The batch's latents (cached, or encoded by the VAE, which is never trained) and its text conditioning
+    (cached, or encoded now, with gradients when the text encoder trains), on the denoiser's device."""
+    model = family.components.unet
+    device, dtype = model.device, input_dtype(model)
+    latents = batch.latents
+    if latents is None:
+        with torch.no_grad():
+            latents = family.encode_images(batch.pixels)
+    cond = batch.conditioning
+    if cond is None:
+        with torch.set_grad_enabled(opts.train_text_encoder):
+            cond = encode_captions(family, batch.captions, opts)
+    return latents.to(device, dtype), {k: v.to(device) for k, v in cond.items() if v is not None}
+
+
 def _draw(
     latents: torch.Tensor, generator: torch.Generator, opts: StepOptions, num_train_timesteps: int, device
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -108,19 +124,10 @@ def training_step(
         return flow_training_step(family, batch, opts, generator, backward)
     scheduler = family.components.noise_scheduler
     unet = family.components.unet
-    device, dtype = unet.device, input_dtype(unet)
+    device = unet.device
 
     # 1. Encode: images to latents (the VAE is never trained), captions to text conditioning.
-    latents = batch.latents
-    if latents is None:
-        with torch.no_grad():
-            latents = family.encode_images(batch.pixels)
-    latents = latents.to(device, dtype)
-    cond = batch.conditioning
-    if cond is None:
-        with torch.set_grad_enabled(opts.train_text_encoder):
-            cond = encode_captions(family, batch.captions, opts)
-    cond = {k: v.to(device) for k, v in cond.items() if v is not None}
+    latents, cond = encode_batch(family, batch, opts)
 
     # 2. Noise: what is added at which timestep (offset/multires/input perturbation per sd-scripts).
     # One generator per image (a list) draws each image's noise and timestep on its own, so how the images
