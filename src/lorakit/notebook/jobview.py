@@ -37,9 +37,12 @@ class JobView:
         self.seq = 0
         self.state: str | None = None
         self._thread: threading.Thread | None = None
+        # poll() runs on the watcher thread and on the caller's (attach, wait): one at a time, each event once.
+        self._lock = threading.Lock()
 
     def attach(self, job_id: str, *, watch: bool = True) -> None:
-        self.job_id, self.seq, self.state = job_id, 0, None
+        with self._lock:
+            self.job_id, self.seq, self.state = job_id, 0, None
         self.bar.value, self.bar.max = 0, 1
         self.poll()
         if watch and (self._thread is None or not self._thread.is_alive()):
@@ -61,11 +64,14 @@ class JobView:
         if self.job_id is None:
             return True
         runner = self.session.runner
-        job = runner.get(self.job_id)
-        for event in runner.events(self.job_id, self.seq):
-            self.seq = event.seq
-            self._show(event)
-        self.state = job.state
+        with self._lock:
+            job = runner.get(self.job_id)
+            for event in runner.events(self.job_id, self.seq):
+                if event.seq <= self.seq:
+                    continue
+                self.seq = event.seq
+                self._show(event)
+            self.state = job.state
         if job.finished and job.error:
             self.status.error(_as_error(job.error))
         elif job.finished:
