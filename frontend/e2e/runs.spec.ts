@@ -96,6 +96,7 @@ test("run monitor: live loss and samples, reload without a gap, Stop, Resume, in
   const stopped = await chart(page);
   expect(stopped.points).toBe(stopped.last);
   await page.getByRole("button", { name: "Resume" }).click();
+  await expect(page).not.toHaveURL(new RegExp(`/runs/${first}$`)); // the new run's monitor, not still this one
   await expect(page).toHaveURL(/\/runs\/(\w+)$/);
   const second = /\/runs\/(\w+)$/.exec(page.url())![1]!;
   expect(second).not.toBe(first);
